@@ -1,0 +1,38 @@
+#pragma once
+// Plain HTTP request and response values, so that routing is a pure
+// Request -> Response function testable without sockets or Beast types.
+// agent/http_server.h converts to and from Beast messages.
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ringwatch::agent {
+
+struct HttpRequest {
+  std::string method;  // as sent, e.g. "GET"
+  std::string target;  // as sent, e.g. "/v1/events?since=3"
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  // Path of target (before '?'), and its query parameters (percent-decoded;
+  // a repeated name keeps the first value).
+  std::string Path() const;
+  std::map<std::string, std::string> Query() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Route that answered, a bounded name for the requests metric ("livez",
+  // "metrics", ..., "not_found").
+  std::string route = "not_found";
+};
+
+// {"error": message} with `status`.
+HttpResponse JsonError(int status, const std::string& message);
+
+}  // namespace ringwatch::agent

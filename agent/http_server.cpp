@@ -1,0 +1,316 @@
+#include "agent/http_server.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "core/log.h"
+
+namespace ringwatch::agent {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+const char* kServerName = "ringwatch";
+
+}  // namespace
+
+class Session;
+
+// State shared by the listener and all sessions. Sessions hold a shared_ptr so
+// that it outlives the server object if handlers are still queued.
+struct HttpServerState {
+  HttpServerState(net::io_context& ioc_in, const HttpRouter& router_in, HttpServerOptions options_in,
+         prometheus::Registry& registry)
+      : ioc(ioc_in),
+        router(router_in),
+        options(options_in),
+        acceptor(ioc_in),
+        requests(prometheus::BuildCounter()
+                     .Name("ringwatch_http_requests_total")
+                     .Help("HTTP requests answered, by route and status code.")
+                     .Register(registry)),
+        rejected(prometheus::BuildCounter()
+                     .Name("ringwatch_http_connections_rejected_total")
+                     .Help("HTTP connections closed at once because http.max_connections were open.")
+                     .Register(registry)
+                     .Add({})),
+        open(prometheus::BuildGauge()
+                 .Name("ringwatch_http_connections")
+                 .Help("Open HTTP connections.")
+                 .Register(registry)
+                 .Add({})) {}
+
+  void Count(const std::string& route, int status) {
+    requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+  }
+
+  net::io_context& ioc;
+  const HttpRouter& router;
+  const HttpServerOptions options;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopped{false};
+
+  std::mutex mu;                           // guards sessions
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::size_t active = 0;                  // guarded by mu
+
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Counter& rejected;
+  prometheus::Gauge& open;
+};
+
+// One connection. Reads a request (idle timeout until its first byte, then the
+// read timeout for the rest), routes it, writes the answer, and loops while the
+// client keeps the connection alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServerState> shared)
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        buffer_(shared_->options.max_request_bytes + shared_->options.max_header_bytes + 4096) {}
+
+  ~Session() {
+    std::lock_guard lock(shared_->mu);
+    --shared_->active;
+    shared_->open.Decrement();
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  }
+
+  // Called from any thread: closes the socket on the session's strand.
+  void Close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void WaitForRequest() {
+    if (buffer_.size() > 0) {  // a pipelined request is already buffered
+      ReadRequest();
+      return;
+    }
+    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size())),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->CloseQuietly();  // idle, closed or reset
+                              self->buffer_.commit(n);
+                              self->ReadRequest();
+                            });
+  }
+
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
+    parser_->body_limit(shared_->options.max_request_bytes);
+    stream_.expires_after(shared_->options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted) {
+      return CloseQuietly();
+    }
+    if (ec == beast::error::timeout) {
+      return Reject(408, "request not received within http.read_timeout", "timeout");
+    }
+    if (ec == http::error::header_limit) {
+      return Reject(431, "request headers larger than " + std::to_string(shared_->options.max_header_bytes) +
+                             " bytes", "malformed");
+    }
+    if (ec == http::error::body_limit || ec == http::error::buffer_overflow) {
+      return Reject(413, "request larger than http.max_request_bytes (" +
+                             std::to_string(shared_->options.max_request_bytes) + " bytes)", "malformed");
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+      return Reject(400, "malformed HTTP request: " + ec.message(), "malformed");
+    }
+    if (ec) return CloseQuietly();  // socket-level failure: nothing to answer
+
+    const auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace(std::move(name), std::string(field.value()));
+    }
+    request.body = req.body();
+    const bool head = req.method() == http::verb::head;
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    parser_.reset();
+
+    HttpResponse response;
+    if (request.target.empty() || request.target.front() != '/') {
+      response = JsonError(400, "request target must be an absolute path");
+      response.route = "bad_request";
+    } else {
+      response = shared_->router.Route(request);
+    }
+    Write(std::move(response), version, keep_alive, head);
+  }
+
+  // Answers an unreadable request and closes the connection.
+  void Reject(int status, const std::string& message, const char* reason) {
+    log::Debug("http", "rejected request", {{"status", std::to_string(status)}, {"reason", reason},
+                                            {"detail", message}});
+    HttpResponse response = JsonError(status, message);
+    response.route = "bad_request";
+    parser_.reset();
+    buffer_.clear();
+    Write(std::move(response), 11, false, false);
+  }
+
+  void Write(HttpResponse response, unsigned version, bool keep_alive, bool head) {
+    shared_->Count(response.route, response.status);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version);
+    res->set(http::field::server, kServerName);
+    res->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
+    res->keep_alive(keep_alive && !shared_->stopped.load());
+    const std::size_t length = response.body.size();
+    if (!head) res->body() = std::move(response.body);
+    res->content_length(length);
+    stream_.expires_after(shared_->options.read_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !res->keep_alive()) return self->CloseQuietly();
+      self->WaitForRequest();
+    });
+  }
+
+  void CloseQuietly() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServerState> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+namespace {
+
+// Answers 503 to a connection over the cap, then closes it.
+void RejectConnection(tcp::socket socket) {
+  auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+  auto res = std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
+  res->set(http::field::server, kServerName);
+  res->set(http::field::content_type, "application/json");
+  res->keep_alive(false);
+  res->body() = "{\"error\":\"too many connections (http.max_connections)\"}\n";
+  res->prepare_payload();
+  stream->expires_after(std::chrono::seconds(2));
+  http::async_write(*stream, *res, [stream, res](beast::error_code, std::size_t) {
+    beast::error_code ec;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream->close();
+  });
+}
+
+void Accept(std::shared_ptr<HttpServerState> shared) {
+  auto& acceptor = shared->acceptor;
+  acceptor.async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;
+    if (ec) {
+      // EMFILE and friends: log, and keep accepting after the error.
+      log::Warn("http", "accept failed", {{"error", ec.message()}});
+    } else {
+      std::shared_ptr<Session> session;
+      {
+        std::lock_guard lock(shared->mu);
+        if (shared->active >= shared->options.max_connections) {
+          shared->rejected.Increment();
+        } else {
+          ++shared->active;
+          shared->open.Increment();
+          session = std::make_shared<Session>(std::move(socket), shared);
+          // Prune expired entries as we go so the set stays bounded.
+          for (auto it = shared->sessions.begin(); it != shared->sessions.end();) {
+            it = it->expired() ? shared->sessions.erase(it) : std::next(it);
+          }
+          shared->sessions.insert(session);
+        }
+      }
+      if (session) {
+        session->Start();
+      } else {
+        RejectConnection(std::move(socket));
+      }
+    }
+    Accept(shared);
+  });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(net::io_context& ioc, const HttpRouter& router, HttpServerOptions options,
+                       prometheus::Registry& registry)
+    : shared_(std::make_shared<HttpServerState>(ioc, router, options, registry)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+std::error_code HttpServer::Start(const tcp::endpoint& endpoint) {
+  beast::error_code ec;
+  auto& a = shared_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    a.close(ignored);
+    return ec;
+  }
+  Accept(shared_);
+  return {};
+}
+
+tcp::endpoint HttpServer::local_endpoint() const {
+  beast::error_code ec;
+  return shared_->acceptor.local_endpoint(ec);
+}
+
+void HttpServer::Stop() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(shared_->mu);
+    if (shared_->stopped) return;
+    shared_->stopped = true;
+    for (const auto& w : shared_->sessions) {
+      if (auto s = w.lock()) open.push_back(std::move(s));
+    }
+    shared_->sessions.clear();
+  }
+  beast::error_code ec;
+  shared_->acceptor.close(ec);
+  for (auto& s : open) s->Close();
+}
+
+}  // namespace ringwatch::agent

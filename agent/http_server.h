@@ -1,0 +1,64 @@
+#pragma once
+// The HTTP server of the status API and /metrics, on Boost.Beast in the shape
+// of Beast's async server examples: a listener, and one session per connection
+// on its own strand. Every session enforces the limits that keep a bad client
+// from hurting the agent:
+//   - idle_timeout: a keep-alive connection idle this long is closed;
+//   - read_timeout: once a request's first byte arrives, the whole request must
+//     arrive within this (slow clients get 408 and are closed);
+//   - max_request_bytes: body limit (413); headers are capped at 16 KiB (431);
+//   - max_connections: further connections get 503 and are closed at once.
+// Malformed requests get 400 and the connection is closed. Pipelined requests
+// are answered in order. Every answer is counted by route and status code.
+//
+// Threading: all handlers run on the io_context passed in (the agent gives the
+// server its own thread so that HTTP never runs on the core thread). Start and
+// Stop must be called from that io_context's thread or before it runs.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "agent/http_router.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ringwatch::agent {
+
+struct HttpServerOptions {
+  std::chrono::nanoseconds read_timeout = std::chrono::seconds(10);
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
+  std::size_t max_connections = 256;
+  std::size_t max_request_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+};
+
+struct HttpServerState;  // shared by the listener and the sessions
+
+class HttpServer {
+ public:
+  // `router` must outlive the server and every connection (the agent owns both).
+  // Registers ringwatch_http_* metrics in `registry`.
+  HttpServer(boost::asio::io_context& ioc, const HttpRouter& router, HttpServerOptions options,
+             prometheus::Registry& registry);
+  ~HttpServer();
+
+  // Binds and starts accepting. Returns the bind/listen error, if any.
+  std::error_code Start(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // Address actually bound (useful with port 0).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Stops accepting and closes every open connection.
+  void Stop();
+
+ private:
+  std::shared_ptr<HttpServerState> shared_;
+};
+
+}  // namespace ringwatch::agent
