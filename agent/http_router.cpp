@@ -39,13 +39,6 @@ HttpRouter::HttpRouter(SnapshotSource snapshot, MetricsRenderer metrics)
   };
 }
 
-std::vector<std::string> HttpRouter::RouteNames() const {
-  std::vector<std::string> names;
-  for (const auto& r : routes_) names.push_back(r.name);
-  names.push_back("not_found");
-  return names;
-}
-
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   const std::string path = request.Path();
   for (const auto& r : routes_) {

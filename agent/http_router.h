@@ -26,9 +26,6 @@ class HttpRouter {
 
   HttpResponse Route(const HttpRequest& request) const;
 
-  // Names of every route, for pre-creating metric series.
-  std::vector<std::string> RouteNames() const;
-
  private:
   struct RouteEntry {
     std::string path;

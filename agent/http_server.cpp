@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -82,6 +83,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<HttpServerState> shared)
       : stream_(std::move(socket)),
+        read_timer_(stream_.get_executor()),
         shared_(std::move(shared)),
         buffer_(shared_->options.max_request_bytes + shared_->options.max_header_bytes + 4096) {}
 
@@ -119,22 +121,34 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // The read deadline is a separate timer rather than tcp_stream's own: on
+  // expiry tcp_stream closes the socket, and a slow client deserves a 408.
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.max_request_bytes);
-    stream_.expires_after(shared_->options.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    stream_.expires_never();
+    timed_out_ = false;
+    read_timer_.expires_after(shared_->options.read_timeout);
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the request arrived in time
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->read_timer_.cancel();
+      self->OnRead(ec);
+    });
   }
 
   void OnRead(beast::error_code ec) {
+    if (timed_out_) {
+      return Reject(408, "request not received within http.read_timeout", "timeout");
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
         ec == net::error::operation_aborted) {
       return CloseQuietly();
-    }
-    if (ec == beast::error::timeout) {
-      return Reject(408, "request not received within http.read_timeout", "timeout");
     }
     if (ec == http::error::header_limit) {
       return Reject(431, "request headers larger than " + std::to_string(shared_->options.max_header_bytes) +
@@ -210,6 +224,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer read_timer_;
+  bool timed_out_ = false;  // read_timer_ fired before the request was whole
   std::shared_ptr<HttpServerState> shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

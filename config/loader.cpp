@@ -74,6 +74,27 @@ std::string JoinPath(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
+// Every key the loader accepts, by section path ("" is the top level). The
+// single source of the schema: Mapping() checks against it and AllKeyPaths()
+// lists it (tests check that docs and the example config cover every key).
+const std::map<std::string, std::set<std::string>>& Schema() {
+  static const std::map<std::string, std::set<std::string>> schema{
+      {"", {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring", "http", "log", "collectors"}},
+      {"node", {"id", "address", "zone", "service", "weight"}},
+      {"cluster", {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "leave_on_terminate"}},
+      {"listen", {"peer", "http"}},
+      {"detector",
+       {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause", "timeout",
+        "observers", "confirmations", "rejoin_probation"}},
+      {"raft", {"heartbeat_interval", "election_timeout", "snapshot_entries"}},
+      {"ring", {"hash", "points", "replicas", "file", "on_change"}},
+      {"http", {"token_file", "tls", "read_timeout", "idle_timeout", "max_connections", "max_request_bytes"}},
+      {"http.tls", {"cert_file", "key_file", "client_ca_file"}},
+      {"log", {"level", "format"}},
+  };
+  return schema;
+}
+
 class Parser {
  public:
   Parser(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
@@ -95,8 +116,7 @@ class Parser {
       Fail(PositionOf(root.Mark()), "", "the top level must be a mapping of sections, got " + Describe(root));
       return c;
     }
-    auto top = Mapping(root, "", {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring",
-                                  "http", "log", "collectors"});
+    auto top = Mapping(root, "");
     ParseNode(top, c.node);
     if (auto* e = Find(top, "cluster")) ParseCluster(*e, c.cluster);
     if (auto* e = Find(top, "listen")) ParseListen(*e, c.listen);
@@ -124,7 +144,8 @@ class Parser {
 
   // Reads a mapping, reporting unknown and duplicate keys. A null node (an
   // absent or empty section) is an empty mapping.
-  Map Mapping(const YAML::Node& node, const std::string& path, const std::set<std::string>& allowed) {
+  Map Mapping(const YAML::Node& node, const std::string& path) {
+    const std::set<std::string>& allowed = Schema().at(path);
     Map out;
     if (node.IsNull()) return out;
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -166,12 +187,12 @@ class Parser {
     return out;
   }
 
-  Map Section(const Entry& e, const std::set<std::string>& allowed) {
+  Map Section(const Entry& e) {
     if (!e.value.IsNull() && !e.value.IsMap()) {
       Fail(e.where(), e.path, "expected a mapping, got " + Describe(e.value));
       return {};
     }
-    return Mapping(e.value, e.path, allowed);
+    return Mapping(e.value, e.path);
   }
 
   bool String(const Entry& e, std::string* out) {
@@ -333,7 +354,7 @@ class Parser {
       Fail({1, 1}, "node.id", "required key is missing (the member id of this agent, e.g. node-1)");
       return;
     }
-    auto m = Section(*section, {"id", "address", "zone", "service", "weight"});
+    auto m = Section(*section);
     if (auto* e = Find(m, "id")) {
       RequireId(*e, &n.id, false);
     } else if (section->value.IsMap() || section->value.IsNull()) {
@@ -356,8 +377,8 @@ class Parser {
     if (auto* e = Find(m, "service")) {
       std::string s;
       if (String(*e, &s)) {
-        if (s.empty() || s.size() > 255) {
-          Fail(e->where(), e->path, "must be 1 to 255 characters");
+        if (s.size() > 255) {
+          Fail(e->where(), e->path, "must be at most 255 characters");
         } else {
           n.service = s;
         }
@@ -368,8 +389,7 @@ class Parser {
   }
 
   void ParseCluster(const Entry& section, ClusterConfig& c) {
-    auto m = Section(section, {"name", "seeds", "bootstrap_voters", "voters", "secret_file",
-                               "leave_on_terminate"});
+    auto m = Section(section);
     if (auto* e = Find(m, "name")) RequireId(*e, &c.name, false);
     if (auto* e = Find(m, "seeds")) {
       std::vector<std::string> seeds;
@@ -423,15 +443,13 @@ class Parser {
   }
 
   void ParseListen(const Entry& section, ListenConfig& l) {
-    auto m = Section(section, {"peer", "http"});
+    auto m = Section(section);
     if (auto* e = Find(m, "peer")) ListenAddress(*e, &l.peer);
     if (auto* e = Find(m, "http")) ListenAddress(*e, &l.http);
   }
 
   void ParseDetector(const Entry& section, DetectorConfig& d) {
-    auto m = Section(section, {"heartbeat_interval", "phi_threshold", "window", "min_std_dev",
-                               "acceptable_pause", "timeout", "observers", "confirmations",
-                               "rejoin_probation"});
+    auto m = Section(section);
     if (auto* e = Find(m, "heartbeat_interval")) DurationIn(*e, 1ms, 10s, &d.heartbeat_interval);
     if (auto* e = Find(m, "phi_threshold")) Number(*e, 0.5, 100.0, &d.phi_threshold);
     if (auto* e = Find(m, "window")) Integer(*e, 2, 100000, &d.window);
@@ -444,14 +462,14 @@ class Parser {
   }
 
   void ParseRaft(const Entry& section, RaftConfig& r) {
-    auto m = Section(section, {"heartbeat_interval", "election_timeout", "snapshot_entries"});
+    auto m = Section(section);
     if (auto* e = Find(m, "heartbeat_interval")) DurationIn(*e, 1ms, 10s, &r.heartbeat_interval);
     if (auto* e = Find(m, "election_timeout")) DurationIn(*e, 10ms, 1min, &r.election_timeout);
     if (auto* e = Find(m, "snapshot_entries")) Integer(*e, 10, 100'000'000, &r.snapshot_entries);
   }
 
   void ParseRing(const Entry& section, RingConfig& r) {
-    auto m = Section(section, {"hash", "points", "replicas", "file", "on_change"});
+    auto m = Section(section);
     if (auto* e = Find(m, "hash")) {
       Enum<RingHash>(*e, {{"ketama", RingHash::kKetama}, {"xxh3", RingHash::kXxh3}}, &r.hash);
     }
@@ -462,11 +480,10 @@ class Parser {
   }
 
   void ParseHttp(const Entry& section, HttpConfig& h) {
-    auto m = Section(section, {"token_file", "tls", "read_timeout", "idle_timeout",
-                               "max_connections", "max_request_bytes"});
+    auto m = Section(section);
     if (auto* e = Find(m, "token_file")) String(*e, &h.token_file);
     if (auto* e = Find(m, "tls")) {
-      auto t = Section(*e, {"cert_file", "key_file", "client_ca_file"});
+      auto t = Section(*e);
       if (auto* f = Find(t, "cert_file")) String(*f, &h.tls.cert_file);
       if (auto* f = Find(t, "key_file")) String(*f, &h.tls.key_file);
       if (auto* f = Find(t, "client_ca_file")) String(*f, &h.tls.client_ca_file);
@@ -478,7 +495,7 @@ class Parser {
   }
 
   void ParseLog(const Entry& section, LogConfig& l) {
-    auto m = Section(section, {"level", "format"});
+    auto m = Section(section);
     if (auto* e = Find(m, "level")) {
       Enum<LogLevel>(*e,
                      {{"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
@@ -620,6 +637,18 @@ std::string_view ToString(LogLevel l) {
 }
 
 std::string_view ToString(LogFormat f) { return f == LogFormat::kText ? "text" : "json"; }
+
+std::vector<std::string> AllKeyPaths() {
+  std::vector<std::string> out;
+  for (const auto& [section, keys] : Schema()) {
+    for (const auto& key : keys) {
+      const std::string path = JoinPath(section, key);
+      if (!Schema().contains(path)) out.push_back(path);  // leaves only
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;

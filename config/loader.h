@@ -35,6 +35,9 @@ bool IsValidId(std::string_view id);
 // Parses "host:port" / "[v6]:port"; false with a reason when malformed.
 bool ParseHostPort(std::string_view text, bool allow_port_zero, HostPort* out, std::string* why);
 
+// Every leaf key path the loader accepts ("cluster.seeds", "http.tls.cert_file"), sorted.
+std::vector<std::string> AllKeyPaths();
+
 // A one-line summary of a valid config, printed by check-config.
 std::string Summary(const Config& config);
 

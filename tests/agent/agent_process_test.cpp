@@ -1,0 +1,300 @@
+// Multi-process tests of the real `ringwatch agent`: HTTP robustness under a
+// bounded burst of hostile requests, clean shutdown on signals, the data_dir
+// lock, JSON logs, and `promtool check metrics` on a live /metrics.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/raw_http.h"
+
+namespace ringwatch::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::AgentProcess;
+using testing::RawConnection;
+
+constexpr auto kDeadline = 20s;
+
+// Sum of ringwatch_http_requests_total samples whose labels contain `code`.
+double CountCode(const std::string& metrics, const std::string& code) {
+  double total = 0;
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("ringwatch_http_requests_total{", 0) == 0 &&
+        line.find("code=\"" + code + "\"") != std::string::npos) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+
+// Value of an unlabelled sample, or -1 when absent.
+double SampleValue(const std::string& metrics, const std::string& name) {
+  const auto at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + name.size() + 2));
+}
+
+class AgentProcessTest : public ::testing::Test {
+ protected:
+  void StartAgent(const std::string& extra_yaml = "") {
+    agent_ = std::make_unique<AgentProcess>("node-1", extra_yaml);
+    std::string error;
+    ASSERT_TRUE(agent_->Start(&error)) << error;
+    port_ = agent_->http_port();
+  }
+
+  // One request on a fresh connection; the status, or 0 when the server
+  // closed without answering.
+  int StatusOf(const std::string& request) {
+    RawConnection c(port_);
+    c.Send(request);
+    auto r = c.Read(1, kDeadline);
+    return r.empty() ? 0 : r[0].status;
+  }
+
+  std::unique_ptr<AgentProcess> agent_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(AgentProcessTest, SurvivesABurstOfMalformedOversizedSlowAndPipelinedRequests) {
+  StartAgent("http:\n  read_timeout: 500ms\n  max_request_bytes: 4096\n  max_connections: 64\n");
+  std::mt19937 rng(20261126);  // fixed seed: the same burst every run
+  int sent = 0;
+
+  // 1. Malformed request lines and headers, each with its exact answer.
+  const std::vector<std::string> bad_lines = {
+      "GARBAGE\r\n\r\n",
+      "GET\r\n\r\n",
+      "GET /livez\r\n\r\n",
+      "GET /livez HTTP/2.0\r\n\r\n",
+      "GET /livez HTTP/1.1 extra\r\n\r\n",
+      "G(T /livez HTTP/1.1\r\n\r\n",
+      "GET /li vez HTTP/1.1\r\n\r\n",
+      "GET /livez HTTP/1.1\r\nHost x\r\n\r\n",
+      "GET /livez HTTP/1.1\r\n: empty-name\r\n\r\n",
+      "GET /livez HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+      "GET /livez HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+      "POST /livez HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "GET /livez HTTP/1.1\nHost: x\r\n\r\n",
+      std::string("GET /livez HTTP/1.1\r\nX: a\0b\r\n\r\n", 30),
+  };
+  for (int i = 0; i < 420; ++i) {
+    const std::string& req = bad_lines[static_cast<std::size_t>(i) % bad_lines.size()];
+    EXPECT_EQ(StatusOf(req), 400) << "case " << i % bad_lines.size();
+    ++sent;
+  }
+
+  // 2. Random bytes: any 4xx answer (400, or 408 for what looks unfinished), or a close.
+  for (int i = 0; i < 250; ++i) {
+    std::string junk(16 + rng() % 200, '\0');
+    for (auto& ch : junk) ch = static_cast<char>(rng() % 256);
+    const int status = StatusOf(junk + "\r\n\r\n");
+    EXPECT_TRUE(status == 0 || (status >= 400 && status < 500)) << status;
+    ++sent;
+  }
+
+  // 3. Oversized bodies (413) and headers (431).
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(StatusOf("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(8192, 'b')),
+              413);
+    EXPECT_EQ(StatusOf("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n"), 431);
+    sent += 2;
+  }
+
+  // 4. Pipelined batches: five requests in one write, answered in order.
+  const std::string get = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string missing = "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string post = "POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+  for (int i = 0; i < 50; ++i) {
+    RawConnection c(port_);
+    ASSERT_TRUE(c.Send(get + missing + post + get + missing));
+    auto r = c.Read(5, kDeadline);
+    ASSERT_EQ(r.size(), 5u);
+    EXPECT_EQ(r[0].status, 200);
+    EXPECT_EQ(r[1].status, 404);
+    EXPECT_EQ(r[2].status, 405);
+    EXPECT_EQ(r[3].status, 200);
+    EXPECT_EQ(r[4].status, 404);
+    sent += 5;
+  }
+
+  // 5. Slow clients: a request that never finishes gets 408 after
+  //    http.read_timeout; 20 at once.
+  {
+    std::vector<RawConnection> slow;
+    for (int i = 0; i < 20; ++i) {
+      slow.emplace_back(port_);
+      ASSERT_TRUE(slow.back().Send("GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+      ++sent;
+    }
+    for (auto& c : slow) {
+      auto r = c.Read(1, kDeadline);
+      ASSERT_EQ(r.size(), 1u);
+      EXPECT_EQ(r[0].status, 408);
+      EXPECT_TRUE(c.WaitClosed(kDeadline));
+    }
+  }
+
+  // 6. More connections than http.max_connections: the excess get 503.
+  {
+    std::vector<RawConnection> held;
+    for (int i = 0; i < 64; ++i) {
+      held.emplace_back(port_);
+      ASSERT_TRUE(held.back().Send(get));
+      ASSERT_EQ(held.back().Read(1, kDeadline).size(), 1u);
+    }
+    for (int i = 0; i < 16; ++i) {
+      RawConnection extra(port_);
+      auto r = extra.Read(1, kDeadline);
+      ASSERT_EQ(r.size(), 1u);
+      EXPECT_EQ(r[0].status, 503);
+      ++sent;
+    }
+  }
+
+  EXPECT_GE(sent, 1000);
+  ASSERT_TRUE(agent_->process().Running()) << agent_->process().Stderr();
+
+  // Still serving, and every rejection was counted. Slots of the held
+  // connections free up as the agent sees them close: poll with a deadline.
+  std::optional<testing::RawResponse> livez;
+  const auto until = std::chrono::steady_clock::now() + kDeadline;
+  for (int attempt = 0; attempt < 1000 && std::chrono::steady_clock::now() < until; ++attempt) {
+    livez = testing::Get(port_, "/livez");
+    if (livez && livez->status == 200) break;
+  }
+  ASSERT_TRUE(livez);
+  EXPECT_EQ(livez->status, 200);
+  auto metrics = testing::Get(port_, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_GE(CountCode(metrics->body, "400"), 420);
+  EXPECT_EQ(CountCode(metrics->body, "413"), 60);
+  EXPECT_EQ(CountCode(metrics->body, "431"), 60);
+  EXPECT_GE(CountCode(metrics->body, "408"), 20);  // random bytes may add a few
+  // At least the 16 excess connections; the /livez poll above may add more.
+  EXPECT_GE(SampleValue(metrics->body, "ringwatch_http_connections_rejected_total"), 16);
+
+  ASSERT_TRUE(agent_->process().Signal(SIGTERM));
+  EXPECT_EQ(agent_->process().Wait(kDeadline), 0);
+}
+
+TEST_F(AgentProcessTest, SigtermAndSigintStopCleanly) {
+  for (int signo : {SIGTERM, SIGINT}) {
+    StartAgent();
+    RawConnection idle(port_);  // an open keep-alive connection must not delay shutdown
+    ASSERT_TRUE(idle.Send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(idle.Read(1, kDeadline).size(), 1u);
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(agent_->process().Signal(signo));
+    EXPECT_EQ(agent_->process().Wait(kDeadline), 0) << agent_->process().Stderr();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "shutdown after signal " << signo << ": " << seconds << " s\n";
+    EXPECT_TRUE(idle.WaitClosed(kDeadline));
+    const std::string log = agent_->process().Stderr();
+    EXPECT_NE(log.find(signo == SIGTERM ? "shutting down signal=SIGTERM" : "shutting down signal=SIGINT"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("[agent] stopped"), std::string::npos) << log;
+  }
+}
+
+TEST_F(AgentProcessTest, ReadyzIs503WithAReasonUntilMembershipExists) {
+  StartAgent();
+  auto r = testing::Get(port_, "/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  const auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["ready"], false);
+  EXPECT_EQ(j["reason"], "no committed membership view yet");
+}
+
+TEST_F(AgentProcessTest, SecondAgentOnTheSameDataDirExitsWith1) {
+  StartAgent();
+  const std::string data_dir = agent_->dir().File("data");
+  testing::TempDir dir;
+  const auto config = dir.Write("second.yaml", "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:0\n"
+                                               "data_dir: " + data_dir + "\n");
+  auto r = testing::Run({RINGWATCH_BINARY, "agent", "-c", config}, dir.File("second"), kDeadline);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is in use by another ringwatch agent"), std::string::npos) << r.err;
+  EXPECT_TRUE(agent_->process().Running());
+}
+
+TEST_F(AgentProcessTest, BusyHttpPortExitsWith1) {
+  StartAgent();
+  testing::TempDir dir;
+  const auto config = dir.Write("second.yaml", "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:" +
+                                                   std::to_string(port_) + "\ndata_dir: data\n");
+  auto r = testing::Run({RINGWATCH_BINARY, "agent", "-c", config}, dir.File("second"), kDeadline);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot listen for HTTP"), std::string::npos) << r.err;
+}
+
+TEST_F(AgentProcessTest, JsonLogsAreOneObjectPerLine) {
+  StartAgent("log:\n  format: json\n  level: debug\n");
+  testing::Get(port_, "/livez");
+  ASSERT_TRUE(agent_->process().Signal(SIGTERM));
+  ASSERT_EQ(agent_->process().Wait(kDeadline), 0);
+  std::istringstream in(agent_->process().Stderr());
+  std::string line;
+  int lines = 0;
+  bool saw_listening = false;
+  while (std::getline(in, line)) {
+    ++lines;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(std::regex_match(j["time"].get<std::string>(),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+        << line;
+    EXPECT_TRUE(j["level"].is_string());
+    EXPECT_TRUE(j["component"].is_string());
+    EXPECT_TRUE(j["message"].is_string());
+    EXPECT_TRUE(j["fields"].is_object());
+    if (j["message"] == "listening") {
+      saw_listening = true;
+      EXPECT_EQ(j["component"], "http");
+      EXPECT_EQ(j["fields"]["address"], "127.0.0.1:" + std::to_string(port_));
+    }
+  }
+  EXPECT_GE(lines, 4);
+  EXPECT_TRUE(saw_listening);
+}
+
+TEST_F(AgentProcessTest, MetricsPassPromtoolCheck) {
+  const std::string promtool = testing::FindOnPath("promtool");
+  if (promtool.empty()) {
+    if (testing::InCi()) FAIL() << "promtool is required under CI (apt-get install prometheus)";
+    GTEST_SKIP() << "promtool not found (apt-get install prometheus); skipping the lint of /metrics";
+  }
+  StartAgent();
+  // Touch several routes and codes so that labelled series exist.
+  testing::Get(port_, "/livez");
+  testing::Get(port_, "/readyz");
+  testing::Get(port_, "/nope");
+  auto r = testing::Get(port_, "/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* family : {"ringwatch_build_info{", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                             "process_open_fds ", "process_max_fds ", "process_start_time_seconds ",
+                             "process_threads ", "ringwatch_http_requests_total{"}) {
+    EXPECT_NE(r->body.find(family), std::string::npos) << family;
+  }
+  const std::string file = agent_->dir().Write("metrics.txt", r->body);
+  auto check = testing::Run({promtool, "check", "metrics"}, agent_->dir().File("promtool"), kDeadline, {}, file);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ(check.out + check.err, "") << "promtool reported problems";
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

@@ -1,0 +1,108 @@
+#include "agent/http_router.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace ringwatch::agent {
+namespace {
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest()
+      : router_([this] { return snapshot_; }, [this] {
+          ++metrics_calls_;
+          return std::string("# metrics\n");
+        }) {
+    auto s = std::make_shared<StatusSnapshot>();
+    s->node_id = "node-<1>";
+    s->cluster = "test";
+    s->version = "0.1.0";
+    s->not_ready_reason = "no committed membership view yet";
+    snapshot_ = s;
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& target) {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    return router_.Route(r);
+  }
+
+  std::shared_ptr<const StatusSnapshot> snapshot_;
+  int metrics_calls_ = 0;
+  HttpRouter router_;
+};
+
+TEST_F(RouterTest, Livez) {
+  const auto r = Call("GET", "/livez");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_EQ(r.route, "livez");
+}
+
+TEST_F(RouterTest, ReadyzExplainsWhyNotReady) {
+  const auto r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.content_type, "application/json");
+  const auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["ready"], false);
+  EXPECT_EQ(j["reason"], "no committed membership view yet");
+}
+
+TEST_F(RouterTest, ReadyzFollowsTheLatestSnapshot) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->ready = true;
+  s->not_ready_reason.clear();
+  snapshot_ = s;
+  const auto r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["ready"], true);
+}
+
+TEST_F(RouterTest, MetricsUsesTheRendererAndTextFormat) {
+  const auto r = Call("GET", "/metrics?debug=1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "# metrics\n");
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(metrics_calls_, 1);
+}
+
+TEST_F(RouterTest, IndexLinksEndpointsAndEscapesHtml) {
+  const auto r = Call("GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  for (const char* link : {"href=\"/metrics\"", "href=\"/livez\"", "href=\"/readyz\""}) {
+    EXPECT_NE(r.body.find(link), std::string::npos) << link;
+  }
+  EXPECT_NE(r.body.find("node-&lt;1&gt;"), std::string::npos);
+  EXPECT_EQ(r.body.find("node-<1>"), std::string::npos);
+}
+
+TEST_F(RouterTest, UnknownPathIs404Json) {
+  const auto r = Call("GET", "/nope?x=1");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "no such endpoint: /nope");
+  EXPECT_EQ(r.route, "not_found");
+}
+
+TEST_F(RouterTest, WrongMethodIs405WithAllow) {
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    const auto r = Call(method, "/metrics");
+    EXPECT_EQ(r.status, 405) << method;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"],
+              std::string("method ") + method + " not allowed on /metrics (allowed: GET, HEAD)");
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, HEAD"}));
+    EXPECT_EQ(metrics_calls_, 0);
+  }
+}
+
+TEST_F(RouterTest, HeadIsAnsweredLikeGet) {
+  const auto r = Call("HEAD", "/livez");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");  // the server drops the body, keeping Content-Length
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
