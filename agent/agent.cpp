@@ -27,7 +27,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 // Resolves a listen host: an IP literal, or a name looked up once at start.
-std::error_code ResolveListen(net::io_context& ioc, const config::HostPort& hp, tcp::endpoint* out) {
+std::error_code ResolveListen(net::io_context& ioc, const config::HostPort& hp,
+                              tcp::endpoint* out) {
   boost::system::error_code ec;
   const auto address = net::ip::make_address(hp.host, ec);
   if (!ec) {
@@ -48,8 +49,11 @@ Agent::Agent(config::Config config) : config_(std::move(config)) {}
 
 int Agent::Run() {
   const auto started = std::chrono::steady_clock::now();
-  log::Info("agent", "starting", {{"node", config_.node.id}, {"cluster", config_.cluster.name},
-                                  {"version", core::kVersion}, {"revision", core::kRevision}});
+  log::Info("agent", "starting",
+            {{"node", config_.node.id},
+             {"cluster", config_.cluster.name},
+             {"version", core::kVersion},
+             {"revision", core::kRevision}});
 
   DataDirLock lock;
   if (std::string err = lock.Acquire(config_.data_dir); !err.empty()) {
@@ -68,7 +72,8 @@ int Agent::Run() {
   initial->not_ready_reason = "no committed membership view yet";
   SnapshotPublisher snapshots(std::move(initial));
 
-  HttpRouter router([&snapshots] { return snapshots.Latest(); }, [&metrics] { return metrics.Render(); });
+  HttpRouter router([&snapshots] { return snapshots.Latest(); },
+                    [&metrics] { return metrics.Render(); });
 
   net::io_context core_ioc(1);
   net::io_context http_ioc(1);
@@ -92,7 +97,8 @@ int Agent::Run() {
     return 1;
   }
   const auto bound = http.local_endpoint();
-  log::Info("http", "listening", {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())}});
+  log::Info("http", "listening",
+            {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())}});
 
   auto http_guard = net::make_work_guard(http_ioc);
   std::thread http_thread([&http_ioc] { http_ioc.run(); });
@@ -111,7 +117,8 @@ int Agent::Run() {
     core_ioc.stop();
   });
 
-  const auto ready_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto ready_after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::Info("agent", "started", {{"seconds", std::to_string(ready_after)}});
   NotifyReady("serving HTTP on " + config_.listen.http.ToString());
 

@@ -26,7 +26,9 @@ std::string DataDirLock::Acquire(const std::string& data_dir) {
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
-    if (err == EWOULDBLOCK) return "data_dir " + data_dir + " is in use by another ringwatch agent (" + path + " is locked)";
+    if (err == EWOULDBLOCK)
+      return "data_dir " + data_dir + " is in use by another ringwatch agent (" + path +
+             " is locked)";
     return "cannot lock " + path + ": " + std::strerror(err);
   }
   // Record the owner's pid for operators; the flock is what matters.

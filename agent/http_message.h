@@ -11,8 +11,8 @@
 namespace ringwatch::agent {
 
 struct HttpRequest {
-  std::string method;  // as sent, e.g. "GET"
-  std::string target;  // as sent, e.g. "/v1/events?since=3"
+  std::string method;                          // as sent, e.g. "GET"
+  std::string target;                          // as sent, e.g. "/v1/events?since=3"
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 

@@ -9,7 +9,8 @@ namespace {
 
 std::string Join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  for (const auto& i : items)
+    out += (out.empty() ? "" : sep) + i;
   return out;
 }
 
@@ -17,11 +18,20 @@ std::string EscapeHtml(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -47,7 +57,8 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
     HttpResponse response;
     if (std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
       std::vector<std::string> allowed = r.methods;
-      if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) allowed.push_back("HEAD");
+      if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end())
+        allowed.push_back("HEAD");
       response = JsonError(405, "method " + request.method + " not allowed on " + path +
                                     " (allowed: " + Join(allowed, ", ") + ")");
       response.headers.emplace_back("Allow", Join(allowed, ", "));
@@ -68,8 +79,8 @@ HttpResponse HttpRouter::Index() const {
   r.content_type = "text/html; charset=utf-8";
   r.body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ringwatch " +
            EscapeHtml(s->node_id) + "</title></head>\n<body>\n<h1>ringwatch</h1>\n<p>node <b>" +
-           EscapeHtml(s->node_id) + "</b> in cluster <b>" + EscapeHtml(s->cluster) + "</b>, version " +
-           EscapeHtml(s->version) +
+           EscapeHtml(s->node_id) + "</b> in cluster <b>" + EscapeHtml(s->cluster) +
+           "</b>, version " + EscapeHtml(s->version) +
            "</p>\n<ul>\n"
            "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
            "<li><a href=\"/livez\">/livez</a> liveness</li>\n"

@@ -4,13 +4,13 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,8 +36,8 @@ class Session;
 // State shared by the listener and all sessions. Sessions hold a shared_ptr so
 // that it outlives the server object if handlers are still queued.
 struct HttpServerState {
-  HttpServerState(net::io_context& ioc_in, const HttpRouter& router_in, HttpServerOptions options_in,
-         prometheus::Registry& registry)
+  HttpServerState(net::io_context& ioc_in, const HttpRouter& router_in,
+                  HttpServerOptions options_in, prometheus::Registry& registry)
       : ioc(ioc_in),
         router(router_in),
         options(options_in),
@@ -46,11 +46,12 @@ struct HttpServerState {
                      .Name("ringwatch_http_requests_total")
                      .Help("HTTP requests answered, by route and status code.")
                      .Register(registry)),
-        rejected(prometheus::BuildCounter()
-                     .Name("ringwatch_http_connections_rejected_total")
-                     .Help("HTTP connections closed at once because http.max_connections were open.")
-                     .Register(registry)
-                     .Add({})),
+        rejected(
+            prometheus::BuildCounter()
+                .Name("ringwatch_http_connections_rejected_total")
+                .Help("HTTP connections closed at once because http.max_connections were open.")
+                .Register(registry)
+                .Add({})),
         open(prometheus::BuildGauge()
                  .Name("ringwatch_http_connections")
                  .Help("Open HTTP connections.")
@@ -67,9 +68,9 @@ struct HttpServerState {
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
 
-  std::mutex mu;                           // guards sessions
+  std::mutex mu;  // guards sessions
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
-  std::size_t active = 0;                  // guarded by mu
+  std::size_t active = 0;  // guarded by mu
 
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Counter& rejected;
@@ -113,12 +114,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     stream_.expires_after(shared_->options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size())),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->CloseQuietly();  // idle, closed or reset
-                              self->buffer_.commit(n);
-                              self->ReadRequest();
-                            });
+    stream_.async_read_some(
+        buffer_.prepare(std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size())),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) return self->CloseQuietly();  // idle, closed or reset
+          self->buffer_.commit(n);
+          self->ReadRequest();
+        });
   }
 
   // The read deadline is a separate timer rather than tcp_stream's own: on
@@ -136,27 +138,32 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->read_timer_.cancel();
-      self->OnRead(ec);
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->read_timer_.cancel();
+                       self->OnRead(ec);
+                     });
   }
 
   void OnRead(beast::error_code ec) {
     if (timed_out_) {
       return Reject(408, "request not received within http.read_timeout", "timeout");
     }
-    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
       return CloseQuietly();
     }
     if (ec == http::error::header_limit) {
-      return Reject(431, "request headers larger than " + std::to_string(shared_->options.max_header_bytes) +
-                             " bytes", "malformed");
+      return Reject(431,
+                    "request headers larger than " +
+                        std::to_string(shared_->options.max_header_bytes) + " bytes",
+                    "malformed");
     }
     if (ec == http::error::body_limit || ec == http::error::buffer_overflow) {
-      return Reject(413, "request larger than http.max_request_bytes (" +
-                             std::to_string(shared_->options.max_request_bytes) + " bytes)", "malformed");
+      return Reject(413,
+                    "request larger than http.max_request_bytes (" +
+                        std::to_string(shared_->options.max_request_bytes) + " bytes)",
+                    "malformed");
     }
     if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
       return Reject(400, "malformed HTTP request: " + ec.message(), "malformed");
@@ -169,7 +176,8 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = std::string(req.target());
     for (const auto& field : req) {
       std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       request.headers.emplace(std::move(name), std::string(field.value()));
     }
     request.body = req.body();
@@ -190,8 +198,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Answers an unreadable request and closes the connection.
   void Reject(int status, const std::string& message, const char* reason) {
-    log::Debug("http", "rejected request", {{"status", std::to_string(status)}, {"reason", reason},
-                                            {"detail", message}});
+    log::Debug("http", "rejected request",
+               {{"status", std::to_string(status)}, {"reason", reason}, {"detail", message}});
     HttpResponse response = JsonError(status, message);
     response.route = "bad_request";
     parser_.reset();
@@ -205,16 +213,18 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, kServerName);
     res->set(http::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) res->set(name, value);
+    for (const auto& [name, value] : response.headers)
+      res->set(name, value);
     res->keep_alive(keep_alive && !shared_->stopped.load());
     const std::size_t length = response.body.size();
     if (!head) res->body() = std::move(response.body);
     res->content_length(length);
     stream_.expires_after(shared_->options.read_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) return self->CloseQuietly();
-      self->WaitForRequest();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->CloseQuietly();
+                        self->WaitForRequest();
+                      });
   }
 
   void CloseQuietly() {
@@ -236,7 +246,8 @@ namespace {
 // Answers 503 to a connection over the cap, then closes it.
 void RejectConnection(tcp::socket socket) {
   auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-  auto res = std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
+  auto res =
+      std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
   res->set(http::field::server, kServerName);
   res->set(http::field::content_type, "application/json");
   res->keep_alive(false);
@@ -252,36 +263,37 @@ void RejectConnection(tcp::socket socket) {
 
 void Accept(std::shared_ptr<HttpServerState> shared) {
   auto& acceptor = shared->acceptor;
-  acceptor.async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;
-    if (ec) {
-      // EMFILE and friends: log, and keep accepting after the error.
-      log::Warn("http", "accept failed", {{"error", ec.message()}});
-    } else {
-      std::shared_ptr<Session> session;
-      {
-        std::lock_guard lock(shared->mu);
-        if (shared->active >= shared->options.max_connections) {
-          shared->rejected.Increment();
+  acceptor.async_accept(
+      net::make_strand(shared->ioc), [shared](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;
+        if (ec) {
+          // EMFILE and friends: log, and keep accepting after the error.
+          log::Warn("http", "accept failed", {{"error", ec.message()}});
         } else {
-          ++shared->active;
-          shared->open.Increment();
-          session = std::make_shared<Session>(std::move(socket), shared);
-          // Prune expired entries as we go so the set stays bounded.
-          for (auto it = shared->sessions.begin(); it != shared->sessions.end();) {
-            it = it->expired() ? shared->sessions.erase(it) : std::next(it);
+          std::shared_ptr<Session> session;
+          {
+            std::lock_guard lock(shared->mu);
+            if (shared->active >= shared->options.max_connections) {
+              shared->rejected.Increment();
+            } else {
+              ++shared->active;
+              shared->open.Increment();
+              session = std::make_shared<Session>(std::move(socket), shared);
+              // Prune expired entries as we go so the set stays bounded.
+              for (auto it = shared->sessions.begin(); it != shared->sessions.end();) {
+                it = it->expired() ? shared->sessions.erase(it) : std::next(it);
+              }
+              shared->sessions.insert(session);
+            }
           }
-          shared->sessions.insert(session);
+          if (session) {
+            session->Start();
+          } else {
+            RejectConnection(std::move(socket));
+          }
         }
-      }
-      if (session) {
-        session->Start();
-      } else {
-        RejectConnection(std::move(socket));
-      }
-    }
-    Accept(shared);
-  });
+        Accept(shared);
+      });
 }
 
 }  // namespace
@@ -290,7 +302,9 @@ HttpServer::HttpServer(net::io_context& ioc, const HttpRouter& router, HttpServe
                        prometheus::Registry& registry)
     : shared_(std::make_shared<HttpServerState>(ioc, router, options, registry)) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 std::error_code HttpServer::Start(const tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -326,7 +340,8 @@ void HttpServer::Stop() {
   }
   beast::error_code ec;
   shared_->acceptor.close(ec);
-  for (auto& s : open) s->Close();
+  for (auto& s : open)
+    s->Close();
 }
 
 }  // namespace ringwatch::agent

@@ -20,7 +20,8 @@ constexpr const char* kDefaultConfig = "/etc/ringwatch/ringwatch.yaml";
 bool LoadOrReport(const std::string& path, ringwatch::config::Config* out) {
   auto result = ringwatch::config::LoadConfigFile(path);
   if (!result.ok()) {
-    for (const auto& e : result.error()) std::cerr << e.ToString() << "\n";
+    for (const auto& e : result.error())
+      std::cerr << e.ToString() << "\n";
     std::cerr << path << ": " << result.error().size() << " error(s)\n";
     return false;
   }
@@ -62,8 +63,8 @@ int main(int argc, char** argv) {
   }
 
   if (version->parsed()) {
-    std::cout << "ringwatch " << ringwatch::core::kVersion << " (revision " << ringwatch::core::kRevision
-              << ")\n";
+    std::cout << "ringwatch " << ringwatch::core::kVersion << " (revision "
+              << ringwatch::core::kRevision << ")\n";
     return kExitOk;
   }
   if (check->parsed()) {

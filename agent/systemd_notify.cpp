@@ -9,6 +9,8 @@ void NotifyReady(const std::string& status) {
   sd_notify(0, message.c_str());
 }
 
-void NotifyStopping() { sd_notify(0, "STOPPING=1"); }
+void NotifyStopping() {
+  sd_notify(0, "STOPPING=1");
+}
 
 }  // namespace ringwatch::agent

@@ -84,9 +84,9 @@ struct HttpConfig {
   std::string token_file;
   TlsConfig tls;
   // Limits of the HTTP server (ringwatch additions to CONTRACT.md's keys).
-  Duration read_timeout = 10s;           // a request must arrive whole within this
-  Duration idle_timeout = 60s;           // keep-alive connections idle longer are closed
-  uint32_t max_connections = 256;        // further connections get 503 and are closed
+  Duration read_timeout = 10s;             // a request must arrive whole within this
+  Duration idle_timeout = 60s;             // keep-alive connections idle longer are closed
+  uint32_t max_connections = 256;          // further connections get 503 and are closed
   uint32_t max_request_bytes = 64 * 1024;  // headers + body; larger requests get 413/431
 };
 
@@ -100,7 +100,7 @@ struct LogConfig {
 
 // Names accepted in `collectors`, in their documented order.
 inline const std::vector<std::string>& KnownCollectors() {
-  static const std::vector<std::string> names{"cpu",     "memory",  "load",
+  static const std::vector<std::string> names{"cpu",        "memory",  "load",
                                               "filesystem", "network", "process"};
   return names;
 }

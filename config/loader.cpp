@@ -35,14 +35,13 @@ struct Entry {
   YAML::Node key;
   YAML::Node value;
   std::string path;
-  Position where() const {
-    return PositionOf(value.IsNull() ? key.Mark() : value.Mark());
-  }
+  Position where() const { return PositionOf(value.IsNull() ? key.Mark() : value.Mark()); }
 };
 
 std::size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diag = row[0];
     row[0] = i;
@@ -57,18 +56,26 @@ std::size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Null: return "nothing (null)";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
     case YAML::NodeType::Scalar:
       return (node.Tag() == "!" ? "the quoted string \"" : "\"") + node.Scalar() + "\"";
-    default: return "an undefined value";
+    default:
+      return "an undefined value";
   }
 }
 
-bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
+bool IsPlainScalar(const YAML::Node& node) {
+  return node.IsScalar() && node.Tag() != "!";
+}
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Quote(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 std::string JoinPath(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
@@ -79,16 +86,21 @@ std::string JoinPath(const std::string& parent, std::string_view key) {
 // lists it (tests check that docs and the example config cover every key).
 const std::map<std::string, std::set<std::string>>& Schema() {
   static const std::map<std::string, std::set<std::string>> schema{
-      {"", {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring", "http", "log", "collectors"}},
+      {"",
+       {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring", "http", "log",
+        "collectors"}},
       {"node", {"id", "address", "zone", "service", "weight"}},
-      {"cluster", {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "leave_on_terminate"}},
+      {"cluster",
+       {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "leave_on_terminate"}},
       {"listen", {"peer", "http"}},
       {"detector",
-       {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause", "timeout",
-        "observers", "confirmations", "rejoin_probation"}},
+       {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause",
+        "timeout", "observers", "confirmations", "rejoin_probation"}},
       {"raft", {"heartbeat_interval", "election_timeout", "snapshot_entries"}},
       {"ring", {"hash", "points", "replicas", "file", "on_change"}},
-      {"http", {"token_file", "tls", "read_timeout", "idle_timeout", "max_connections", "max_request_bytes"}},
+      {"http",
+       {"token_file", "tls", "read_timeout", "idle_timeout", "max_connections",
+        "max_request_bytes"}},
       {"http.tls", {"cert_file", "key_file", "client_ca_file"}},
       {"log", {"level", "format"}},
   };
@@ -97,12 +109,14 @@ const std::map<std::string, std::set<std::string>>& Schema() {
 
 class Parser {
  public:
-  Parser(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Parser(std::string file, fs::path base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   std::vector<ConfigError> TakeErrors() {
-    std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const ConfigError& a, const ConfigError& b) {
+                       return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                     });
     return std::move(errors_);
   }
 
@@ -113,7 +127,8 @@ class Parser {
   Config Parse(const YAML::Node& root) {
     Config c;
     if (!root.IsNull() && !root.IsMap()) {
-      Fail(PositionOf(root.Mark()), "", "the top level must be a mapping of sections, got " + Describe(root));
+      Fail(PositionOf(root.Mark()), "",
+           "the top level must be a mapping of sections, got " + Describe(root));
       return c;
     }
     auto top = Mapping(root, "");
@@ -121,7 +136,8 @@ class Parser {
     if (auto* e = Find(top, "cluster")) ParseCluster(*e, c.cluster);
     if (auto* e = Find(top, "listen")) ParseListen(*e, c.listen);
     if (auto* e = Find(top, "data_dir")) {
-      if (String(*e, &c.data_dir) && c.data_dir.empty()) Fail(e->where(), e->path, "must not be empty");
+      if (String(*e, &c.data_dir) && c.data_dir.empty())
+        Fail(e->where(), e->path, "must not be empty");
     }
     if (auto* e = Find(top, "detector")) ParseDetector(*e, c.detector);
     if (auto* e = Find(top, "raft")) ParseRaft(*e, c.raft);
@@ -149,7 +165,9 @@ class Parser {
     Map out;
     if (node.IsNull()) return out;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // Copies: it-> yields a proxy whose members die with the expression.
+      const YAML::Node k = it->first;
+      const YAML::Node v = it->second;
       const Position kpos = PositionOf(k.Mark());
       if (!k.IsScalar()) {
         Fail(kpos, path, "keys must be plain names, got " + Describe(k));
@@ -169,7 +187,8 @@ class Parser {
           msg += " (did you mean " + Quote(best) + "?)";
         } else {
           std::string list;
-          for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+          for (const auto& a : allowed)
+            list += (list.empty() ? "" : ", ") + a;
           msg += " (valid keys: " + list + ")";
         }
         Fail(kpos, kpath, msg);
@@ -181,8 +200,8 @@ class Parser {
                  std::to_string(PositionOf(prev->second.key.Mark()).line) + ")");
         continue;
       }
-      out.emplace(key, Entry{k, it->second, kpath});
-      set_[kpath] = Entry{k, it->second, kpath};
+      out.emplace(key, Entry{k, v, kpath});
+      set_[kpath] = Entry{k, v, kpath};
     }
     return out;
   }
@@ -214,7 +233,8 @@ class Parser {
     int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec == std::errc::result_out_of_range) {
-      Fail(e.where(), e.path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
+      Fail(e.where(), e.path,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
       return false;
     }
     if (ec != std::errc() || end != s.data() + s.size()) {
@@ -222,7 +242,8 @@ class Parser {
       return false;
     }
     if (v < min || v > max) {
-      Fail(e.where(), e.path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
+      Fail(e.where(), e.path,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
       return false;
     }
     *out = static_cast<T>(v);
@@ -324,7 +345,9 @@ class Parser {
         continue;
       }
       if (auto [it, inserted] = seen.emplace(s, i); !inserted) {
-        Fail(at, ipath, "duplicate entry " + Quote(s) + " (also at " + e.path + "[" + std::to_string(it->second) + "])");
+        Fail(at, ipath,
+             "duplicate entry " + Quote(s) + " (also at " + e.path + "[" +
+                 std::to_string(it->second) + "])");
         ok = false;
         continue;
       }
@@ -358,7 +381,8 @@ class Parser {
     if (auto* e = Find(m, "id")) {
       RequireId(*e, &n.id, false);
     } else if (section->value.IsMap() || section->value.IsNull()) {
-      Fail(section->where(), "node.id", "required key is missing (the member id of this agent, e.g. node-1)");
+      Fail(section->where(), "node.id",
+           "required key is missing (the member id of this agent, e.g. node-1)");
     }
     if (auto* e = Find(m, "address")) {
       std::string s;
@@ -396,7 +420,8 @@ class Parser {
       if (StringList(*e, &seeds, [](const std::string& s) {
             HostPort hp;
             std::string why;
-            return ParseHostPort(s, false, &hp, &why) ? std::string() : "invalid seed " + Quote(s) + ": " + why;
+            return ParseHostPort(s, false, &hp, &why) ? std::string()
+                                                      : "invalid seed " + Quote(s) + ": " + why;
           })) {
         c.seeds.clear();
         for (const auto& s : seeds) {
@@ -409,10 +434,13 @@ class Parser {
     }
     if (auto* e = Find(m, "bootstrap_voters")) {
       if (StringList(*e, &c.bootstrap_voters, [](const std::string& s) {
-            return IsValidId(s) ? std::string() : "invalid member id " + Quote(s) + ": use 1 to 64 of A-Z a-z 0-9 . _ -";
+            return IsValidId(s)
+                       ? std::string()
+                       : "invalid member id " + Quote(s) + ": use 1 to 64 of A-Z a-z 0-9 . _ -";
           })) {
         if (c.bootstrap_voters.size() > 7) {
-          Fail(e->where(), e->path, "at most 7 bootstrap voters, got " + std::to_string(c.bootstrap_voters.size()));
+          Fail(e->where(), e->path,
+               "at most 7 bootstrap voters, got " + std::to_string(c.bootstrap_voters.size()));
         }
       }
     }
@@ -420,7 +448,8 @@ class Parser {
       uint32_t v = 0;
       if (Integer(*e, 1, 7, &v)) {
         if (v % 2 == 0) {
-          Fail(e->where(), e->path, "must be 1, 3, 5 or 7 (an odd voter count), got " + std::to_string(v));
+          Fail(e->where(), e->path,
+               "must be 1, 3, 5 or 7 (an odd voter count), got " + std::to_string(v));
         } else {
           c.voters = v;
         }
@@ -491,15 +520,19 @@ class Parser {
     if (auto* e = Find(m, "read_timeout")) DurationIn(*e, 10ms, 10min, &h.read_timeout);
     if (auto* e = Find(m, "idle_timeout")) DurationIn(*e, 10ms, 1h, &h.idle_timeout);
     if (auto* e = Find(m, "max_connections")) Integer(*e, 1, 100000, &h.max_connections);
-    if (auto* e = Find(m, "max_request_bytes")) Integer(*e, 1024, 64 * 1024 * 1024, &h.max_request_bytes);
+    if (auto* e = Find(m, "max_request_bytes"))
+      Integer(*e, 1024, 64 * 1024 * 1024, &h.max_request_bytes);
   }
 
   void ParseLog(const Entry& section, LogConfig& l) {
     auto m = Section(section);
     if (auto* e = Find(m, "level")) {
       Enum<LogLevel>(*e,
-                     {{"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
-                      {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}},
+                     {{"trace", LogLevel::kTrace},
+                      {"debug", LogLevel::kDebug},
+                      {"info", LogLevel::kInfo},
+                      {"warn", LogLevel::kWarn},
+                      {"error", LogLevel::kError}},
                      &l.level);
     }
     if (auto* e = Find(m, "format")) {
@@ -512,7 +545,8 @@ class Parser {
       const auto& known = KnownCollectors();
       if (std::find(known.begin(), known.end(), s) != known.end()) return std::string();
       std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      for (const auto& k : known)
+        list += (list.empty() ? "" : ", ") + k;
       return "unknown collector " + Quote(s) + " (known: " + list + ")";
     });
   }
@@ -566,7 +600,8 @@ class Parser {
     }
     if (c.ring.hash == RingHash::kKetama && c.ring.points % 4 != 0) {
       FailRule("ring.hash", "ring.points",
-               "ring.points must be a multiple of 4 with ring.hash ketama (4 points per MD5 digest), got " +
+               "ring.points must be a multiple of 4 with ring.hash ketama (4 points per MD5 "
+               "digest), got " +
                    std::to_string(c.ring.points));
     }
     const auto& tls = c.http.tls;
@@ -579,8 +614,8 @@ class Parser {
                "http.tls.client_ca_file needs http.tls.cert_file and http.tls.key_file");
     }
     if (c.listen.peer.port != 0 && c.listen.peer == c.listen.http) {
-      FailRule("listen.peer", "listen.http", "listen.http must differ from listen.peer (" +
-                                                 c.listen.peer.ToString() + ")");
+      FailRule("listen.peer", "listen.http",
+               "listen.http must differ from listen.peer (" + c.listen.peer.ToString() + ")");
     }
     CheckReadable("cluster.secret_file", c.cluster.secret_file);
     CheckReadable("http.token_file", c.http.token_file);
@@ -596,8 +631,9 @@ class Parser {
   }
 
   void ResolvePaths(Config& c) const {
-    for (std::string* p : {&c.data_dir, &c.cluster.secret_file, &c.http.token_file, &c.http.tls.cert_file,
-                           &c.http.tls.key_file, &c.http.tls.client_ca_file, &c.ring.file}) {
+    for (std::string* p :
+         {&c.data_dir, &c.cluster.secret_file, &c.http.token_file, &c.http.tls.cert_file,
+          &c.http.tls.key_file, &c.http.tls.client_ca_file, &c.ring.file}) {
       if (!p->empty()) *p = Resolve(*p).string();
     }
   }
@@ -623,20 +659,29 @@ std::string ConfigError::ToString() const {
   return out + message;
 }
 
-std::string_view ToString(RingHash h) { return h == RingHash::kKetama ? "ketama" : "xxh3"; }
+std::string_view ToString(RingHash h) {
+  return h == RingHash::kKetama ? "ketama" : "xxh3";
+}
 
 std::string_view ToString(LogLevel l) {
   switch (l) {
-    case LogLevel::kTrace: return "trace";
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
 
-std::string_view ToString(LogFormat f) { return f == LogFormat::kText ? "text" : "json"; }
+std::string_view ToString(LogFormat f) {
+  return f == LogFormat::kText ? "text" : "json";
+}
 
 std::vector<std::string> AllKeyPaths() {
   std::vector<std::string> out;
@@ -706,7 +751,8 @@ bool ParseHostPort(std::string_view text, bool allow_port_zero, HostPort* out, s
   return true;
 }
 
-LoadResult LoadConfigString(std::string_view yaml, std::string_view file_name, std::string_view base_dir) {
+LoadResult LoadConfigString(std::string_view yaml, std::string_view file_name,
+                            std::string_view base_dir) {
   const std::string file(file_name);
   std::vector<YAML::Node> docs;
   try {
@@ -719,7 +765,8 @@ LoadResult LoadConfigString(std::string_view yaml, std::string_view file_name, s
   if (docs.size() > 1) {
     const Position at = PositionOf(docs[1].Mark());
     return core::MakeError(std::vector<ConfigError>{
-        ConfigError{file, at.line, at.column, "", "expected one YAML document, found " + std::to_string(docs.size())}});
+        ConfigError{file, at.line, at.column, "",
+                    "expected one YAML document, found " + std::to_string(docs.size())}});
   }
   Parser parser(file, base_dir.empty() ? fs::current_path() : fs::path(base_dir));
   Config config;
@@ -739,22 +786,26 @@ LoadResult LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const std::string why = std::strerror(errno);
-    return core::MakeError(std::vector<ConfigError>{ConfigError{path, 0, 0, "", "cannot read config file: " + why}});
+    return core::MakeError(
+        std::vector<ConfigError>{ConfigError{path, 0, 0, "", "cannot read config file: " + why}});
   }
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) {
-    return core::MakeError(std::vector<ConfigError>{ConfigError{path, 0, 0, "", "error reading config file"}});
+    return core::MakeError(
+        std::vector<ConfigError>{ConfigError{path, 0, 0, "", "error reading config file"}});
   }
   fs::path base = fs::absolute(fs::path(path)).parent_path();
   return LoadConfigString(text.str(), path, base.string());
 }
 
 std::string Summary(const Config& c) {
-  std::string out = "node " + c.node.id + " in cluster " + c.cluster.name + ": peer " + c.listen.peer.ToString() +
-                    ", http " + c.listen.http.ToString() + ", " + std::to_string(c.cluster.seeds.size()) +
-                    " seed(s), " + std::to_string(c.cluster.bootstrap_voters.size()) + " bootstrap voter(s), data_dir " +
-                    c.data_dir + ", ring " + std::string(ToString(c.ring.hash));
+  std::string out = "node " + c.node.id + " in cluster " + c.cluster.name + ": peer " +
+                    c.listen.peer.ToString() + ", http " + c.listen.http.ToString() + ", " +
+                    std::to_string(c.cluster.seeds.size()) + " seed(s), " +
+                    std::to_string(c.cluster.bootstrap_voters.size()) +
+                    " bootstrap voter(s), data_dir " + c.data_dir + ", ring " +
+                    std::string(ToString(c.ring.hash));
   return out;
 }
 

@@ -30,7 +30,9 @@ bool Fail(DurationParseError* error, std::string message) {
   return false;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -77,7 +79,8 @@ std::optional<Duration> ParseDuration(std::string_view text, DurationParseError*
     }
     // Unit: the longest known unit name at this position.
     const std::size_t unit_start = i;
-    while (i < text.size() && !IsDigit(text[i]) && text[i] != '.') ++i;
+    while (i < text.size() && !IsDigit(text[i]) && text[i] != '.')
+      ++i;
     const std::string_view unit = text.substr(unit_start, i - unit_start);
     if (unit.empty()) {
       Fail(error, "missing unit in duration " + quoted + " (use e.g. 100ms or 2s)");
@@ -128,10 +131,12 @@ std::string FormatDuration(Duration d) {
       // e.g. 1.5s: seconds with a millisecond fraction, trailing zeros dropped.
       std::string frac = std::to_string(ns % 1'000'000'000 / 1'000'000);
       frac.insert(0, 3 - frac.size(), '0');
-      while (frac.back() == '0') frac.pop_back();
+      while (frac.back() == '0')
+        frac.pop_back();
       out += std::to_string(ns / 1'000'000'000) + "." + frac + "s";
     } else {
-      out += std::to_string(ns / 1'000'000'000) + "s" + FormatDuration(Duration(ns % 1'000'000'000));
+      out +=
+          std::to_string(ns / 1'000'000'000) + "s" + FormatDuration(Duration(ns % 1'000'000'000));
     }
   }
   return out;

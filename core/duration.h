@@ -25,6 +25,8 @@ std::optional<Duration> ParseDuration(std::string_view text, DurationParseError*
 std::string FormatDuration(Duration d);
 
 // Seconds as a double, for metrics and JSON.
-inline double ToSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+inline double ToSeconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace ringwatch::core

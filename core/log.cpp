@@ -12,11 +12,16 @@ std::atomic<Format> g_format{Format::kText};
 
 spdlog::level::level_enum ToSpdlog(Level level) {
   switch (level) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -35,7 +40,8 @@ std::string Render(Format format, std::string_view component, std::string_view m
                    Fields fields) {
   if (format == Format::kJson) {
     nlohmann::json f = nlohmann::json::object();
-    for (const Field& field : fields) f[std::string(field.key)] = field.value;
+    for (const Field& field : fields)
+      f[std::string(field.key)] = field.value;
     // Invalid UTF-8 (e.g. bytes from a peer) is replaced, never thrown on.
     const auto dump = [](const nlohmann::json& j) {
       return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -49,8 +55,8 @@ std::string Render(Format format, std::string_view component, std::string_view m
   for (const Field& field : fields) {
     out.append(" ").append(field.key).append("=");
     if (NeedsQuotes(field.value)) {
-      out.append(nlohmann::json(field.value).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace));
+      out.append(nlohmann::json(field.value)
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
       out.append(field.value);
     }
@@ -58,7 +64,9 @@ std::string Render(Format format, std::string_view component, std::string_view m
   return out;
 }
 
-void SetFormat(Format format) { g_format.store(format, std::memory_order_relaxed); }
+void SetFormat(Format format) {
+  g_format.store(format, std::memory_order_relaxed);
+}
 
 void Write(Level level, std::string_view component, std::string_view message, Fields fields) {
   const auto spd_level = ToSpdlog(level);

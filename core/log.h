@@ -32,10 +32,20 @@ void SetFormat(Format format);
 
 void Write(Level level, std::string_view component, std::string_view message, Fields fields = {});
 
-inline void Trace(std::string_view c, std::string_view m, Fields f = {}) { Write(Level::kTrace, c, m, f); }
-inline void Debug(std::string_view c, std::string_view m, Fields f = {}) { Write(Level::kDebug, c, m, f); }
-inline void Info(std::string_view c, std::string_view m, Fields f = {}) { Write(Level::kInfo, c, m, f); }
-inline void Warn(std::string_view c, std::string_view m, Fields f = {}) { Write(Level::kWarn, c, m, f); }
-inline void Error(std::string_view c, std::string_view m, Fields f = {}) { Write(Level::kError, c, m, f); }
+inline void Trace(std::string_view c, std::string_view m, Fields f = {}) {
+  Write(Level::kTrace, c, m, f);
+}
+inline void Debug(std::string_view c, std::string_view m, Fields f = {}) {
+  Write(Level::kDebug, c, m, f);
+}
+inline void Info(std::string_view c, std::string_view m, Fields f = {}) {
+  Write(Level::kInfo, c, m, f);
+}
+inline void Warn(std::string_view c, std::string_view m, Fields f = {}) {
+  Write(Level::kWarn, c, m, f);
+}
+inline void Error(std::string_view c, std::string_view m, Fields f = {}) {
+  Write(Level::kError, c, m, f);
+}
 
 }  // namespace ringwatch::log

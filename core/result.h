@@ -4,8 +4,8 @@
 // proposals) where an exception would hide the failure from the caller's type.
 // Not thread-safe; a plain value type.
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 #include <variant>
 

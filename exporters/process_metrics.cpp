@@ -94,22 +94,30 @@ std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessStats& s) {
   if (s.cpu_seconds) {
     prometheus::ClientMetric m;
     m.counter.value = *s.cpu_seconds;
-    out.push_back({"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                   prometheus::MetricType::Counter, {m}});
+    out.push_back({"process_cpu_seconds_total",
+                   "Total user and system CPU time spent in seconds.",
+                   prometheus::MetricType::Counter,
+                   {m}});
   }
-  if (s.open_fds) out.push_back(Gauge("process_open_fds", "Number of open file descriptors.", *s.open_fds));
-  if (s.max_fds) out.push_back(Gauge("process_max_fds", "Maximum number of open file descriptors.", *s.max_fds));
+  if (s.open_fds)
+    out.push_back(Gauge("process_open_fds", "Number of open file descriptors.", *s.open_fds));
+  if (s.max_fds)
+    out.push_back(Gauge("process_max_fds", "Maximum number of open file descriptors.", *s.max_fds));
   if (s.virtual_bytes) {
-    out.push_back(Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", *s.virtual_bytes));
+    out.push_back(
+        Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", *s.virtual_bytes));
   }
   if (s.resident_bytes) {
-    out.push_back(Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", *s.resident_bytes));
+    out.push_back(Gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+                        *s.resident_bytes));
   }
   if (s.start_time_seconds) {
-    out.push_back(Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+    out.push_back(Gauge("process_start_time_seconds",
+                        "Start time of the process since unix epoch in seconds.",
                         *s.start_time_seconds));
   }
-  if (s.threads) out.push_back(Gauge("process_threads", "Number of OS threads in the process.", *s.threads));
+  if (s.threads)
+    out.push_back(Gauge("process_threads", "Number of OS threads in the process.", *s.threads));
   return out;
 }
 

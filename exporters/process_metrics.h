@@ -15,13 +15,13 @@
 namespace ringwatch::exporters {
 
 struct ProcessStats {
-  std::optional<double> cpu_seconds;          // utime + stime
-  std::optional<double> resident_bytes;       // rss pages x page size
-  std::optional<double> virtual_bytes;        // vsize
-  std::optional<double> start_time_seconds;   // since the Unix epoch
-  std::optional<double> threads;              // num_threads
-  std::optional<double> open_fds;             // entries of /proc/self/fd
-  std::optional<double> max_fds;              // soft RLIMIT_NOFILE
+  std::optional<double> cpu_seconds;         // utime + stime
+  std::optional<double> resident_bytes;      // rss pages x page size
+  std::optional<double> virtual_bytes;       // vsize
+  std::optional<double> start_time_seconds;  // since the Unix epoch
+  std::optional<double> threads;             // num_threads
+  std::optional<double> open_fds;            // entries of /proc/self/fd
+  std::optional<double> max_fds;             // soft RLIMIT_NOFILE
 };
 
 // Fills the fields that come from /proc/[pid]/stat. `boot_time` is btime of

@@ -97,7 +97,8 @@ TEST_F(AgentProcessTest, SurvivesABurstOfMalformedOversizedSlowAndPipelinedReque
   // 2. Random bytes: any 4xx answer (400, or 408 for what looks unfinished), or a close.
   for (int i = 0; i < 250; ++i) {
     std::string junk(16 + rng() % 200, '\0');
-    for (auto& ch : junk) ch = static_cast<char>(rng() % 256);
+    for (auto& ch : junk)
+      ch = static_cast<char>(rng() % 256);
     const int status = StatusOf(junk + "\r\n\r\n");
     EXPECT_TRUE(status == 0 || (status >= 400 && status < 500)) << status;
     ++sent;
@@ -105,9 +106,12 @@ TEST_F(AgentProcessTest, SurvivesABurstOfMalformedOversizedSlowAndPipelinedReque
 
   // 3. Oversized bodies (413) and headers (431).
   for (int i = 0; i < 60; ++i) {
-    EXPECT_EQ(StatusOf("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(8192, 'b')),
+    EXPECT_EQ(StatusOf("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                       std::string(8192, 'b')),
               413);
-    EXPECT_EQ(StatusOf("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n"), 431);
+    EXPECT_EQ(StatusOf("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') +
+                       "\r\n\r\n"),
+              431);
     sent += 2;
   }
 
@@ -197,12 +201,14 @@ TEST_F(AgentProcessTest, SigtermAndSigintStopCleanly) {
     const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(agent_->process().Signal(signo));
     EXPECT_EQ(agent_->process().Wait(kDeadline), 0) << agent_->process().Stderr();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "shutdown after signal " << signo << ": " << seconds << " s\n";
     EXPECT_TRUE(idle.WaitClosed(kDeadline));
     const std::string log = agent_->process().Stderr();
-    EXPECT_NE(log.find(signo == SIGTERM ? "shutting down signal=SIGTERM" : "shutting down signal=SIGINT"),
-              std::string::npos)
+    EXPECT_NE(
+        log.find(signo == SIGTERM ? "shutting down signal=SIGTERM" : "shutting down signal=SIGINT"),
+        std::string::npos)
         << log;
     EXPECT_NE(log.find("[agent] stopped"), std::string::npos) << log;
   }
@@ -222,8 +228,11 @@ TEST_F(AgentProcessTest, SecondAgentOnTheSameDataDirExitsWith1) {
   StartAgent();
   const std::string data_dir = agent_->dir().File("data");
   testing::TempDir dir;
-  const auto config = dir.Write("second.yaml", "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:0\n"
-                                               "data_dir: " + data_dir + "\n");
+  const auto config =
+      dir.Write("second.yaml",
+                "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:0\n"
+                "data_dir: " +
+                    data_dir + "\n");
   auto r = testing::Run({RINGWATCH_BINARY, "agent", "-c", config}, dir.File("second"), kDeadline);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is in use by another ringwatch agent"), std::string::npos) << r.err;
@@ -233,8 +242,9 @@ TEST_F(AgentProcessTest, SecondAgentOnTheSameDataDirExitsWith1) {
 TEST_F(AgentProcessTest, BusyHttpPortExitsWith1) {
   StartAgent();
   testing::TempDir dir;
-  const auto config = dir.Write("second.yaml", "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:" +
-                                                   std::to_string(port_) + "\ndata_dir: data\n");
+  const auto config = dir.Write(
+      "second.yaml", "node:\n  id: node-2\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:" +
+                         std::to_string(port_) + "\ndata_dir: data\n");
   auto r = testing::Run({RINGWATCH_BINARY, "agent", "-c", config}, dir.File("second"), kDeadline);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot listen for HTTP"), std::string::npos) << r.err;
@@ -274,7 +284,8 @@ TEST_F(AgentProcessTest, MetricsPassPromtoolCheck) {
   const std::string promtool = testing::FindOnPath("promtool");
   if (promtool.empty()) {
     if (testing::InCi()) FAIL() << "promtool is required under CI (apt-get install prometheus)";
-    GTEST_SKIP() << "promtool not found (apt-get install prometheus); skipping the lint of /metrics";
+    GTEST_SKIP()
+        << "promtool not found (apt-get install prometheus); skipping the lint of /metrics";
   }
   StartAgent();
   // Touch several routes and codes so that labelled series exist.
@@ -285,13 +296,15 @@ TEST_F(AgentProcessTest, MetricsPassPromtoolCheck) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(r->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
-  for (const char* family : {"ringwatch_build_info{", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
-                             "process_open_fds ", "process_max_fds ", "process_start_time_seconds ",
-                             "process_threads ", "ringwatch_http_requests_total{"}) {
+  for (const char* family :
+       {"ringwatch_build_info{", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_open_fds ", "process_max_fds ", "process_start_time_seconds ", "process_threads ",
+        "ringwatch_http_requests_total{"}) {
     EXPECT_NE(r->body.find(family), std::string::npos) << family;
   }
   const std::string file = agent_->dir().Write("metrics.txt", r->body);
-  auto check = testing::Run({promtool, "check", "metrics"}, agent_->dir().File("promtool"), kDeadline, {}, file);
+  auto check = testing::Run({promtool, "check", "metrics"}, agent_->dir().File("promtool"),
+                            kDeadline, {}, file);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_EQ(check.out + check.err, "") << "promtool reported problems";
 }

@@ -10,10 +10,11 @@ namespace {
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest()
-      : router_([this] { return snapshot_; }, [this] {
-          ++metrics_calls_;
-          return std::string("# metrics\n");
-        }) {
+      : router_([this] { return snapshot_; },
+                [this] {
+                  ++metrics_calls_;
+                  return std::string("# metrics\n");
+                }) {
     auto s = std::make_shared<StatusSnapshot>();
     s->node_id = "node-<1>";
     s->cluster = "test";

@@ -95,8 +95,11 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(HttpServerTest, MalformedRequestGets400AndIsClosed) {
   Start({});
-  for (const std::string& bad : std::vector<std::string>{"GARBAGE\r\n\r\n", "GET /livez HTTP/9.9\r\n\r\n", "GET /livez HTTP/1.1\r\nNo colon\r\n\r\n",
-                                "GET /livez HTTP/1.1\r\nContent-Length: abc\r\n\r\n", std::string("G\0T / HTTP/1.1\r\n\r\n", 18)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"GARBAGE\r\n\r\n", "GET /livez HTTP/9.9\r\n\r\n",
+                                "GET /livez HTTP/1.1\r\nNo colon\r\n\r\n",
+                                "GET /livez HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                                std::string("G\0T / HTTP/1.1\r\n\r\n", 18)}) {
     RawConnection c(port_);
     ASSERT_TRUE(c.Send(bad));
     auto r = c.Read(1, kDeadline);
@@ -105,7 +108,8 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndIsClosed) {
     EXPECT_NE(r[0].body.find("malformed HTTP request"), std::string::npos) << r[0].body;
     EXPECT_TRUE(c.WaitClosed(kDeadline)) << bad;
   }
-  EXPECT_NE(Metrics().find("ringwatch_http_requests_total{code=\"400\",route=\"bad_request\"} 5"), std::string::npos)
+  EXPECT_NE(Metrics().find("ringwatch_http_requests_total{code=\"400\",route=\"bad_request\"} 5"),
+            std::string::npos)
       << Metrics();
 }
 
@@ -122,7 +126,8 @@ TEST_F(HttpServerTest, OversizedBodyGets413) {
   o.max_request_bytes = 1024;
   Start(o);
   RawConnection c(port_);
-  ASSERT_TRUE(c.Send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x')));
+  ASSERT_TRUE(c.Send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" +
+                     std::string(5000, 'x')));
   auto r = c.Read(1, kDeadline);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].status, 413);
@@ -207,9 +212,15 @@ TEST_F(HttpServerTest, CountsAnswersByRouteAndCode) {
   testing::Get(port_, "/missing");
   testing::Exchange(port_, "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::string m = Metrics();
-  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"200\",route=\"livez\"} 2"), std::string::npos) << m;
-  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"404\",route=\"not_found\"} 1"), std::string::npos) << m;
-  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"405\",route=\"metrics\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"200\",route=\"livez\"} 2"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"404\",route=\"not_found\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("ringwatch_http_requests_total{code=\"405\",route=\"metrics\"} 1"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(HttpServerTest, StopClosesOpenConnectionsAndRefusesNewOnes) {

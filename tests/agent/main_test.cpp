@@ -17,16 +17,21 @@ TEST(Cli, VersionPrintsVersionAndRevision) {
   TempDir dir;
   auto r = testing::Run({RINGWATCH_BINARY, "version"}, dir.File("out"));
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, std::string("ringwatch ") + core::kVersion + " (revision " + core::kRevision + ")\n");
+  EXPECT_EQ(r.out,
+            std::string("ringwatch ") + core::kVersion + " (revision " + core::kRevision + ")\n");
 }
 
 TEST(Cli, CheckConfigAcceptsAValidFileWithASummary) {
   TempDir dir;
-  const auto file = dir.Write("ok.yaml", "node:\n  id: node-7\ncluster:\n  name: lab\n  seeds: [\"127.0.0.1:7420\"]\n");
+  const auto file = dir.Write(
+      "ok.yaml", "node:\n  id: node-7\ncluster:\n  name: lab\n  seeds: [\"127.0.0.1:7420\"]\n");
   auto r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", file}, dir.File("out"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, file + ": ok: node node-7 in cluster lab: peer 0.0.0.0:7420, http 0.0.0.0:7421, 1 seed(s), "
-                          "0 bootstrap voter(s), data_dir /var/lib/ringwatch, ring ketama\n");
+  EXPECT_EQ(
+      r.out,
+      file +
+          ": ok: node node-7 in cluster lab: peer 0.0.0.0:7420, http 0.0.0.0:7421, 1 seed(s), "
+          "0 bootstrap voter(s), data_dir /var/lib/ringwatch, ring ketama\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -34,13 +39,13 @@ TEST(Cli, ConfigComesFromTheEnvironmentWhenNoFlagIsGiven) {
   TempDir dir;
   const auto good = dir.Write("good.yaml", "node:\n  id: from-env\n");
   const auto bad = dir.Write("bad.yaml", "node:\n  id: from flag\n");
-  auto r = testing::Run({RINGWATCH_BINARY, "check-config"}, dir.File("env"), std::chrono::seconds(30),
-               {"RINGWATCH_CONFIG=" + good});
+  auto r = testing::Run({RINGWATCH_BINARY, "check-config"}, dir.File("env"),
+                        std::chrono::seconds(30), {"RINGWATCH_CONFIG=" + good});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("node from-env"), std::string::npos) << r.out;
   // -c wins over the environment.
-  r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", bad}, dir.File("flag"), std::chrono::seconds(30),
-          {"RINGWATCH_CONFIG=" + good});
+  r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", bad}, dir.File("flag"),
+                   std::chrono::seconds(30), {"RINGWATCH_CONFIG=" + good});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(bad + ":2:7: node.id: invalid value"), std::string::npos) << r.err;
 }
@@ -50,10 +55,13 @@ TEST(Cli, DefaultConfigPathIsEtcRingwatch) {
     GTEST_SKIP() << "/etc/ringwatch/ringwatch.yaml exists on this machine";
   }
   TempDir dir;
-  auto r = testing::Run({RINGWATCH_BINARY, "check-config"}, dir.File("out"), std::chrono::seconds(30), {"RINGWATCH_CONFIG="});
+  auto r = testing::Run({RINGWATCH_BINARY, "check-config"}, dir.File("out"),
+                        std::chrono::seconds(30), {"RINGWATCH_CONFIG="});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("/etc/ringwatch/ringwatch.yaml: cannot read config file: No such file or directory"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "/etc/ringwatch/ringwatch.yaml: cannot read config file: No such file or directory"),
+      std::string::npos)
       << r.err;
 }
 

@@ -25,7 +25,8 @@ Config LoadOk(const std::string& yaml) {
   auto r = LoadConfigString(yaml, "test.yaml", "/etc/ringwatch");
   if (!r.ok()) {
     std::string all;
-    for (const auto& e : r.error()) all += e.ToString() + "\n";
+    for (const auto& e : r.error())
+      all += e.ToString() + "\n";
     ADD_FAILURE() << all;
     return {};
   }
@@ -79,7 +80,8 @@ cluster:
   seeds: ["10.0.0.1:7420", "[fd00::2]:7420", "node-3.example:7420"]
   bootstrap_voters: [node-1, node-2, node-3]
   voters: 5
-  secret_file: )" + dir.File("secret") + R"(
+  secret_file: )" + dir.File("secret") +
+                          R"(
   leave_on_terminate: false
 listen:
   peer: 127.0.0.1:17420
@@ -106,7 +108,8 @@ ring:
   file: ring.json
   on_change: /usr/local/bin/reload-proxy
 http:
-  token_file: )" + dir.File("token") + R"(
+  token_file: )" + dir.File("token") +
+                          R"(
   read_timeout: 2s
   idle_timeout: 30s
   max_connections: 10
@@ -216,17 +219,21 @@ TEST(Loader, EveryKeyIsInTheExampleAndTheDocs) {
   EXPECT_GE(paths.size(), 40u);
   for (const auto& path : paths) {
     const std::string leaf = path.substr(path.rfind('.') + 1);
-    EXPECT_NE(example.find(leaf + ":"), std::string::npos) << path << " missing from config/ringwatch.yaml";
-    EXPECT_NE(docs.find("`" + path + "`"), std::string::npos) << path << " missing from docs/configuration.md";
+    EXPECT_NE(example.find(leaf + ":"), std::string::npos)
+        << path << " missing from config/ringwatch.yaml";
+    EXPECT_NE(docs.find("`" + path + "`"), std::string::npos)
+        << path << " missing from docs/configuration.md";
   }
 }
 
 TEST(Loader, ReportsEveryErrorInDocumentOrder) {
-  auto r = LoadConfigString("node:\n  id: a\n  weight: 0\ndetector:\n  window: x\nlog:\n  level: loud\n", "f.yaml");
+  auto r = LoadConfigString(
+      "node:\n  id: a\n  weight: 0\ndetector:\n  window: x\nlog:\n  level: loud\n", "f.yaml");
   ASSERT_FALSE(r.ok());
   ASSERT_EQ(r.error().size(), 3u);
   EXPECT_EQ(r.error()[0].ToString(), "f.yaml:3:11: node.weight: must be between 1 and 1000, got 0");
-  EXPECT_EQ(r.error()[1].ToString(), "f.yaml:5:11: detector.window: expected an integer, got \"x\"");
+  EXPECT_EQ(r.error()[1].ToString(),
+            "f.yaml:5:11: detector.window: expected an integer, got \"x\"");
   EXPECT_EQ(r.error()[2].ToString(),
             "f.yaml:7:10: log.level: must be one of trace, debug, info, warn, error; got \"loud\"");
 }
@@ -268,17 +275,21 @@ struct BadCase {
   std::string message;
 };
 
-std::ostream& operator<<(std::ostream& os, const BadCase& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const BadCase& c) {
+  return os << c.name;
+}
 
 const std::vector<BadCase>& BadCases() {
   static const std::vector<BadCase> cases = {
       {"unknown_top_level_key", "node:\n  id: a\nbogus: 1\n", 3, 1, "bogus",
-       "unknown key \"bogus\" (valid keys: cluster, collectors, data_dir, detector, http, listen, log, node, "
+       "unknown key \"bogus\" (valid keys: cluster, collectors, data_dir, detector, http, listen, "
+       "log, node, "
        "raft, ring)"},
       {"unknown_key_with_suggestion", "node:\n  id: a\ndetector:\n  heartbeat_intrval: 1s\n", 4, 3,
-       "detector.heartbeat_intrval", "unknown key \"heartbeat_intrval\" (did you mean \"heartbeat_interval\"?)"},
-      {"duration_without_unit", "node:\n  id: a\ndetector:\n  timeout: 100\n", 4, 12, "detector.timeout",
-       "missing unit in duration \"100\" (use e.g. 100ms or 2s)"},
+       "detector.heartbeat_intrval",
+       "unknown key \"heartbeat_intrval\" (did you mean \"heartbeat_interval\"?)"},
+      {"duration_without_unit", "node:\n  id: a\ndetector:\n  timeout: 100\n", 4, 12,
+       "detector.timeout", "missing unit in duration \"100\" (use e.g. 100ms or 2s)"},
       {"duration_unknown_unit", "node:\n  id: a\ndetector:\n  rejoin_probation: 5 parsecs\n", 4, 21,
        "detector.rejoin_probation",
        "unknown unit \" parsecs\" in duration \"5 parsecs\" (valid units: ns, us, ms, s, m, h)"},
@@ -286,24 +297,27 @@ const std::vector<BadCase>& BadCases() {
        "raft.heartbeat_interval", "negative duration \"-1s\" is not allowed"},
       {"duration_out_of_range", "node:\n  id: a\ndetector:\n  heartbeat_interval: 20s\n", 4, 23,
        "detector.heartbeat_interval", "must be between 1ms and 10s, got 20s"},
-      {"duration_as_mapping", "node:\n  id: a\ndetector:\n  timeout: {s: 3}\n", 4, 12, "detector.timeout",
-       "expected a duration such as 100ms or 2s, got a mapping"},
+      {"duration_as_mapping", "node:\n  id: a\ndetector:\n  timeout: {s: 3}\n", 4, 12,
+       "detector.timeout", "expected a duration such as 100ms or 2s, got a mapping"},
       {"integer_given_quoted", "node:\n  id: a\n  weight: \"3\"\n", 3, 11, "node.weight",
        "expected an integer, got the quoted string \"3\""},
-      {"integer_given_fraction", "node:\n  id: a\ndetector:\n  window: 1.5\n", 4, 11, "detector.window",
-       "expected an integer, got \"1.5\""},
+      {"integer_given_fraction", "node:\n  id: a\ndetector:\n  window: 1.5\n", 4, 11,
+       "detector.window", "expected an integer, got \"1.5\""},
       {"integer_out_of_range", "node:\n  id: a\n  weight: 0\n", 3, 11, "node.weight",
        "must be between 1 and 1000, got 0"},
-      {"integer_overflow", "node:\n  id: a\nraft:\n  snapshot_entries: 99999999999999999999999\n", 4, 21,
-       "raft.snapshot_entries", "must be between 10 and 100000000, got 99999999999999999999999"},
+      {"integer_overflow", "node:\n  id: a\nraft:\n  snapshot_entries: 99999999999999999999999\n",
+       4, 21, "raft.snapshot_entries",
+       "must be between 10 and 100000000, got 99999999999999999999999"},
       {"number_not_numeric", "node:\n  id: a\ndetector:\n  phi_threshold: high\n", 4, 18,
        "detector.phi_threshold", "expected a number, got \"high\""},
       {"number_out_of_range", "node:\n  id: a\ndetector:\n  phi_threshold: 0\n", 4, 18,
        "detector.phi_threshold", "must be between 0.5 and 100, got 0"},
       {"bool_as_yes", "node:\n  id: a\ncluster:\n  leave_on_terminate: yes\n", 4, 23,
        "cluster.leave_on_terminate", "expected true or false, got \"yes\""},
-      {"string_given_mapping", "node:\n  id: {a: 1}\n", 2, 7, "node.id", "expected a string, got a mapping"},
-      {"string_given_null", "node:\n  id:\n", 2, 3, "node.id", "expected a string, got nothing (null)"},
+      {"string_given_mapping", "node:\n  id: {a: 1}\n", 2, 7, "node.id",
+       "expected a string, got a mapping"},
+      {"string_given_null", "node:\n  id:\n", 2, 3, "node.id",
+       "expected a string, got nothing (null)"},
       {"bad_id_space", "node:\n  id: node 1\n", 2, 7, "node.id",
        "invalid value \"node 1\": use 1 to 64 of A-Z a-z 0-9 . _ -"},
       {"bad_id_too_long", "node:\n  id: " + std::string(65, 'n') + "\n", 2, 7, "node.id",
@@ -314,56 +328,71 @@ const std::vector<BadCase>& BadCases() {
        "required key is missing (the member id of this agent, e.g. node-1)"},
       {"missing_node_section", "cluster:\n  name: x\n", 1, 1, "node.id",
        "required key is missing (the member id of this agent, e.g. node-1)"},
-      {"duplicate_key", "node:\n  id: a\n  id: b\n", 3, 3, "node.id", "duplicate key \"id\" (first set at line 2)"},
-      {"duplicate_section", "node:\n  id: a\nlog:\n  level: info\nlog:\n  level: debug\n", 5, 1, "log",
-       "duplicate key \"log\" (first set at line 3)"},
+      {"duplicate_key", "node:\n  id: a\n  id: b\n", 3, 3, "node.id",
+       "duplicate key \"id\" (first set at line 2)"},
+      {"duplicate_section", "node:\n  id: a\nlog:\n  level: info\nlog:\n  level: debug\n", 5, 1,
+       "log", "duplicate key \"log\" (first set at line 3)"},
       {"voters_even", "node:\n  id: a\ncluster:\n  voters: 4\n", 4, 11, "cluster.voters",
        "must be 1, 3, 5 or 7 (an odd voter count), got 4"},
       {"voters_too_many", "node:\n  id: a\ncluster:\n  voters: 9\n", 4, 11, "cluster.voters",
        "must be between 1 and 7, got 9"},
-      {"seeds_not_a_list", "node:\n  id: a\ncluster:\n  seeds: 10.0.0.1:7420\n", 4, 10, "cluster.seeds",
-       "expected a list, got \"10.0.0.1:7420\""},
-      {"seed_bad_port", "node:\n  id: a\ncluster:\n  seeds: [\"10.0.0.1:99999\"]\n", 4, 11, "cluster.seeds[0]",
-       "invalid seed \"10.0.0.1:99999\": invalid port \"99999\" (1-65535)"},
-      {"seed_missing_port", "node:\n  id: a\ncluster:\n  seeds:\n    - 10.0.0.1:7420\n    - 10.0.0.2\n", 6, 7,
+      {"seeds_not_a_list", "node:\n  id: a\ncluster:\n  seeds: 10.0.0.1:7420\n", 4, 10,
+       "cluster.seeds", "expected a list, got \"10.0.0.1:7420\""},
+      {"seed_bad_port", "node:\n  id: a\ncluster:\n  seeds: [\"10.0.0.1:99999\"]\n", 4, 11,
+       "cluster.seeds[0]", "invalid seed \"10.0.0.1:99999\": invalid port \"99999\" (1-65535)"},
+      {"seed_missing_port",
+       "node:\n  id: a\ncluster:\n  seeds:\n    - 10.0.0.1:7420\n    - 10.0.0.2\n", 6, 7,
        "cluster.seeds[1]", "invalid seed \"10.0.0.2\": expected host:port"},
-      {"bootstrap_voter_duplicate", "node:\n  id: a\ncluster:\n  bootstrap_voters: [n1, n2, n1]\n", 4, 30,
-       "cluster.bootstrap_voters[2]", "duplicate entry \"n1\" (also at cluster.bootstrap_voters[0])"},
+      {"bootstrap_voter_duplicate", "node:\n  id: a\ncluster:\n  bootstrap_voters: [n1, n2, n1]\n",
+       4, 30, "cluster.bootstrap_voters[2]",
+       "duplicate entry \"n1\" (also at cluster.bootstrap_voters[0])"},
       {"listen_without_port", "node:\n  id: a\nlisten:\n  http: localhost\n", 4, 9, "listen.http",
        "invalid listen address \"localhost\": expected host:port"},
-      {"listen_same_as_peer", "node:\n  id: a\nlisten:\n  peer: 127.0.0.1:7000\n  http: 127.0.0.1:7000\n", 5, 9,
+      {"listen_same_as_peer",
+       "node:\n  id: a\nlisten:\n  peer: 127.0.0.1:7000\n  http: 127.0.0.1:7000\n", 5, 9,
        "listen.http", "listen.http must differ from listen.peer (127.0.0.1:7000)"},
-      {"timeout_not_above_heartbeat", "node:\n  id: a\ndetector:\n  heartbeat_interval: 1s\n  timeout: 500ms\n", 5,
-       12, "detector.timeout", "detector.timeout (500ms) must be longer than detector.heartbeat_interval (1s)"},
-      {"heartbeat_above_default_timeout", "node:\n  id: a\ndetector:\n  heartbeat_interval: 5s\n", 4, 23,
-       "detector.heartbeat_interval",
+      {"timeout_not_above_heartbeat",
+       "node:\n  id: a\ndetector:\n  heartbeat_interval: 1s\n  timeout: 500ms\n", 5, 12,
+       "detector.timeout",
+       "detector.timeout (500ms) must be longer than detector.heartbeat_interval (1s)"},
+      {"heartbeat_above_default_timeout", "node:\n  id: a\ndetector:\n  heartbeat_interval: 5s\n",
+       4, 23, "detector.heartbeat_interval",
        "detector.timeout (3s) must be longer than detector.heartbeat_interval (5s)"},
-      {"confirmations_above_observers", "node:\n  id: a\ndetector:\n  observers: 3\n  confirmations: 4\n", 5, 18,
+      {"confirmations_above_observers",
+       "node:\n  id: a\ndetector:\n  observers: 3\n  confirmations: 4\n", 5, 18,
        "detector.confirmations", "detector.confirmations (4) cannot exceed detector.observers (3)"},
       {"election_timeout_too_short", "node:\n  id: a\nraft:\n  election_timeout: 200ms\n", 4, 21,
        "raft.election_timeout",
        "raft.election_timeout (200ms) must be at least 3 x raft.heartbeat_interval (100ms)"},
       {"ring_hash_unknown", "node:\n  id: a\nring:\n  hash: md5\n", 4, 9, "ring.hash",
        "must be one of ketama, xxh3; got \"md5\""},
-      {"ketama_points_not_multiple_of_4", "node:\n  id: a\nring:\n  points: 150\n", 4, 11, "ring.points",
-       "ring.points must be a multiple of 4 with ring.hash ketama (4 points per MD5 digest), got 150"},
+      {"ketama_points_not_multiple_of_4", "node:\n  id: a\nring:\n  points: 150\n", 4, 11,
+       "ring.points",
+       "ring.points must be a multiple of 4 with ring.hash ketama (4 points per MD5 digest), got "
+       "150"},
       {"log_level_unknown", "node:\n  id: a\nlog:\n  level: verbose\n", 4, 10, "log.level",
        "must be one of trace, debug, info, warn, error; got \"verbose\""},
       {"log_format_unknown", "node:\n  id: a\nlog:\n  format: xml\n", 4, 11, "log.format",
        "must be one of text, json; got \"xml\""},
       {"collector_unknown", "node:\n  id: a\ncollectors: [cpu, gpu]\n", 3, 19, "collectors[1]",
        "unknown collector \"gpu\" (known: cpu, memory, load, filesystem, network, process)"},
-      {"collector_duplicate", "node:\n  id: a\ncollectors: [cpu, load, cpu]\n", 3, 25, "collectors[2]",
-       "duplicate entry \"cpu\" (also at collectors[0])"},
+      {"collector_duplicate", "node:\n  id: a\ncollectors: [cpu, load, cpu]\n", 3, 25,
+       "collectors[2]", "duplicate entry \"cpu\" (also at collectors[0])"},
       {"tls_cert_without_key", "node:\n  id: a\nhttp:\n  tls:\n    cert_file: /dev/null\n", 5, 16,
        "http.tls.cert_file", "http.tls.cert_file and http.tls.key_file must be set together"},
-      {"secret_file_unreadable", "node:\n  id: a\ncluster:\n  secret_file: /nonexistent/secret\n", 4, 16,
-       "cluster.secret_file", "cannot read \"/nonexistent/secret\": No such file or directory"},
-      {"section_not_a_mapping", "node:\n  id: a\ndetector: 5\n", 3, 11, "detector", "expected a mapping, got \"5\""},
-      {"data_dir_empty", "node:\n  id: a\ndata_dir: \"\"\n", 3, 11, "data_dir", "must not be empty"},
-      {"top_level_list", "- node\n- id\n", 1, 1, "", "the top level must be a mapping of sections, got a list"},
-      {"yaml_syntax_error", "node:\n  id: [a, b\nlog: {}\n", 3, 4, "", "YAML syntax error: end of sequence flow not found"},
-      {"two_documents", "node:\n  id: a\n---\nnode:\n  id: b\n", 4, 1, "", "expected one YAML document, found 2"},
+      {"secret_file_unreadable", "node:\n  id: a\ncluster:\n  secret_file: /nonexistent/secret\n",
+       4, 16, "cluster.secret_file",
+       "cannot read \"/nonexistent/secret\": No such file or directory"},
+      {"section_not_a_mapping", "node:\n  id: a\ndetector: 5\n", 3, 11, "detector",
+       "expected a mapping, got \"5\""},
+      {"data_dir_empty", "node:\n  id: a\ndata_dir: \"\"\n", 3, 11, "data_dir",
+       "must not be empty"},
+      {"top_level_list", "- node\n- id\n", 1, 1, "",
+       "the top level must be a mapping of sections, got a list"},
+      {"yaml_syntax_error", "node:\n  id: [a, b\nlog: {}\n", 3, 4, "",
+       "YAML syntax error: end of sequence flow not found"},
+      {"two_documents", "node:\n  id: a\n---\nnode:\n  id: b\n", 4, 1, "",
+       "expected one YAML document, found 2"},
   };
   return cases;
 }
@@ -389,7 +418,8 @@ TEST_P(BadConfig, CheckConfigAndAgentExitWithCode2) {
   const BadCase& c = GetParam();
   TempDir dir;
   const std::string file = dir.Write("bad.yaml", c.yaml);
-  const std::string expected = file + ":" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": " +
+  const std::string expected = file + ":" + std::to_string(c.line) + ":" +
+                               std::to_string(c.column) + ": " +
                                (c.path.empty() ? "" : c.path + ": ") + c.message + "\n";
   for (const char* cmd : {"check-config", "agent"}) {
     auto r = ringwatch::testing::Run({RINGWATCH_BINARY, cmd, "-c", file}, dir.File(cmd));
@@ -401,7 +431,9 @@ TEST_P(BadConfig, CheckConfigAndAgentExitWithCode2) {
 INSTANTIATE_TEST_SUITE_P(Malformed, BadConfig, ::testing::ValuesIn(BadCases()),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(BadConfigCases, AtLeast25) { EXPECT_GE(BadCases().size(), 25u); }
+TEST(BadConfigCases, AtLeast25) {
+  EXPECT_GE(BadCases().size(), 25u);
+}
 
 }  // namespace
 }  // namespace ringwatch::config

@@ -38,7 +38,9 @@ TEST(ParseDuration, RejectsBareNumbersWithAHint) {
 TEST(ParseDuration, RejectsUnknownUnits) {
   DurationParseError err;
   EXPECT_FALSE(ParseDuration("5 parsecs", &err));
-  EXPECT_EQ(err.message, "unknown unit \" parsecs\" in duration \"5 parsecs\" (valid units: ns, us, ms, s, m, h)");
+  EXPECT_EQ(
+      err.message,
+      "unknown unit \" parsecs\" in duration \"5 parsecs\" (valid units: ns, us, ms, s, m, h)");
   EXPECT_FALSE(ParseDuration("5d", &err));
   EXPECT_FALSE(ParseDuration("5S", &err));
 }
@@ -65,7 +67,8 @@ TEST(FormatDuration, IsShortAndReadsBack) {
   EXPECT_EQ(FormatDuration(1500ms), "1.5s");
   EXPECT_EQ(FormatDuration(90s), "1m30s");
   EXPECT_EQ(FormatDuration(3h + 1s), "3h1s");
-  for (Duration d : std::vector<Duration>{Duration(1), Duration(999), 1ms, 1001ms, 61s, 3723s, 1s + 5us, 2h + 3ms}) {
+  for (Duration d : std::vector<Duration>{Duration(1), Duration(999), 1ms, 1001ms, 61s, 3723s,
+                                          1s + 5us, 2h + 3ms}) {
     EXPECT_EQ(ParseDuration(FormatDuration(d)), d) << FormatDuration(d);
   }
 }

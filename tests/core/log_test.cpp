@@ -13,7 +13,8 @@ TEST(LogRender, TextHasComponentMessageAndFields) {
 }
 
 TEST(LogRender, TextQuotesValuesThatWouldBreakTheLine) {
-  EXPECT_EQ(Render(Format::kText, "agent", "cannot start", {{"error", "data_dir is \"busy\""}, {"empty", ""}}),
+  EXPECT_EQ(Render(Format::kText, "agent", "cannot start",
+                   {{"error", "data_dir is \"busy\""}, {"empty", ""}}),
             "[agent] cannot start error=\"data_dir is \\\"busy\\\"\" empty=\"\"");
 }
 

@@ -19,12 +19,19 @@ TEST(MetricsRegistry, RendersBuildInfoInTextFormat) {
   MetricsRegistry r("1.2.3", "abc123");
   const std::string text = r.Render();
   EXPECT_NE(text.find("# TYPE ringwatch_build_info gauge\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("ringwatch_build_info{revision=\"abc123\",version=\"1.2.3\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ringwatch_build_info{revision=\"abc123\",version=\"1.2.3\"} 1\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(MetricsRegistry, MergesCollectablesSortedByName) {
   MetricsRegistry r("1", "r");
-  prometheus::BuildCounter().Name("ringwatch_x_total").Help("x").Register(r.registry()).Add({}).Increment(3);
+  prometheus::BuildCounter()
+      .Name("ringwatch_x_total")
+      .Help("x")
+      .Register(r.registry())
+      .Add({})
+      .Increment(3);
   r.AddCollectable(std::make_shared<FixedCollectable>());
   const std::string text = r.Render();
   const auto a = text.find("aaa_first 42");

@@ -44,7 +44,8 @@ TEST(ProcessMetrics, ParsesBootTimeAndLimits) {
   EXPECT_EQ(ParseBootTime(kProcStat), 1700000000.0);
   EXPECT_FALSE(ParseBootTime("cpu 1 2 3\n"));
   EXPECT_EQ(ParseMaxOpenFiles(kLimits), 1024.0);
-  EXPECT_FALSE(ParseMaxOpenFiles("Max open files            unlimited            unlimited            files\n"));
+  EXPECT_FALSE(ParseMaxOpenFiles(
+      "Max open files            unlimited            unlimited            files\n"));
 }
 
 TEST(ProcessMetrics, CollectorReadsAProcTree) {
@@ -53,9 +54,11 @@ TEST(ProcessMetrics, CollectorReadsAProcTree) {
   proc.Write("stat", kProcStat);
   proc.Write("self/stat", kStat);
   proc.Write("self/limits", kLimits);
-  for (const char* fd : {"0", "1", "2", "5"}) proc.Write(std::string("self/fd/") + fd, "");
+  for (const char* fd : {"0", "1", "2", "5"})
+    proc.Write(std::string("self/fd/") + fd, "");
   std::map<std::string, prometheus::MetricFamily> by_name;
-  for (auto& f : ProcessCollector(proc.path()).Collect()) by_name[f.name] = f;
+  for (auto& f : ProcessCollector(proc.path()).Collect())
+    by_name[f.name] = f;
   ASSERT_EQ(by_name.size(), 7u);
   EXPECT_EQ(by_name["process_cpu_seconds_total"].type, prometheus::MetricType::Counter);
   EXPECT_DOUBLE_EQ(by_name["process_cpu_seconds_total"].metric[0].counter.value, 3.8);
@@ -75,7 +78,8 @@ TEST(ProcessMetrics, RealProcSelfHasEveryFamily) {
   EXPECT_EQ(families.size(), 7u);
   for (const auto& f : families) {
     ASSERT_EQ(f.metric.size(), 1u) << f.name;
-    const double v = f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value : f.metric[0].gauge.value;
+    const double v = f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
+                                                               : f.metric[0].gauge.value;
     if (f.name != "process_cpu_seconds_total") {
       EXPECT_GT(v, 0) << f.name;
     }

@@ -33,20 +33,27 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& out
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-  for (auto& e : extra_env) env_storage.push_back(e);
+  for (char** e = environ; *e != nullptr; ++e)
+    env_storage.emplace_back(*e);
+  for (auto& e : extra_env)
+    env_storage.push_back(e);
   std::vector<char*> env;
-  for (auto& e : env_storage) env.push_back(e.data());
+  for (auto& e : env_storage)
+    env.push_back(e.data());
   env.push_back(nullptr);
   const int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed: " + std::to_string(rc));
+  if (rc != 0)
+    throw std::runtime_error("posix_spawn " + argv[0] + " failed: " + std::to_string(rc));
 }
 
 ChildProcess::~ChildProcess() {
@@ -57,7 +64,9 @@ ChildProcess::~ChildProcess() {
   }
 }
 
-bool ChildProcess::Signal(int signo) { return !exit_code_ && ::kill(pid_, signo) == 0; }
+bool ChildProcess::Signal(int signo) {
+  return !exit_code_ && ::kill(pid_, signo) == 0;
+}
 
 bool ChildProcess::Running() {
   if (exit_code_) return false;
@@ -79,8 +88,12 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds deadline) {
   return exit_code_;
 }
 
-std::string ChildProcess::Stdout() const { return ReadAll(stdout_path_); }
-std::string ChildProcess::Stderr() const { return ReadAll(stderr_path_); }
+std::string ChildProcess::Stdout() const {
+  return ReadAll(stdout_path_);
+}
+std::string ChildProcess::Stderr() const {
+  return ReadAll(stderr_path_);
+}
 
 std::optional<std::string> ChildProcess::WaitForStderrLine(const std::string& needle,
                                                            std::chrono::milliseconds deadline) {
@@ -96,8 +109,9 @@ std::optional<std::string> ChildProcess::WaitForStderrLine(const std::string& ne
   }
 }
 
-RunResult Run(std::vector<std::string> argv, const std::string& output_prefix, std::chrono::milliseconds deadline,
-              std::vector<std::string> extra_env, const std::string& stdin_path) {
+RunResult Run(std::vector<std::string> argv, const std::string& output_prefix,
+              std::chrono::milliseconds deadline, std::vector<std::string> extra_env,
+              const std::string& stdin_path) {
   ChildProcess child(std::move(argv), output_prefix, std::move(extra_env), stdin_path);
   RunResult r;
   const auto code = child.Wait(deadline);
@@ -113,7 +127,8 @@ std::string FindOnPath(const std::string& name) {
   std::size_t start = 0;
   while (start <= p.size()) {
     const auto end = p.find(':', start);
-    const std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string dir =
+        p.substr(start, end == std::string::npos ? std::string::npos : end - start);
     const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (end == std::string::npos) break;

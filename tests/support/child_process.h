@@ -16,7 +16,8 @@ class ChildProcess {
  public:
   // Starts `argv[0]` with `argv`; output goes to `output_prefix`.stdout/.stderr.
   ChildProcess(std::vector<std::string> argv, const std::string& output_prefix,
-               std::vector<std::string> extra_env = {}, const std::string& stdin_path = "/dev/null");
+               std::vector<std::string> extra_env = {},
+               const std::string& stdin_path = "/dev/null");
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -34,7 +35,8 @@ class ChildProcess {
 
   // Polls stderr until it contains `needle` or the process ends or the
   // deadline passes; returns the text from `needle` to the end of its line.
-  std::optional<std::string> WaitForStderrLine(const std::string& needle, std::chrono::milliseconds deadline);
+  std::optional<std::string> WaitForStderrLine(const std::string& needle,
+                                               std::chrono::milliseconds deadline);
 
  private:
   pid_t pid_ = -1;

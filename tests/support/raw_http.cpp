@@ -51,7 +51,8 @@ bool RawConnection::Send(const std::string& bytes) {
 
 bool RawConnection::Fill(std::chrono::steady_clock::time_point until) {
   if (closed_) return false;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd_, POLLIN, 0};
   const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -85,7 +86,8 @@ std::optional<RawResponse> RawConnection::TakeResponse() {
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       std::string value = line.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
       r.headers[name] = value;
@@ -93,14 +95,16 @@ std::optional<RawResponse> RawConnection::TakeResponse() {
     pos = eol + 2;
   }
   std::size_t length = 0;
-  if (auto it = r.headers.find("content-length"); it != r.headers.end()) length = std::stoul(it->second);
+  if (auto it = r.headers.find("content-length"); it != r.headers.end())
+    length = std::stoul(it->second);
   if (buffer_.size() < end + 4 + length) return std::nullopt;
   r.body = buffer_.substr(end + 4, length);
   buffer_.erase(0, end + 4 + length);
   return r;
 }
 
-std::vector<RawResponse> RawConnection::Read(std::size_t count, std::chrono::milliseconds deadline) {
+std::vector<RawResponse> RawConnection::Read(std::size_t count,
+                                             std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   std::vector<RawResponse> out;
   while (out.size() < count) {
@@ -121,7 +125,8 @@ bool RawConnection::WaitClosed(std::chrono::milliseconds deadline) {
   return true;
 }
 
-std::optional<RawResponse> Exchange(uint16_t port, const std::string& request, std::chrono::milliseconds deadline) {
+std::optional<RawResponse> Exchange(uint16_t port, const std::string& request,
+                                    std::chrono::milliseconds deadline) {
   RawConnection c(port);
   if (!c.Send(request)) return std::nullopt;
   auto r = c.Read(1, deadline);
@@ -130,7 +135,8 @@ std::optional<RawResponse> Exchange(uint16_t port, const std::string& request, s
 }
 
 std::optional<RawResponse> Get(uint16_t port, const std::string& path) {
-  return Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  return Exchange(port,
+                  "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 }
 
 }  // namespace ringwatch::testing

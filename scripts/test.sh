@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# README command (2), and what CI runs (.ci/run): install what is missing,
+# build, and run the whole test suite:
+#   1. Release build, all ctest tests (unit + multi-process; promtool lint);
+#   2. clang-format check of every C++ file;
+#   3. ASan + UBSan build, all ctest tests again.
+# One build tree per configuration, ccache when present. Under CI=true no test
+# may skip for want of a tool.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs="$(nproc)"
+start=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "release build"
+scripts/build.sh release
+
+step "release tests"
+ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 300
+
+step "clang-format"
+scripts/check-format.sh
+
+step "asan+ubsan build"
+scripts/build.sh asan
+
+step "asan+ubsan tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+
+step "all tests passed"
