@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 top="$(pwd)"
 
 scripts/install-deps.sh
-scripts/build.sh release
+scripts/build.sh release --target ringwatch
 
 demo="$top/build/demo"
 mkdir -p "$demo/node-1"
