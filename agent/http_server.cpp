@@ -101,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Called from any thread: closes the socket on the session's strand.
   void Close() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->read_timer_.cancel();
       beast::error_code ec;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
       self->stream_.close();
@@ -191,7 +192,14 @@ class Session : public std::enable_shared_from_this<Session> {
       response = JsonError(400, "request target must be an absolute path");
       response.route = "bad_request";
     } else {
-      response = shared_->router.Route(request);
+      // Nothing may escape a handler: a failing route is a 500, not a crash.
+      try {
+        response = shared_->router.Route(request);
+      } catch (const std::exception& e) {
+        log::Error("http", "handler failed", {{"target", request.target}, {"error", e.what()}});
+        response = JsonError(500, "internal error");
+        response.route = "error";
+      }
     }
     Write(std::move(response), version, keep_alive, head);
   }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace ringwatch::testing {
 
@@ -115,6 +116,13 @@ std::vector<RawResponse> RawConnection::Read(std::size_t count,
     if (!Fill(until)) break;
   }
   return out;
+}
+
+std::string RawConnection::ReadUntilClosed(std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (Fill(until)) {
+  }
+  return std::exchange(buffer_, {});
 }
 
 bool RawConnection::WaitClosed(std::chrono::milliseconds deadline) {

@@ -35,6 +35,9 @@ class RawConnection {
   // the connection closes, or the deadline passes. Returns those complete.
   std::vector<RawResponse> Read(std::size_t count, std::chrono::milliseconds deadline);
 
+  // Every byte until the server closes the connection (or the deadline).
+  std::string ReadUntilClosed(std::chrono::milliseconds deadline);
+
   // Waits until the server closes the connection; false at the deadline.
   bool WaitClosed(std::chrono::milliseconds deadline);
 
