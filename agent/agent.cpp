@@ -9,9 +9,19 @@
 #include <csignal>
 #include <thread>
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <boost/asio/ip/udp.hpp>
+#include <fstream>
+#include <future>
+#include <sstream>
+
 #include "agent/data_dir_lock.h"
+#include "agent/heartbeat_service.h"
 #include "agent/http_router.h"
 #include "agent/http_server.h"
+#include "agent/peer_metrics.h"
 #include "agent/status_snapshot.h"
 #include "agent/systemd_notify.h"
 #include "core/build_info.h"
@@ -43,6 +53,35 @@ std::error_code ResolveListen(net::io_context& ioc, const config::HostPort& hp,
   return {};
 }
 
+// The first non-loopback IPv4 address of the host (node.address default).
+std::string FirstNonLoopbackIpv4() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "127.0.0.1";
+  std::string found = "127.0.0.1";
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    const net::ip::address_v4 a(ntohl(in->sin_addr.s_addr));
+    if (!a.is_loopback()) {
+      found = a.to_string();
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+// The shared secret: the file's content without surrounding whitespace.
+std::string ReadSecret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
 }  // namespace
 
 Agent::Agent(config::Config config) : config_(std::move(config)) {}
@@ -70,13 +109,59 @@ int Agent::Run() {
   initial->version = core::kVersion;
   initial->ready = false;
   initial->not_ready_reason = "no committed membership view yet";
+  initial->address = config_.node.address.empty() ? FirstNonLoopbackIpv4() : config_.node.address;
+  initial->zone = config_.node.zone;
+  initial->service = config_.node.service;
+  initial->weight = config_.node.weight;
+  // Until membership manages incarnations, each start is a new one: the
+  // start time in milliseconds, which grows across restarts.
+  initial->incarnation =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  const StatusSnapshot base = *initial;
   SnapshotPublisher snapshots(std::move(initial));
 
-  HttpRouter router([&snapshots] { return snapshots.Latest(); },
-                    [&metrics] { return metrics.Render(); });
+  std::string key;
+  if (!config_.cluster.secret_file.empty()) {
+    key = ReadSecret(config_.cluster.secret_file);
+    if (key.empty()) {
+      log::Error("agent", "cannot start",
+                 {{"error", "cluster.secret_file " + config_.cluster.secret_file + " is empty"}});
+      return 1;
+    }
+  }
 
   net::io_context core_ioc(1);
   net::io_context http_ioc(1);
+
+  PeerMetrics peer_metrics(metrics.registry());
+  HeartbeatService heartbeats(
+      core_ioc, {config_.node.id, config_.cluster.name, key, base.incarnation, config_.detector},
+      peer_metrics);
+
+  RouterSources sources;
+  sources.snapshot = [&snapshots] { return snapshots.Latest(); };
+  sources.metrics = [&metrics] { return metrics.Render(); };
+  // Runs on the HTTP thread: ask the core thread, wait a bounded time.
+  sources.arrivals = [&core_ioc, &heartbeats](const std::string& id) -> std::optional<std::string> {
+    auto promise = std::make_shared<std::promise<std::optional<std::vector<double>>>>();
+    auto future = promise->get_future();
+    net::post(core_ioc,
+              [promise, &heartbeats, id] { promise->set_value(heartbeats.Arrivals(id)); });
+    if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
+    auto arrivals = future.get();
+    if (!arrivals) return std::nullopt;
+    std::string out =
+        "# heartbeat arrivals of " + id + " (seconds, monotonic clock of the observer)\n";
+    char line[64];
+    for (double a : *arrivals) {
+      std::snprintf(line, sizeof line, "%.6f\n", a);
+      out += line;
+    }
+    return out;
+  };
+  HttpRouter router(std::move(sources));
 
   HttpServerOptions http_options;
   http_options.read_timeout = config_.http.read_timeout;
@@ -100,6 +185,47 @@ int Agent::Run() {
   log::Info("http", "listening",
             {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())}});
 
+  // Heartbeats on the peer port, watching the seeds until membership exists.
+  {
+    net::ip::udp::endpoint peer_endpoint;
+    tcp::endpoint resolved;
+    if (auto ec = ResolveListen(core_ioc, config_.listen.peer, &resolved)) {
+      log::Error("agent", "cannot resolve listen.peer",
+                 {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
+      return 1;
+    }
+    peer_endpoint = net::ip::udp::endpoint(resolved.address(), resolved.port());
+    if (auto ec = heartbeats.Start(peer_endpoint)) {
+      log::Error("agent", "cannot listen on the peer port",
+                 {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
+      return 1;
+    }
+    const auto bound_peer = heartbeats.local_endpoint();
+    log::Info(
+        "detector", "listening",
+        {{"address", bound_peer.address().to_string() + ":" + std::to_string(bound_peer.port())}});
+    std::vector<net::ip::udp::endpoint> targets;
+    std::vector<WatchedPeer> watched;
+    for (const auto& seed : config_.cluster.seeds) {
+      tcp::endpoint e;
+      if (auto ec = ResolveListen(core_ioc, seed, &e)) {
+        log::Warn("detector", "cannot resolve seed",
+                  {{"seed", seed.ToString()}, {"error", ec.message()}});
+        continue;
+      }
+      const net::ip::udp::endpoint u(e.address(), e.port());
+      targets.push_back(u);
+      watched.push_back({"", u});
+    }
+    heartbeats.SetTargets(std::move(targets));
+    heartbeats.SetWatchList(std::move(watched));
+    heartbeats.OnChange([&snapshots, &heartbeats, &base] {
+      auto next = std::make_shared<StatusSnapshot>(base);
+      next->peers = heartbeats.Status();
+      snapshots.Publish(std::move(next));
+    });
+  }
+
   auto http_guard = net::make_work_guard(http_ioc);
   std::thread http_thread([&http_ioc] { http_ioc.run(); });
 
@@ -110,6 +236,7 @@ int Agent::Run() {
     if (ec) return;
     log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     NotifyStopping();
+    heartbeats.Stop();
     net::post(http_ioc, [&] {
       http.Stop();
       http_guard.reset();

@@ -39,20 +39,65 @@ std::string EscapeHtml(const std::string& s) {
 
 }  // namespace
 
-HttpRouter::HttpRouter(SnapshotSource snapshot, MetricsRenderer metrics)
-    : snapshot_(std::move(snapshot)), metrics_(std::move(metrics)) {
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 1;  // paths begin with '/'
+  while (start <= path.size()) {
+    const auto end = path.find('/', start);
+    out.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
   routes_ = {
-      {"/", "index", {"GET"}, [this](const HttpRequest&) { return Index(); }},
-      {"/livez", "livez", {"GET"}, [this](const HttpRequest&) { return Livez(); }},
-      {"/readyz", "readyz", {"GET"}, [this](const HttpRequest&) { return Readyz(); }},
-      {"/metrics", "metrics", {"GET"}, [this](const HttpRequest&) { return Metrics(); }},
+      {Split("/"), "index", {"GET"}, [this](const HttpRequest&, const Params&) { return Index(); }},
+      {Split("/livez"),
+       "livez",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Livez(); }},
+      {Split("/readyz"),
+       "readyz",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Readyz(); }},
+      {Split("/metrics"),
+       "metrics",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Metrics(); }},
+      {Split("/v1/members"),
+       "members",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Members(); }},
+      {Split("/v1/peers/{id}/arrivals"),
+       "arrivals",
+       {"GET"},
+       [this](const HttpRequest&, const Params& p) { return Arrivals(p.at("id")); }},
   };
+}
+
+bool HttpRouter::Match(const RouteEntry& route, const std::vector<std::string>& segments,
+                       Params* params) {
+  if (route.segments.size() != segments.size()) return false;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& want = route.segments[i];
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (segments[i].empty()) return false;
+      (*params)[want.substr(1, want.size() - 2)] = segments[i];
+    } else if (want != segments[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   const std::string path = request.Path();
+  const std::vector<std::string> segments = Split(path);
   for (const auto& r : routes_) {
-    if (r.path != path) continue;
+    Params params;
+    if (!Match(r, segments, &params)) continue;
     const std::string method = request.method == "HEAD" ? "GET" : request.method;
     HttpResponse response;
     if (std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
@@ -63,7 +108,7 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
                                     " (allowed: " + Join(allowed, ", ") + ")");
       response.headers.emplace_back("Allow", Join(allowed, ", "));
     } else {
-      response = r.handler(request);
+      response = r.handler(request, params);
     }
     response.route = r.name;
     return response;
@@ -74,18 +119,20 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
 }
 
 HttpResponse HttpRouter::Index() const {
-  const auto s = snapshot_();
+  const auto s = sources_.snapshot();
   HttpResponse r;
   r.content_type = "text/html; charset=utf-8";
-  r.body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ringwatch " +
-           EscapeHtml(s->node_id) + "</title></head>\n<body>\n<h1>ringwatch</h1>\n<p>node <b>" +
-           EscapeHtml(s->node_id) + "</b> in cluster <b>" + EscapeHtml(s->cluster) +
-           "</b>, version " + EscapeHtml(s->version) +
-           "</p>\n<ul>\n"
-           "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
-           "<li><a href=\"/livez\">/livez</a> liveness</li>\n"
-           "<li><a href=\"/readyz\">/readyz</a> readiness</li>\n"
-           "</ul>\n</body></html>\n";
+  r.body =
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ringwatch " +
+      EscapeHtml(s->node_id) + "</title></head>\n<body>\n<h1>ringwatch</h1>\n<p>node <b>" +
+      EscapeHtml(s->node_id) + "</b> in cluster <b>" + EscapeHtml(s->cluster) + "</b>, version " +
+      EscapeHtml(s->version) +
+      "</p>\n<ul>\n"
+      "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
+      "<li><a href=\"/livez\">/livez</a> liveness</li>\n"
+      "<li><a href=\"/readyz\">/readyz</a> readiness</li>\n"
+      "<li><a href=\"/v1/members\">/v1/members</a> members and this agent's view of them</li>\n"
+      "</ul>\n</body></html>\n";
   return r;
 }
 
@@ -97,7 +144,7 @@ HttpResponse HttpRouter::Livez() const {
 }
 
 HttpResponse HttpRouter::Readyz() const {
-  const auto s = snapshot_();
+  const auto s = sources_.snapshot();
   HttpResponse r;
   if (s->ready) {
     r.body = nlohmann::json{{"ready", true}}.dump() + "\n";
@@ -113,7 +160,55 @@ HttpResponse HttpRouter::Readyz() const {
 HttpResponse HttpRouter::Metrics() const {
   HttpResponse r;
   r.content_type = exporters::kTextContentType;
-  r.body = metrics_();
+  r.body = sources_.metrics();
+  return r;
+}
+
+HttpResponse HttpRouter::Members() const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  json members = json::array();
+  // Until membership exists there is no committed view: fields the view will
+  // provide (state, since, and a peer's zone/service/weight) are null.
+  members.push_back({{"id", s->node_id},
+                     {"address", s->address},
+                     {"zone", s->zone},
+                     {"service", s->service},
+                     {"weight", s->weight},
+                     {"state", nullptr},
+                     {"incarnation", s->incarnation},
+                     {"since", nullptr},
+                     {"local", nullptr}});
+  for (const auto& p : s->peers) {
+    json local = {{"phi", p.phi},
+                  {"silence_seconds", p.silence_seconds},
+                  {"rtt_seconds", p.rtt_seconds ? json(*p.rtt_seconds) : json(nullptr)},
+                  {"suspected", p.suspected},
+                  {"suspected_by", p.suspected ? json(p.suspected_by) : json(nullptr)},
+                  {"heard", p.heard}};
+    members.push_back({{"id", p.id.empty() ? json(nullptr) : json(p.id)},
+                       {"address", p.address},
+                       {"zone", nullptr},
+                       {"service", nullptr},
+                       {"weight", nullptr},
+                       {"state", nullptr},
+                       {"incarnation", p.incarnation},
+                       {"since", nullptr},
+                       {"local", std::move(local)}});
+  }
+  HttpResponse r;
+  r.body = json{{"version", 0}, {"members", std::move(members)}}.dump(
+               -1, ' ', false, json::error_handler_t::replace) +
+           "\n";
+  return r;
+}
+
+HttpResponse HttpRouter::Arrivals(const std::string& id) const {
+  auto text = sources_.arrivals ? sources_.arrivals(id) : std::nullopt;
+  if (!text) return JsonError(404, "peer " + id + " is not watched by this agent");
+  HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(*text);
   return r;
 }
 

@@ -1,14 +1,17 @@
 #pragma once
 // Routing of the HTTP API: a pure function from HttpRequest to HttpResponse
-// over the latest StatusSnapshot and a metrics renderer. No sockets, no Beast.
-// Unknown paths answer 404 and known paths with a wrong method 405 (with an
-// Allow header), both as JSON errors. HEAD is answered like GET.
+// over the latest StatusSnapshot and a few data sources. No sockets, no Beast.
+// Paths may hold parameters (`/v1/peers/{id}/arrivals`). Unknown paths answer
+// 404 and known paths with a wrong method 405 (with an Allow header), both as
+// JSON errors. HEAD is answered like GET.
 //
 // Thread-safety: Route is const and may run on any number of threads at once,
-// provided the two callables are thread-safe.
+// provided the sources are thread-safe.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,30 +20,40 @@
 
 namespace ringwatch::agent {
 
+struct RouterSources {
+  std::function<std::shared_ptr<const StatusSnapshot>()> snapshot;
+  std::function<std::string()> metrics;
+  // Arrival times of a watched peer, one per line (a `ringwatch tune`
+  // trace); nullopt when the peer is not watched.
+  std::function<std::optional<std::string>(const std::string& id)> arrivals;
+};
+
 class HttpRouter {
  public:
-  using SnapshotSource = std::function<std::shared_ptr<const StatusSnapshot>()>;
-  using MetricsRenderer = std::function<std::string()>;
-
-  HttpRouter(SnapshotSource snapshot, MetricsRenderer metrics);
+  explicit HttpRouter(RouterSources sources);
 
   HttpResponse Route(const HttpRequest& request) const;
 
  private:
+  using Params = std::map<std::string, std::string>;
   struct RouteEntry {
-    std::string path;
+    std::vector<std::string> segments;  // "{name}" matches one segment
     std::string name;
     std::vector<std::string> methods;
-    std::function<HttpResponse(const HttpRequest&)> handler;
+    std::function<HttpResponse(const HttpRequest&, const Params&)> handler;
   };
+
+  static bool Match(const RouteEntry& route, const std::vector<std::string>& segments,
+                    Params* params);
 
   HttpResponse Index() const;
   HttpResponse Livez() const;
   HttpResponse Readyz() const;
   HttpResponse Metrics() const;
+  HttpResponse Members() const;
+  HttpResponse Arrivals(const std::string& id) const;
 
-  SnapshotSource snapshot_;
-  MetricsRenderer metrics_;
+  RouterSources sources_;
   std::vector<RouteEntry> routes_;
 };
 

@@ -3,11 +3,27 @@
 // builds a new snapshot after each change and publishes it; readers take the
 // latest with one shared_ptr copy and never block the core.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace ringwatch::agent {
+
+// This agent's own observation of one watched peer.
+struct PeerView {
+  std::string id;       // empty until the peer's first heartbeat names it
+  std::string address;  // "host:port" heartbeats are sent to
+  uint64_t incarnation = 0;
+  bool heard = false;
+  double phi = 0;
+  double silence_seconds = 0;
+  std::optional<double> rtt_seconds;  // latest round trip, once acked
+  bool suspected = false;
+  std::string suspected_by;  // "phi", "timeout" or "" when not suspected
+};
 
 struct StatusSnapshot {
   std::string node_id;
@@ -16,6 +32,13 @@ struct StatusSnapshot {
   bool ready = false;
   // Why the agent is not ready; shown by /readyz. Empty when ready.
   std::string not_ready_reason;
+  // This member as configured, and the peers it watches.
+  std::string address;
+  std::string zone;
+  std::string service;
+  uint32_t weight = 1;
+  uint64_t incarnation = 0;
+  std::vector<PeerView> peers;
 };
 
 // Thread-safe holder of the latest snapshot.

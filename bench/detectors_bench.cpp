@@ -1,5 +1,6 @@
 // Detector hot paths: what an observer pays per heartbeat and per query.
-//   build/release/bench/detectors_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/release/bench/detectors_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
 
@@ -60,7 +61,8 @@ void BM_EvaluateOneHourTrace(benchmark::State& state) {
     t += 100ms + core::Duration(jitter) / 2;
     trace.push_back(t);
   }
-  for (auto _ : state) benchmark::DoNotOptimize(Evaluate(trace, config::DetectorConfig{}));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Evaluate(trace, config::DetectorConfig{}));
 }
 BENCHMARK(BM_EvaluateOneHourTrace)->Unit(benchmark::kMillisecond);
 

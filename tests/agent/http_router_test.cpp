@@ -9,12 +9,7 @@ namespace {
 
 class RouterTest : public ::testing::Test {
  protected:
-  RouterTest()
-      : router_([this] { return snapshot_; },
-                [this] {
-                  ++metrics_calls_;
-                  return std::string("# metrics\n");
-                }) {
+  RouterTest() : router_(Sources()) {
     auto s = std::make_shared<StatusSnapshot>();
     s->node_id = "node-<1>";
     s->cluster = "test";
@@ -28,6 +23,20 @@ class RouterTest : public ::testing::Test {
     r.method = method;
     r.target = target;
     return router_.Route(r);
+  }
+
+  RouterSources Sources() {
+    RouterSources s;
+    s.snapshot = [this] { return snapshot_; };
+    s.metrics = [this] {
+      ++metrics_calls_;
+      return std::string("# metrics\n");
+    };
+    s.arrivals = [](const std::string& id) -> std::optional<std::string> {
+      if (id != "node-2") return std::nullopt;
+      return std::string("1.0\n1.1\n");
+    };
+    return s;
   }
 
   std::shared_ptr<const StatusSnapshot> snapshot_;
@@ -103,6 +112,64 @@ TEST_F(RouterTest, HeadIsAnsweredLikeGet) {
   const auto r = Call("HEAD", "/livez");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok\n");  // the server drops the body, keeping Content-Length
+}
+
+TEST_F(RouterTest, MembersListsThisAgentAndItsObservations) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->address = "10.0.0.1";
+  s->service = "10.0.0.1:11211";
+  s->incarnation = 7;
+  PeerView heard;
+  heard.id = "node-2";
+  heard.address = "10.0.0.2:7420";
+  heard.incarnation = 9;
+  heard.heard = true;
+  heard.phi = 12.5;
+  heard.silence_seconds = 0.75;
+  heard.rtt_seconds = 0.0004;
+  heard.suspected = true;
+  heard.suspected_by = "phi";
+  PeerView seed;
+  seed.address = "10.0.0.3:7420";
+  s->peers = {heard, seed};
+  snapshot_ = s;
+  const auto r = Call("GET", "/v1/members");
+  ASSERT_EQ(r.status, 200);
+  const auto j = nlohmann::json::parse(r.body);
+  ASSERT_EQ(j["members"].size(), 3u);
+  const auto& self = j["members"][0];
+  EXPECT_EQ(self["id"], "node-<1>");
+  EXPECT_EQ(self["service"], "10.0.0.1:11211");
+  EXPECT_EQ(self["incarnation"], 7);
+  EXPECT_TRUE(self["local"].is_null());
+  const auto& peer = j["members"][1];
+  EXPECT_EQ(peer["id"], "node-2");
+  EXPECT_EQ(peer["address"], "10.0.0.2:7420");
+  EXPECT_EQ(peer["incarnation"], 9);
+  EXPECT_DOUBLE_EQ(peer["local"]["phi"].get<double>(), 12.5);
+  EXPECT_DOUBLE_EQ(peer["local"]["silence_seconds"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(peer["local"]["rtt_seconds"].get<double>(), 0.0004);
+  EXPECT_EQ(peer["local"]["suspected"], true);
+  EXPECT_EQ(peer["local"]["suspected_by"], "phi");
+  const auto& unheard = j["members"][2];
+  EXPECT_TRUE(unheard["id"].is_null());
+  EXPECT_TRUE(unheard["local"]["rtt_seconds"].is_null());
+  EXPECT_TRUE(unheard["local"]["suspected_by"].is_null());
+  EXPECT_EQ(unheard["local"]["heard"], false);
+}
+
+TEST_F(RouterTest, ArrivalsOfAWatchedPeerAsATrace) {
+  auto r = Call("GET", "/v1/peers/node-2/arrivals");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(r.body, "1.0\n1.1\n");
+  EXPECT_EQ(r.route, "arrivals");
+  r = Call("GET", "/v1/peers/node-9/arrivals");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "peer node-9 is not watched by this agent");
+  EXPECT_EQ(Call("GET", "/v1/peers//arrivals").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/peers/node-2/arrivals/x").status, 404);
+  EXPECT_EQ(Call("POST", "/v1/peers/node-2/arrivals").status, 405);
 }
 
 }  // namespace

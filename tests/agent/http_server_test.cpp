@@ -26,8 +26,10 @@ class HttpServerTest : public ::testing::Test {
     auto s = std::make_shared<StatusSnapshot>();
     s->not_ready_reason = "testing";
     snapshots_ = std::make_unique<SnapshotPublisher>(s);
-    router_ = std::make_unique<HttpRouter>([this] { return snapshots_->Latest(); },
-                                           [this] { return metrics_.Render(); });
+    RouterSources sources;
+    sources.snapshot = [this] { return snapshots_->Latest(); };
+    sources.metrics = [this] { return metrics_.Render(); };
+    router_ = std::make_unique<HttpRouter>(std::move(sources));
     server_ = std::make_unique<HttpServer>(ioc_, *router_, options, metrics_.registry());
     ASSERT_FALSE(server_->Start({net::ip::make_address("127.0.0.1"), 0}));
     port_ = server_->local_endpoint().port();

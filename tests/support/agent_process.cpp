@@ -1,29 +1,70 @@
 #include "tests/support/agent_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::testing {
 
-AgentProcess::AgentProcess(const std::string& node_id, const std::string& extra_yaml) {
+AgentProcess::AgentProcess(const std::string& node_id, const std::string& extra_yaml,
+                           uint16_t peer_port)
+    : peer_port_(peer_port) {
   dir_.Write("ringwatch.yaml", "node:\n  id: " + node_id +
-                                   "\nlisten:\n  peer: 127.0.0.1:0\n  http: 127.0.0.1:0\n"
+                                   "\nlisten:\n  peer: 127.0.0.1:" + std::to_string(peer_port) +
+                                   "\n  http: 127.0.0.1:0\n"
                                    "data_dir: data\n" +
                                    extra_yaml);
+}
+
+uint16_t FreeLoopbackPort() {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+    const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+    const bool udp_free = ::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(udp);
+    ::close(tcp);
+    if (udp_free) return ntohs(addr.sin_port);
+  }
+  throw std::runtime_error("no free loopback port");
 }
 
 bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{RINGWATCH_BINARY, "agent", "-c", config_path()}, dir_.File("agent"));
-  // The agent logs the bound address, in text ("[http] listening
-  // address=127.0.0.1:PORT") or JSON ("message":"listening",...,"address":"127.0.0.1:PORT").
-  const auto line = process_->WaitForStderrLine("listening", deadline);
-  const auto at = line ? line->find("127.0.0.1:") : std::string::npos;
-  if (at == std::string::npos) {
-    *error = "agent did not log its HTTP address; stderr:\n" + process_->Stderr();
-    return false;
+  // The agent logs the bound addresses, in text ("[http] listening
+  // address=127.0.0.1:PORT") or JSON ("component":"http","message":"listening",
+  // ..."address":"127.0.0.1:PORT"); the peer port follows as "detector".
+  for (const char* component : {"http", "detector"}) {
+    const std::string text = std::string("[") + component + "] listening";
+    const std::string json =
+        std::string("\"component\":\"") + component + "\",\"message\":\"listening\"";
+    std::optional<std::string> line;
+    const auto until_line = std::chrono::steady_clock::now() + deadline;
+    while (!line && std::chrono::steady_clock::now() < until_line && process_->Running()) {
+      line = process_->WaitForStderrLine(text, std::chrono::milliseconds(200));
+      if (!line) line = process_->WaitForStderrLine(json, std::chrono::milliseconds(200));
+    }
+    const auto at = line ? line->find("127.0.0.1:") : std::string::npos;
+    if (at == std::string::npos) {
+      *error = std::string("agent did not log its ") + component + " address; stderr:\n" +
+               process_->Stderr();
+      return false;
+    }
+    (std::string(component) == "http" ? http_port_ : peer_port_) =
+        static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
   }
-  http_port_ = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
   while (std::chrono::steady_clock::now() < until) {
     try {
       if (auto r = Get(http_port_, "/livez"); r && r->status == 200) return true;

@@ -15,13 +15,16 @@ namespace ringwatch::testing {
 class AgentProcess {
  public:
   // `extra_yaml` is appended to a minimal config (node.id, loopback listen
-  // addresses on port 0, data_dir in the temp dir).
-  explicit AgentProcess(const std::string& node_id, const std::string& extra_yaml = "");
+  // addresses, data_dir in the temp dir). `peer_port` 0 lets the kernel
+  // choose (fine when no other agent needs to know it).
+  explicit AgentProcess(const std::string& node_id, const std::string& extra_yaml = "",
+                        uint16_t peer_port = 0);
 
   // Starts the agent; false (with the reason in `error`) if it did not come up.
   bool Start(std::string* error, std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
   uint16_t http_port() const { return http_port_; }
+  uint16_t peer_port() const { return peer_port_; }
   ChildProcess& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
   std::string config_path() const { return dir_.File("ringwatch.yaml"); }
@@ -30,6 +33,11 @@ class AgentProcess {
   TempDir dir_;
   std::unique_ptr<ChildProcess> process_;
   uint16_t http_port_ = 0;
+  uint16_t peer_port_ = 0;
 };
+
+// A loopback port free for both UDP and TCP at the time of the call (the
+// kernel's choice); for agents whose peer address others must know in advance.
+uint16_t FreeLoopbackPort();
 
 }  // namespace ringwatch::testing

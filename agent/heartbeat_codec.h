@@ -1,0 +1,53 @@
+#pragma once
+// Payloads of the heartbeat exchange (inside a peer frame, see peer_frame.h).
+//
+// Heartbeat: sender id String8 | incarnation u64 | sequence u64 |
+//            send_time i64 (ns on the sender's monotonic clock) |
+//            health: present u8 | load1_per_core f32 | memory_available_ratio f32 |
+//                    fullest_filesystem_ratio f32 | agent_cpu_ratio f32
+// Ack:       sender id String8 | sequence u64 | echoed send_time i64
+//
+// The ack echoes the heartbeat's send_time, so the heartbeat's sender gets
+// the round-trip time on its own clock, with no clock agreement between
+// hosts. Trailing bytes are ignored, so a later version may append fields.
+// Pure functions; thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringwatch::agent {
+
+// The health summary piggybacked on heartbeats for the diagnosis (filled by
+// the collectors issue; absent until then).
+struct HealthSummary {
+  float load1_per_core = 0;
+  float memory_available_ratio = 0;
+  float fullest_filesystem_ratio = 0;
+  float agent_cpu_ratio = 0;
+};
+
+struct Heartbeat {
+  std::string sender;
+  uint64_t incarnation = 0;
+  uint64_t sequence = 0;
+  int64_t send_time_ns = 0;
+  std::optional<HealthSummary> health;
+};
+
+struct HeartbeatAck {
+  std::string sender;
+  uint64_t sequence = 0;
+  int64_t echoed_send_time_ns = 0;
+};
+
+std::string EncodeHeartbeat(const Heartbeat& h);
+std::string EncodeAck(const HeartbeatAck& a);
+
+// nullopt for a payload that does not parse (counted as malformed), including
+// a sender that is not a valid member id.
+std::optional<Heartbeat> DecodeHeartbeat(std::string_view payload);
+std::optional<HeartbeatAck> DecodeAck(std::string_view payload);
+
+}  // namespace ringwatch::agent
