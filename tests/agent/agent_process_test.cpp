@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::agent {
@@ -172,11 +173,12 @@ TEST_F(AgentProcessTest, SurvivesABurstOfMalformedOversizedSlowAndPipelinedReque
   // Still serving, and every rejection was counted. Slots of the held
   // connections free up as the agent sees them close: poll with a deadline.
   std::optional<testing::RawResponse> livez;
-  const auto until = std::chrono::steady_clock::now() + kDeadline;
-  for (int attempt = 0; attempt < 1000 && std::chrono::steady_clock::now() < until; ++attempt) {
-    livez = testing::Get(port_, "/livez");
-    if (livez && livez->status == 200) break;
-  }
+  testing::PollUntil(
+      [&] {
+        livez = testing::Get(port_, "/livez");
+        return livez && livez->status == 200;
+      },
+      kDeadline);
   ASSERT_TRUE(livez);
   EXPECT_EQ(livez->status, 200);
   auto metrics = testing::Get(port_, "/metrics");

@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 
+#include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::testing {
@@ -65,14 +66,19 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
     (std::string(component) == "http" ? http_port_ : peer_port_) =
         static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
   }
-  while (std::chrono::steady_clock::now() < until) {
-    try {
-      if (auto r = Get(http_port_, "/livez"); r && r->status == 200) return true;
-    } catch (const std::exception&) {
-      // not accepting yet
-    }
-    if (!process_->Running()) break;
-  }
+  const bool up = PollUntil(
+      [&] {
+        try {
+          if (auto r = Get(http_port_, "/livez"); r && r->status == 200) return true;
+        } catch (const std::exception&) {
+          // not accepting yet
+        }
+        return !process_->Running();
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(until -
+                                                            std::chrono::steady_clock::now()),
+      std::chrono::milliseconds(10));
+  if (up && process_->Running()) return true;
   *error = "agent did not answer /livez; stderr:\n" + process_->Stderr();
   return false;
 }

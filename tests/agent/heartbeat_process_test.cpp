@@ -1,0 +1,215 @@
+// Multi-process tests of the heartbeat exchange between real agents on
+// loopback: a killed agent is suspected by phi (long before detector.timeout)
+// and cleared on restart; peers with another secret or cluster are refused
+// and counted; garbage on the peer port is counted and harmless.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/poll.h"
+#include "tests/support/raw_http.h"
+
+namespace ringwatch::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::AgentProcess;
+
+constexpr auto kDeadline = 30s;
+
+std::string Seeds(const std::vector<uint16_t>& ports) {
+  std::string out = "[";
+  for (auto p : ports)
+    out += (out.size() > 1 ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(p) + "\"";
+  return out + "]";
+}
+
+// This agent's observation of `peer` from /v1/members, or null.
+nlohmann::json Observation(AgentProcess& agent, const std::string& peer) {
+  try {
+    auto r = testing::Get(agent.http_port(), "/v1/members");
+    if (!r || r->status != 200) return nullptr;
+    const auto body = nlohmann::json::parse(r->body);  // must outlive the loop (C++20 range-for)
+    for (const auto& m : body["members"]) {
+      if (m["id"] == peer) return m["local"];
+    }
+  } catch (const std::exception&) {
+  }
+  return nullptr;
+}
+
+// Polls until `pred(observation)` holds or the deadline passes.
+template <typename Pred>
+bool PollObservation(AgentProcess& agent, const std::string& peer, Pred pred,
+                     std::chrono::milliseconds deadline) {
+  return testing::PollUntil(
+      [&] {
+        const auto o = Observation(agent, peer);
+        return !o.is_null() && pred(o);
+      },
+      deadline, std::chrono::milliseconds(10));
+}
+
+double Sample(AgentProcess& agent, const std::string& series) {
+  auto r = testing::Get(agent.http_port(), "/metrics");
+  if (!r) return -1;
+  const auto at = r->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r->body.substr(at + series.size() + 2));
+}
+
+TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
+  std::vector<uint16_t> ports;
+  while (ports.size() < 3) {
+    const uint16_t p = testing::FreeLoopbackPort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  const std::string extra = "cluster:\n  seeds: " + Seeds(ports) + "\n";
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  for (int i = 0; i < 3; ++i) {
+    agents.push_back(
+        std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
+    std::string error;
+    ASSERT_TRUE(agents.back()->Start(&error)) << error;
+  }
+  const auto healthy = [](const nlohmann::json& o) {
+    return o["heard"] == true && o["suspected"] == false;
+  };
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      if (i == j) continue;
+      ASSERT_TRUE(PollObservation(*agents[i], "node-" + std::to_string(j + 1), healthy, kDeadline))
+          << "node-" << i + 1 << " does not hear node-" << j + 1 << "\n"
+          << testing::Get(agents[i]->http_port(), "/v1/members")->body
+          << agents[i]->process().Stderr();
+    }
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(agents[2]->process().Signal(SIGKILL));
+  ASSERT_EQ(agents[2]->process().Wait(kDeadline), 128 + SIGKILL);
+  for (int i = 0; i < 2; ++i) {
+    nlohmann::json seen;
+    ASSERT_TRUE(PollObservation(
+        *agents[i], "node-3",
+        [&](const nlohmann::json& o) {
+          seen = o;
+          return o["suspected"] == true;
+        },
+        kDeadline))
+        << "node-" << i + 1 << " never suspected node-3";
+    const double after =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "node-" << i + 1 << " suspected node-3 " << after
+              << " s after SIGKILL: " << seen.dump() << "\n";
+    // Phi, not the 3 s timeout, raised the suspicion: detection well inside the timeout.
+    EXPECT_EQ(seen["suspected_by"], "phi");
+    EXPECT_GE(seen["phi"].get<double>(), 8.0);
+    EXPECT_LT(seen["silence_seconds"].get<double>(), 3.0);
+    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
+    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
+  }
+
+  std::string error;
+  ASSERT_TRUE(agents[2]->Start(&error)) << error;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(PollObservation(*agents[i], "node-3", healthy, kDeadline)) << "node-" << i + 1;
+    EXPECT_LT(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
+    EXPECT_EQ(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
+  }
+}
+
+TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
+  testing::TempDir keys;
+  const std::string ours = keys.Write("ours", "correct horse battery staple\n");
+  const std::string theirs = keys.Write("theirs", "another secret\n");
+  std::vector<uint16_t> ports;
+  while (ports.size() < 4) {
+    const uint16_t p = testing::FreeLoopbackPort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  const std::string seeds = "  seeds: " + Seeds(ports) + "\n";
+  AgentProcess a("node-a", "cluster:\n  name: prod\n  secret_file: " + ours + "\n" + seeds,
+                 ports[0]);
+  AgentProcess b("node-b", "cluster:\n  name: prod\n  secret_file: " + ours + "\n" + seeds,
+                 ports[1]);
+  AgentProcess c("node-c", "cluster:\n  name: prod\n  secret_file: " + theirs + "\n" + seeds,
+                 ports[2]);
+  AgentProcess d("node-d", "cluster:\n  name: staging\n  secret_file: " + ours + "\n" + seeds,
+                 ports[3]);
+  for (AgentProcess* p : {&a, &b, &c, &d}) {
+    std::string error;
+    ASSERT_TRUE(p->Start(&error)) << error;
+  }
+  const auto heard = [](const nlohmann::json& o) { return o["heard"] == true; };
+  ASSERT_TRUE(PollObservation(a, "node-b", heard, kDeadline));
+  // Wait until both kinds of foreign frames were counted, then check they
+  // never reached a detector.
+  testing::PollUntil(
+      [&] {
+        return Sample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}") >= 5 &&
+               Sample(a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}") >= 5;
+      },
+      kDeadline);
+  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}"), 5);
+  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}"), 5);
+  auto r = testing::Get(a.http_port(), "/v1/members");
+  ASSERT_TRUE(r);
+  const auto body = nlohmann::json::parse(r->body);
+  for (const auto& m : body["members"]) {
+    EXPECT_NE(m["id"], "node-c");  // never named: its heartbeats were never parsed
+    EXPECT_NE(m["id"], "node-d");
+  }
+}
+
+TEST(HeartbeatProcess, GarbageOnThePeerPortIsCountedAndHarmless) {
+  AgentProcess a("node-a");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(a.peer_port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::mt19937 rng(7);
+  int sent = 0;
+  for (int i = 0; i < 500; ++i) {
+    std::string junk(1 + rng() % (i % 10 == 0 ? 3000 : 200), '\0');
+    for (auto& ch : junk)
+      ch = static_cast<char>(rng());
+    if (i % 3 == 0)
+      junk.replace(0, std::min<std::size_t>(2, junk.size()), "RW");  // a plausible start
+    sent +=
+        ::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0;
+  }
+  ::close(fd);
+  const auto dropped = [&] {
+    double total = 0;
+    for (const char* reason :
+         {"bad_hmac", "bad_version", "malformed", "oversize", "wrong_cluster"}) {
+      total +=
+          Sample(a, std::string("ringwatch_messages_dropped_total{reason=\"") + reason + "\"}");
+    }
+    return total;
+  };
+  // Loopback UDP does not lose datagrams under this load; poll until all are counted.
+  testing::PollUntil([&] { return dropped() >= sent; }, kDeadline);
+  EXPECT_EQ(dropped(), sent);
+  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"oversize\"}"), 1);
+  EXPECT_EQ(Sample(a, "ringwatch_heartbeats_received_total"), 0);
+  EXPECT_TRUE(a.process().Running());
+  auto r = testing::Get(a.http_port(), "/livez");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
