@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "agent/logging.h"
+#include "agent/tune_command.h"
 #include "config/loader.h"
 #include "core/build_info.h"
 
@@ -53,6 +54,24 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version and revision");
 
+  auto* tune =
+      app.add_subcommand("tune", "replay a heartbeat arrival trace against detector settings");
+  std::string tune_config, tune_thresholds = "1:16:1", tune_windows, tune_min_std_devs;
+  ringwatch::agent::TuneOptions tune_options;
+  tune->add_option("--trace", tune_options.trace_file,
+                   "arrival trace: one timestamp in seconds per line")
+      ->required();
+  tune->add_option("-c,--config", tune_config, "take the other detector settings from this config");
+  tune->add_option("--thresholds", tune_thresholds,
+                   "phi thresholds: START:END:STEP or a comma list")
+      ->capture_default_str();
+  tune->add_option("--windows", tune_windows, "windows to try, comma list (default: the config's)");
+  tune->add_option("--min-std-devs", tune_min_std_devs,
+                   "min_std_dev values to try, e.g. 20ms,50ms");
+  tune->add_option("--max-mistakes-per-hour", tune_options.max_mistakes_per_hour,
+                   "mistake rate the recommendation must meet")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -72,6 +91,44 @@ int main(int argc, char** argv) {
     if (!LoadOrReport(check_config, &config)) return kExitUsage;
     std::cout << check_config << ": ok: " << ringwatch::config::Summary(config) << "\n";
     return kExitOk;
+  }
+  if (tune->parsed()) {
+    if (!tune_config.empty()) {
+      ringwatch::config::Config config;
+      if (!LoadOrReport(tune_config, &config)) return kExitUsage;
+      tune_options.base = config.detector;
+    }
+    std::string why;
+    if (!ringwatch::agent::ParseNumberList(tune_thresholds, &tune_options.thresholds, &why)) {
+      std::cerr << "--thresholds: " << why << "\n";
+      return kExitUsage;
+    }
+    if (!tune_windows.empty()) {
+      std::vector<double> windows;
+      if (!ringwatch::agent::ParseNumberList(tune_windows, &windows, &why)) {
+        std::cerr << "--windows: " << why << "\n";
+        return kExitUsage;
+      }
+      for (double w : windows) {
+        if (w < 2 || w > 100000 || w != static_cast<uint32_t>(w)) {
+          std::cerr << "--windows: each window is an integer from 2 to 100000\n";
+          return kExitUsage;
+        }
+        tune_options.windows.push_back(static_cast<uint32_t>(w));
+      }
+    }
+    if (!tune_min_std_devs.empty() &&
+        !ringwatch::agent::ParseDurationList(tune_min_std_devs, &tune_options.min_std_devs, &why)) {
+      std::cerr << "--min-std-devs: " << why << "\n";
+      return kExitUsage;
+    }
+    for (double t : tune_options.thresholds) {
+      if (t < 0.5 || t > 100) {
+        std::cerr << "--thresholds: each threshold is from 0.5 to 100\n";
+        return kExitUsage;
+      }
+    }
+    return ringwatch::agent::RunTune(tune_options, std::cout, std::cerr);
   }
   if (agent->parsed()) {
     ringwatch::config::Config config;
