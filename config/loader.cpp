@@ -567,14 +567,22 @@ class Parser {
     Fail(at->where(), at->path, message);
   }
 
-  void CheckReadable(const std::string& path_key, const std::string& file) {
+  // `must_hold_text`: the file is a secret or token, useless when blank.
+  void CheckReadable(const std::string& path_key, const std::string& file, bool must_hold_text = false) {
     if (file.empty()) return;
     const Entry* e = SetEntry(path_key);
+    if (e == nullptr) return;
     const fs::path p = Resolve(file);
     std::ifstream in(p);
     if (!in) {
-      const std::string why = std::strerror(errno);
-      if (e != nullptr) Fail(e->where(), e->path, "cannot read " + Quote(p.string()) + ": " + why);
+      Fail(e->where(), e->path, "cannot read " + Quote(p.string()) + ": " + std::strerror(errno));
+      return;
+    }
+    if (must_hold_text) {
+      std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (content.find_first_not_of(" \t\r\n") == std::string::npos) {
+        Fail(e->where(), e->path, Quote(p.string()) + " is empty");
+      }
     }
   }
 
@@ -617,8 +625,8 @@ class Parser {
       FailRule("listen.peer", "listen.http",
                "listen.http must differ from listen.peer (" + c.listen.peer.ToString() + ")");
     }
-    CheckReadable("cluster.secret_file", c.cluster.secret_file);
-    CheckReadable("http.token_file", c.http.token_file);
+    CheckReadable("cluster.secret_file", c.cluster.secret_file, true);
+    CheckReadable("http.token_file", c.http.token_file, true);
     CheckReadable("http.tls.cert_file", tls.cert_file);
     CheckReadable("http.tls.key_file", tls.key_file);
     CheckReadable("http.tls.client_ca_file", tls.client_ca_file);

@@ -383,6 +383,8 @@ const std::vector<BadCase>& BadCases() {
       {"secret_file_unreadable", "node:\n  id: a\ncluster:\n  secret_file: /nonexistent/secret\n",
        4, 16, "cluster.secret_file",
        "cannot read \"/nonexistent/secret\": No such file or directory"},
+      {"secret_file_empty", "node:\n  id: a\ncluster:\n  secret_file: /dev/null\n", 4, 16, "cluster.secret_file",
+       "\"/dev/null\" is empty"},
       {"section_not_a_mapping", "node:\n  id: a\ndetector: 5\n", 3, 11, "detector",
        "expected a mapping, got \"5\""},
       {"data_dir_empty", "node:\n  id: a\ndata_dir: \"\"\n", 3, 11, "data_dir",
