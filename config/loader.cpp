@@ -568,7 +568,8 @@ class Parser {
   }
 
   // `must_hold_text`: the file is a secret or token, useless when blank.
-  void CheckReadable(const std::string& path_key, const std::string& file, bool must_hold_text = false) {
+  void CheckReadable(const std::string& path_key, const std::string& file,
+                     bool must_hold_text = false) {
     if (file.empty()) return;
     const Entry* e = SetEntry(path_key);
     if (e == nullptr) return;
