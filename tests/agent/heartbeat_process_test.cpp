@@ -200,8 +200,9 @@ TEST(HeartbeatProcess, GarbageOnThePeerPortIsCountedAndHarmless) {
       junk.replace(0, std::min<std::size_t>(2, junk.size()), "RW");  // a plausible start
     sent +=
         ::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0;
-    if (sent % 20 == 0)
+    if (sent % 20 == 0) {
       ASSERT_TRUE(testing::PollUntil([&] { return dropped() >= sent; }, kDeadline)) << sent;
+    }
   }
   ::close(fd);
   ASSERT_TRUE(testing::PollUntil([&] { return dropped() >= sent; }, kDeadline));
