@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "agent/data_dir_lock.h"
+#include "agent/endpoint_text.h"
 #include "agent/heartbeat_service.h"
 #include "agent/http_router.h"
 #include "agent/http_server.h"
@@ -182,8 +183,7 @@ int Agent::Run() {
     return 1;
   }
   const auto bound = http.local_endpoint();
-  log::Info("http", "listening",
-            {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())}});
+  log::Info("http", "listening", {{"address", EndpointText(bound)}});
 
   // Heartbeats on the peer port, watching the seeds until membership exists.
   {
@@ -201,9 +201,7 @@ int Agent::Run() {
       return 1;
     }
     const auto bound_peer = heartbeats.local_endpoint();
-    log::Info(
-        "detector", "listening",
-        {{"address", bound_peer.address().to_string() + ":" + std::to_string(bound_peer.port())}});
+    log::Info("detector", "listening", {{"address", EndpointText(bound_peer)}});
     std::vector<net::ip::udp::endpoint> targets;
     std::vector<WatchedPeer> watched;
     for (const auto& seed : config_.cluster.seeds) {

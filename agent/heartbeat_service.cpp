@@ -3,6 +3,7 @@
 #include <boost/asio/buffer.hpp>
 #include <memory>
 
+#include "agent/endpoint_text.h"
 #include "agent/peer_frame.h"
 #include "core/log.h"
 
@@ -14,12 +15,8 @@ using core::Instant;
 
 namespace {
 
-std::string ToString(const udp::endpoint& e) {
-  const auto a = e.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
-}
-
-std::string FormatSeconds(double s) {
+// Three decimals, for phi and seconds in log fields.
+std::string Fixed3(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", s);
   return buf;
@@ -85,7 +82,7 @@ void HeartbeatService::SetWatchList(std::vector<WatchedPeer> peers) {
       continue;
     }
     Peer p(w, options_.detector, now);
-    p.label = w.id.empty() ? ToString(w.endpoint) : w.id;
+    p.label = w.id.empty() ? EndpointText(w.endpoint) : w.id;
     next.emplace(w.endpoint, std::move(p));
   }
   for (auto& [endpoint, peer] : peers_)
@@ -110,7 +107,7 @@ void HeartbeatService::Tick() {
   if (stall_.Tick(now)) {
     // The second guard: our own pause must not accuse anyone.
     log::Warn("detector", "observer stalled; restarting every peer's silence",
-              {{"bound_seconds", FormatSeconds(core::ToSeconds(stall_.bound()))}});
+              {{"bound_seconds", Fixed3(core::ToSeconds(stall_.bound()))}});
     for (auto& [endpoint, peer] : peers_)
       peer.policy.Resync(now);
   }
@@ -136,14 +133,14 @@ void HeartbeatService::SendHeartbeats(Instant now) {
 
 void HeartbeatService::Send(std::string frame, const udp::endpoint& to) {
   auto buffer = std::make_shared<std::string>(std::move(frame));
-  socket_.async_send_to(
-      net::buffer(*buffer), to,
-      [this, buffer, to](const boost::system::error_code& ec, std::size_t) {
-        if (ec == net::error::operation_aborted) return;
-        if (ec) {
-          log::Debug("detector", "send failed", {{"to", ToString(to)}, {"error", ec.message()}});
-        }
-      });
+  socket_.async_send_to(net::buffer(*buffer), to,
+                        [this, buffer, to](const boost::system::error_code& ec, std::size_t) {
+                          if (ec == net::error::operation_aborted) return;
+                          if (ec) {
+                            log::Debug("detector", "send failed",
+                                       {{"to", EndpointText(to)}, {"error", ec.message()}});
+                          }
+                        });
 }
 
 void HeartbeatService::Evaluate(Peer& peer, Instant now) {
@@ -156,8 +153,8 @@ void HeartbeatService::Evaluate(Peer& peer, Instant now) {
     log::Warn("detector", "peer suspected",
               {{"peer", peer.label},
                {"reason", detectors::ToString(o.reason)},
-               {"phi", FormatSeconds(o.phi)},
-               {"silence_seconds", FormatSeconds(core::ToSeconds(o.silence))}});
+               {"phi", Fixed3(o.phi)},
+               {"silence_seconds", Fixed3(core::ToSeconds(o.silence))}});
   }
   peer.suspected = o.suspected;
 }
@@ -183,7 +180,7 @@ void HeartbeatService::OnDatagram(std::string_view bytes, const udp::endpoint& f
   if (!frame.ok()) {
     metrics_.dropped(frame.error()).Increment();
     log::Debug("detector", "dropped datagram",
-               {{"from", ToString(from)}, {"reason", ToString(frame.error())}});
+               {{"from", EndpointText(from)}, {"reason", ToString(frame.error())}});
     return;
   }
   if (frame.value().type == FrameType::kHeartbeat) {
@@ -197,7 +194,7 @@ void HeartbeatService::OnDatagram(std::string_view bytes, const udp::endpoint& f
 void HeartbeatService::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from, Instant now) {
   if (h.sender == options_.node_id) {
     // One of the seeds is this agent: stop sending to and watching it.
-    log::Debug("detector", "seed is this agent", {{"address", ToString(from)}});
+    log::Debug("detector", "seed is this agent", {{"address", EndpointText(from)}});
     Forget(from);
     return;
   }
@@ -214,7 +211,7 @@ void HeartbeatService::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from
     metrics_.Remove(peer.label);
     peer.watched.id = h.sender;
     peer.label = h.sender;
-    log::Info("detector", "watching peer", {{"peer", h.sender}, {"address", ToString(from)}});
+    log::Info("detector", "watching peer", {{"peer", h.sender}, {"address", EndpointText(from)}});
   }
   if (h.incarnation < peer.incarnation) return;  // a delayed heartbeat of an earlier life
   peer.incarnation = h.incarnation;
@@ -256,7 +253,7 @@ std::vector<PeerView> HeartbeatService::Status() const {
     const detectors::Observation o = peer.policy.Observe(now);
     PeerView v;
     v.id = peer.watched.id;
-    v.address = ToString(endpoint);
+    v.address = EndpointText(endpoint);
     v.incarnation = peer.incarnation;
     v.heard = o.heard;
     v.phi = o.phi;
