@@ -1,0 +1,91 @@
+#pragma once
+// The consistent-hash ring: a pure function of the live members (id, service
+// string, zone, weight) and config::RingConfig. Every agent builds the same
+// ring from the same committed view.
+//
+// ketama mode is byte-compatible with npm hashring@3.2.0 (and libketama for
+// equal weights): a member gets floor((weight/total) * (points/4) * N) MD5
+// digests of "service-i", each giving 4 little-endian 32-bit points; a key
+// hashes to the first 4 bytes of its MD5, little-endian; its owner is the
+// first point >= the hash, wrapping to the first point; equal points keep
+// member order (a stable sort), members being ordered by id.
+// xxh3 mode gives a member points * weight points XXH3_64("service-i") on a
+// 64-bit circle and hashes keys with XXH3_64: faster to hash, better balanced,
+// and a member's points never depend on the others (ketama's do, through
+// total and N: with unequal weights a change can move a few keys between
+// surviving members).
+//
+// Lookups go through an index keyed by the top bits of the hash, which
+// narrows the search to the few points that share them.
+// Immutable after Build; thread-safe for concurrent reads.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+
+namespace ringwatch::ring {
+
+struct RingMember {
+  std::string id;
+  std::string service;  // the string hashed into points (ketama clients use "host:port")
+  std::string zone;     // empty: no zone
+  uint32_t weight = 1;
+};
+
+class Ring {
+ public:
+  Ring() = default;
+
+  // Members in any order (the ring orders them by id); ids must be unique.
+  static Ring Build(std::vector<RingMember> members, const config::RingConfig& config);
+
+  bool empty() const { return hashes_.empty(); }
+  config::RingHash hash() const { return hash_; }
+  const std::vector<RingMember>& members() const { return members_; }
+  std::size_t size() const { return hashes_.size(); }
+  // Points in ring order: hash and owning member (index into members()).
+  const std::vector<uint64_t>& point_hashes() const { return hashes_; }
+  const std::vector<uint32_t>& point_owners() const { return owners_; }
+
+  uint64_t KeyHash(std::string_view key) const;
+
+  // Index of the point that owns `hash`: the first point >= hash, wrapping to
+  // 0. Precondition: !empty().
+  std::size_t PointFor(uint64_t hash) const;
+  // The same with a plain binary search over all points (the baseline the
+  // index is measured against, and the tests' oracle).
+  std::size_t PointForBinarySearch(uint64_t hash) const;
+
+  // Owner of `key` (index into members()). Precondition: !empty().
+  uint32_t Owner(std::string_view key) const { return owners_[PointFor(KeyHash(key))]; }
+
+  // Up to `n` distinct members clockwise from the key's point, first the
+  // nearest member of each zone not yet chosen, then the nearest remaining
+  // members. Without zones this is hashring's range(key, n).
+  std::vector<uint32_t> Replicas(std::string_view key, std::size_t n) const;
+  std::vector<uint32_t> ReplicasForHash(uint64_t hash, std::size_t n) const;
+
+  // Share of the hash space each member owns (sums to 1), by member index.
+  std::vector<double> Ownership() const;
+
+  // Size of the circle: 2^32 for ketama, 2^64 for xxh3 (as a double).
+  double Space() const;
+
+ private:
+  void BuildIndex();
+
+  config::RingHash hash_ = config::RingHash::kKetama;
+  std::vector<RingMember> members_;
+  std::vector<uint64_t> hashes_;   // sorted
+  std::vector<uint32_t> owners_;   // parallel to hashes_
+  std::size_t zones_ = 0;          // distinct zones among members ("" counts as one)
+  std::vector<uint32_t> zone_of_;  // member -> zone number
+  // index_[t]: first point whose top `index_bits_` bits are >= t; size 2^bits + 1.
+  std::vector<uint32_t> index_;
+  int index_shift_ = 0;
+};
+
+}  // namespace ringwatch::ring
