@@ -1,0 +1,108 @@
+// Ring hot paths and balance.
+//   build/release/bench/ring_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <random>
+
+#include "ring/move_plan.h"
+#include "ring/ring.h"
+
+namespace ringwatch::ring {
+namespace {
+
+std::vector<RingMember> Members(int n) {
+  std::vector<RingMember> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back({"node-" + std::to_string(10000 + i),
+                   "10.0." + std::to_string(i >> 8) + "." + std::to_string(i & 255) + ":11211", "", 1});
+  }
+  return out;
+}
+
+config::RingConfig Config(config::RingHash hash) {
+  config::RingConfig c;
+  c.hash = hash;
+  return c;
+}
+
+std::vector<uint64_t> RandomHashes(config::RingHash hash) {
+  std::mt19937_64 rng(1);
+  const uint64_t mask = hash == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
+  std::vector<uint64_t> out(1 << 16);
+  for (auto& h : out) h = rng() & mask;
+  return out;
+}
+
+// Point search at 100 members x 160 points: the index vs std::upper_bound-style
+// binary search over the same points.
+template <bool kIndexed>
+void BM_PointSearch(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const Ring ring = Ring::Build(Members(100), Config(hash));
+  const auto hashes = RandomHashes(hash);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const uint64_t h = hashes[i++ & 0xFFFF];
+    benchmark::DoNotOptimize(kIndexed ? ring.PointFor(h) : ring.PointForBinarySearch(h));
+  }
+}
+BENCHMARK(BM_PointSearch<true>)->Name("BM_PointSearch/indexed")->Arg(0)->Arg(1);
+BENCHMARK(BM_PointSearch<false>)->Name("BM_PointSearch/binary_search")->Arg(0)->Arg(1);
+
+// Full owner lookup of a 16-byte key: hash + search.
+void BM_Lookup16ByteKey(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const Ring ring = Ring::Build(Members(100), Config(hash));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4096; ++i) {
+    char k[17];
+    std::snprintf(k, sizeof k, "user:%011d", i * 7919);
+    keys.emplace_back(k, 16);
+  }
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(ring.Owner(keys[i++ & 4095]));
+}
+BENCHMARK(BM_Lookup16ByteKey)->Arg(0)->Arg(1);  // 0 ketama, 1 xxh3
+
+void BM_Build(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto members = Members(static_cast<int>(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(Ring::Build(members, Config(hash)));
+}
+BENCHMARK(BM_Build)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
+
+void BM_MovePlan(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  auto members = Members(static_cast<int>(state.range(1)));
+  const Ring before = Ring::Build(members, Config(hash));
+  members.erase(members.begin() + static_cast<long>(members.size() / 2));
+  const Ring after = Ring::Build(members, Config(hash));
+  for (auto _ : state) benchmark::DoNotOptimize(ComputeMovePlan(before, after));
+}
+BENCHMARK(BM_MovePlan)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
+
+// Balance: peak-to-mean ownership, reported as a counter (no timing).
+void BM_Balance(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  double peak = 0;
+  for (auto _ : state) {
+    const auto share = Ring::Build(Members(n), Config(hash)).Ownership();
+    peak = *std::max_element(share.begin(), share.end()) * n;
+  }
+  state.counters["peak_to_mean"] = peak;
+}
+BENCHMARK(BM_Balance)
+    ->Args({0, 10})
+    ->Args({1, 10})
+    ->Args({0, 100})
+    ->Args({1, 100})
+    ->Args({0, 1000})
+    ->Args({1, 1000})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ringwatch::ring
