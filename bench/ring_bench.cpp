@@ -1,5 +1,6 @@
 // Ring hot paths and balance.
-//   build/release/bench/ring_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/release/bench/ring_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
 
@@ -16,7 +17,8 @@ std::vector<RingMember> Members(int n) {
   std::vector<RingMember> out;
   for (int i = 0; i < n; ++i) {
     out.push_back({"node-" + std::to_string(10000 + i),
-                   "10.0." + std::to_string(i >> 8) + "." + std::to_string(i & 255) + ":11211", "", 1});
+                   "10.0." + std::to_string(i >> 8) + "." + std::to_string(i & 255) + ":11211", "",
+                   1});
   }
   return out;
 }
@@ -31,7 +33,8 @@ std::vector<uint64_t> RandomHashes(config::RingHash hash) {
   std::mt19937_64 rng(1);
   const uint64_t mask = hash == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
   std::vector<uint64_t> out(1 << 16);
-  for (auto& h : out) h = rng() & mask;
+  for (auto& h : out)
+    h = rng() & mask;
   return out;
 }
 
@@ -62,14 +65,16 @@ void BM_Lookup16ByteKey(benchmark::State& state) {
     keys.emplace_back(k, 16);
   }
   std::size_t i = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(ring.Owner(keys[i++ & 4095]));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ring.Owner(keys[i++ & 4095]));
 }
 BENCHMARK(BM_Lookup16ByteKey)->Arg(0)->Arg(1);  // 0 ketama, 1 xxh3
 
 void BM_Build(benchmark::State& state) {
   const auto hash = static_cast<config::RingHash>(state.range(0));
   const auto members = Members(static_cast<int>(state.range(1)));
-  for (auto _ : state) benchmark::DoNotOptimize(Ring::Build(members, Config(hash)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Ring::Build(members, Config(hash)));
 }
 BENCHMARK(BM_Build)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
 
@@ -79,7 +84,8 @@ void BM_MovePlan(benchmark::State& state) {
   const Ring before = Ring::Build(members, Config(hash));
   members.erase(members.begin() + static_cast<long>(members.size() / 2));
   const Ring after = Ring::Build(members, Config(hash));
-  for (auto _ : state) benchmark::DoNotOptimize(ComputeMovePlan(before, after));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ComputeMovePlan(before, after));
 }
 BENCHMARK(BM_MovePlan)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
 

@@ -5,23 +5,23 @@
 namespace ringwatch::ring {
 namespace {
 
-constexpr uint32_t kK[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-
-constexpr int kS[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                        5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-
 inline uint32_t Rotl(uint32_t x, int c) {
   return (x << c) | (x >> (32 - c));
+}
+
+// The four rounds of RFC 1321, unrolled (the step macros of the reference
+// implementation, as inline functions).
+inline void Ff(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t x, int s, uint32_t t) {
+  a = b + Rotl(a + (d ^ (b & (c ^ d))) + x + t, s);
+}
+inline void Gg(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t x, int s, uint32_t t) {
+  a = b + Rotl(a + (c ^ (d & (b ^ c))) + x + t, s);
+}
+inline void Hh(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t x, int s, uint32_t t) {
+  a = b + Rotl(a + (b ^ c ^ d) + x + t, s);
+}
+inline void Ii(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t x, int s, uint32_t t) {
+  a = b + Rotl(a + (c ^ (b | ~d)) + x + t, s);
 }
 
 void Block(uint32_t state[4], const uint8_t* block) {
@@ -32,28 +32,70 @@ void Block(uint32_t state[4], const uint8_t* block) {
            static_cast<uint32_t>(block[i * 4 + 3]) << 24;
   }
   uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-  for (int i = 0; i < 64; ++i) {
-    uint32_t f;
-    int g;
-    if (i < 16) {
-      f = (b & c) | (~b & d);
-      g = i;
-    } else if (i < 32) {
-      f = (d & b) | (~d & c);
-      g = (5 * i + 1) % 16;
-    } else if (i < 48) {
-      f = b ^ c ^ d;
-      g = (3 * i + 5) % 16;
-    } else {
-      f = c ^ (b | ~d);
-      g = (7 * i) % 16;
-    }
-    const uint32_t next = b + Rotl(a + f + kK[i] + m[g], kS[i]);
-    a = d;
-    d = c;
-    c = b;
-    b = next;
-  }
+  Ff(a, b, c, d, m[0], 7, 0xd76aa478);
+  Ff(d, a, b, c, m[1], 12, 0xe8c7b756);
+  Ff(c, d, a, b, m[2], 17, 0x242070db);
+  Ff(b, c, d, a, m[3], 22, 0xc1bdceee);
+  Ff(a, b, c, d, m[4], 7, 0xf57c0faf);
+  Ff(d, a, b, c, m[5], 12, 0x4787c62a);
+  Ff(c, d, a, b, m[6], 17, 0xa8304613);
+  Ff(b, c, d, a, m[7], 22, 0xfd469501);
+  Ff(a, b, c, d, m[8], 7, 0x698098d8);
+  Ff(d, a, b, c, m[9], 12, 0x8b44f7af);
+  Ff(c, d, a, b, m[10], 17, 0xffff5bb1);
+  Ff(b, c, d, a, m[11], 22, 0x895cd7be);
+  Ff(a, b, c, d, m[12], 7, 0x6b901122);
+  Ff(d, a, b, c, m[13], 12, 0xfd987193);
+  Ff(c, d, a, b, m[14], 17, 0xa679438e);
+  Ff(b, c, d, a, m[15], 22, 0x49b40821);
+  Gg(a, b, c, d, m[1], 5, 0xf61e2562);
+  Gg(d, a, b, c, m[6], 9, 0xc040b340);
+  Gg(c, d, a, b, m[11], 14, 0x265e5a51);
+  Gg(b, c, d, a, m[0], 20, 0xe9b6c7aa);
+  Gg(a, b, c, d, m[5], 5, 0xd62f105d);
+  Gg(d, a, b, c, m[10], 9, 0x02441453);
+  Gg(c, d, a, b, m[15], 14, 0xd8a1e681);
+  Gg(b, c, d, a, m[4], 20, 0xe7d3fbc8);
+  Gg(a, b, c, d, m[9], 5, 0x21e1cde6);
+  Gg(d, a, b, c, m[14], 9, 0xc33707d6);
+  Gg(c, d, a, b, m[3], 14, 0xf4d50d87);
+  Gg(b, c, d, a, m[8], 20, 0x455a14ed);
+  Gg(a, b, c, d, m[13], 5, 0xa9e3e905);
+  Gg(d, a, b, c, m[2], 9, 0xfcefa3f8);
+  Gg(c, d, a, b, m[7], 14, 0x676f02d9);
+  Gg(b, c, d, a, m[12], 20, 0x8d2a4c8a);
+  Hh(a, b, c, d, m[5], 4, 0xfffa3942);
+  Hh(d, a, b, c, m[8], 11, 0x8771f681);
+  Hh(c, d, a, b, m[11], 16, 0x6d9d6122);
+  Hh(b, c, d, a, m[14], 23, 0xfde5380c);
+  Hh(a, b, c, d, m[1], 4, 0xa4beea44);
+  Hh(d, a, b, c, m[4], 11, 0x4bdecfa9);
+  Hh(c, d, a, b, m[7], 16, 0xf6bb4b60);
+  Hh(b, c, d, a, m[10], 23, 0xbebfbc70);
+  Hh(a, b, c, d, m[13], 4, 0x289b7ec6);
+  Hh(d, a, b, c, m[0], 11, 0xeaa127fa);
+  Hh(c, d, a, b, m[3], 16, 0xd4ef3085);
+  Hh(b, c, d, a, m[6], 23, 0x04881d05);
+  Hh(a, b, c, d, m[9], 4, 0xd9d4d039);
+  Hh(d, a, b, c, m[12], 11, 0xe6db99e5);
+  Hh(c, d, a, b, m[15], 16, 0x1fa27cf8);
+  Hh(b, c, d, a, m[2], 23, 0xc4ac5665);
+  Ii(a, b, c, d, m[0], 6, 0xf4292244);
+  Ii(d, a, b, c, m[7], 10, 0x432aff97);
+  Ii(c, d, a, b, m[14], 15, 0xab9423a7);
+  Ii(b, c, d, a, m[5], 21, 0xfc93a039);
+  Ii(a, b, c, d, m[12], 6, 0x655b59c3);
+  Ii(d, a, b, c, m[3], 10, 0x8f0ccc92);
+  Ii(c, d, a, b, m[10], 15, 0xffeff47d);
+  Ii(b, c, d, a, m[1], 21, 0x85845dd1);
+  Ii(a, b, c, d, m[8], 6, 0x6fa87e4f);
+  Ii(d, a, b, c, m[15], 10, 0xfe2ce6e0);
+  Ii(c, d, a, b, m[6], 15, 0xa3014314);
+  Ii(b, c, d, a, m[13], 21, 0x4e0811a1);
+  Ii(a, b, c, d, m[4], 6, 0xf7537e82);
+  Ii(d, a, b, c, m[11], 10, 0xbd3af235);
+  Ii(c, d, a, b, m[2], 15, 0x2ad7d2bb);
+  Ii(b, c, d, a, m[9], 21, 0xeb86d391);
   state[0] += a;
   state[1] += b;
   state[2] += c;

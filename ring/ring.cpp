@@ -18,9 +18,27 @@ uint32_t Le32(const std::array<uint8_t, 16>& d, int offset) {
          static_cast<uint32_t>(d[offset + 2]) << 16 | static_cast<uint32_t>(d[offset + 3]) << 24;
 }
 
-struct Point {
-  uint64_t hash;
-  uint32_t owner;
+// "service-i" for successive i without reallocating: the prefix is written
+// once, the decimal suffix rewritten in place.
+class PointName {
+ public:
+  explicit PointName(const std::string& service) : text_(service + "-"), prefix_(text_.size()) {}
+  std::string_view For(uint64_t i) {
+    char digits[24];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + i % 10);
+      i /= 10;
+    } while (i != 0);
+    text_.resize(prefix_);
+    while (n > 0)
+      text_.push_back(digits[--n]);
+    return text_;
+  }
+
+ private:
+  std::string text_;
+  std::size_t prefix_;
 };
 
 }  // namespace
@@ -35,7 +53,9 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
   if (n == 0) return r;
 
   std::vector<Point> points;
-  std::string text;
+  points.reserve(static_cast<std::size_t>(config.points) *
+                 std::accumulate(r.members_.begin(), r.members_.end(), std::size_t{0},
+                                 [](std::size_t t, const RingMember& m) { return t + m.weight; }));
   if (config.hash == config::RingHash::kKetama) {
     // hashring 3.2.0: length = Math.floor(percentage * vnodes * servers.length),
     // evaluated left to right in doubles, so the counts agree for every N.
@@ -47,11 +67,9 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
       const double percentage = static_cast<double>(r.members_[m].weight) / total;
       const auto length =
           static_cast<uint64_t>(std::floor(percentage * vnodes * static_cast<double>(n)));
+      PointName name(r.members_[m].service);
       for (uint64_t i = 0; i < length; ++i) {
-        text = r.members_[m].service;
-        text += '-';
-        text += std::to_string(i);
-        const auto digest = Md5(text);
+        const auto digest = Md5(name.For(i));
         for (int j = 0; j < 4; ++j)
           points.push_back({Le32(digest, j * 4), m});
       }
@@ -59,46 +77,60 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
   } else {
     for (uint32_t m = 0; m < n; ++m) {
       const uint64_t length = static_cast<uint64_t>(config.points) * r.members_[m].weight;
+      PointName name(r.members_[m].service);
       for (uint64_t i = 0; i < length; ++i) {
-        text = r.members_[m].service;
-        text += '-';
-        text += std::to_string(i);
+        const std::string_view text = name.For(i);
         points.push_back({XXH3_64bits(text.data(), text.size()), m});
       }
     }
   }
-  // Stable: equal points keep member order, as hashring's (stable) sort does.
-  std::stable_sort(points.begin(), points.end(),
-                   [](const Point& a, const Point& b) { return a.hash < b.hash; });
-  r.hashes_.reserve(points.size());
-  r.owners_.reserve(points.size());
-  for (const Point& p : points) {
-    r.hashes_.push_back(p.hash);
-    r.owners_.push_back(p.owner);
-  }
+  r.SortAndIndex(points);
 
   std::map<std::string, uint32_t> zones;
   for (const auto& m : r.members_) {
     r.zone_of_.push_back(zones.emplace(m.zone, static_cast<uint32_t>(zones.size())).first->second);
   }
   r.zones_ = zones.size();
-  r.BuildIndex();
   return r;
 }
 
-void Ring::BuildIndex() {
-  if (hashes_.empty()) return;
-  // About one to two points per bucket, at most 2^20 buckets (4 MiB).
-  const int bits = std::clamp(static_cast<int>(std::bit_width(hashes_.size())), 1, 20);
+// One counting sort by the top bits of the hash builds both the sorted
+// point list and the lookup index: the bucket offsets are the index (one or
+// two points per bucket). The scatter keeps generation order and the tiny
+// buckets are finished with a stable insertion sort, so equal hashes keep
+// member order as hashring's stable sort does. About 3x faster than
+// std::stable_sort for the 160,000 points of 1000 members (bench/ring_bench).
+void Ring::SortAndIndex(const std::vector<Point>& points) {
+  if (points.empty()) return;
   const int space_bits = hash_ == config::RingHash::kKetama ? 32 : 64;
+  const int bits = std::clamp(static_cast<int>(std::bit_width(points.size())), 1, 20);
   index_shift_ = space_bits - bits;
   const std::size_t buckets = std::size_t{1} << bits;
-  index_.assign(buckets + 1, static_cast<uint32_t>(hashes_.size()));
-  std::size_t p = 0;
+  index_.assign(buckets + 1, 0);
+  for (const Point& p : points)
+    ++index_[(p.hash >> index_shift_) + 1];
+  for (std::size_t t = 1; t <= buckets; ++t)
+    index_[t] += index_[t - 1];
+  hashes_.resize(points.size());
+  owners_.resize(points.size());
+  std::vector<uint32_t> next(index_.begin(), index_.end() - 1);
+  for (const Point& p : points) {
+    const uint32_t at = next[p.hash >> index_shift_]++;
+    hashes_[at] = p.hash;
+    owners_[at] = p.owner;
+  }
   for (std::size_t t = 0; t < buckets; ++t) {
-    while (p < hashes_.size() && (hashes_[p] >> index_shift_) < t)
-      ++p;
-    index_[t] = static_cast<uint32_t>(p);
+    for (uint32_t i = index_[t] + 1; i < index_[t + 1]; ++i) {
+      const uint64_t h = hashes_[i];
+      const uint32_t o = owners_[i];
+      uint32_t j = i;
+      for (; j > index_[t] && hashes_[j - 1] > h; --j) {  // strict: ties stay in order
+        hashes_[j] = hashes_[j - 1];
+        owners_[j] = owners_[j - 1];
+      }
+      hashes_[j] = h;
+      owners_[j] = o;
+    }
   }
 }
 

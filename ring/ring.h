@@ -75,7 +75,11 @@ class Ring {
   double Space() const;
 
  private:
-  void BuildIndex();
+  struct Point {
+    uint64_t hash;
+    uint32_t owner;
+  };
+  void SortAndIndex(const std::vector<Point>& points);
 
   config::RingHash hash_ = config::RingHash::kKetama;
   std::vector<RingMember> members_;
