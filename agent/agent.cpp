@@ -27,8 +27,8 @@
 #include "agent/systemd_notify.h"
 #include "core/build_info.h"
 #include "core/log.h"
+#include "exporters/collector_bridge.h"
 #include "exporters/metrics_registry.h"
-#include "exporters/process_metrics.h"
 
 namespace ringwatch::agent {
 
@@ -102,7 +102,10 @@ int Agent::Run() {
   }
 
   exporters::MetricsRegistry metrics(core::kVersion, core::kRevision);
-  metrics.AddCollectable(std::make_shared<exporters::ProcessCollector>());
+  collectors::Sources sources_of_collectors;
+  sources_of_collectors.statfs = collectors::StatFs;
+  metrics.AddCollectable(std::make_shared<exporters::CollectorBridge>(
+      collectors::MakeCollectors(config_.collectors, sources_of_collectors)));
 
   auto initial = std::make_shared<StatusSnapshot>();
   initial->node_id = config_.node.id;

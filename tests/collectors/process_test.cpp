@@ -1,4 +1,4 @@
-#include "exporters/process_metrics.h"
+#include "collectors/process.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 
 #include "tests/support/temp_dir.h"
 
-namespace ringwatch::exporters {
+namespace ringwatch::collectors {
 namespace {
 
 // /proc/[pid]/stat of a process whose command name holds spaces and ')'.
@@ -48,6 +48,15 @@ TEST(ProcessMetrics, ParsesBootTimeAndLimits) {
       "Max open files            unlimited            unlimited            files\n"));
 }
 
+std::map<std::string, Family> CollectByName(const Sources& sources) {
+  std::vector<Family> families;
+  EXPECT_TRUE(MakeProcessCollector(sources)->Collect(&families));
+  std::map<std::string, Family> by_name;
+  for (auto& f : families)
+    by_name[f.name] = f;
+  return by_name;
+}
+
 TEST(ProcessMetrics, CollectorReadsAProcTree) {
   testing::TempDir proc;
   std::filesystem::create_directories(proc.File("self/fd"));
@@ -56,35 +65,33 @@ TEST(ProcessMetrics, CollectorReadsAProcTree) {
   proc.Write("self/limits", kLimits);
   for (const char* fd : {"0", "1", "2", "5"})
     proc.Write(std::string("self/fd/") + fd, "");
-  std::map<std::string, prometheus::MetricFamily> by_name;
-  for (auto& f : ProcessCollector(proc.path()).Collect())
-    by_name[f.name] = f;
+  auto by_name = CollectByName({proc.path(), nullptr});
   ASSERT_EQ(by_name.size(), 7u);
-  EXPECT_EQ(by_name["process_cpu_seconds_total"].type, prometheus::MetricType::Counter);
-  EXPECT_DOUBLE_EQ(by_name["process_cpu_seconds_total"].metric[0].counter.value, 3.8);
-  EXPECT_DOUBLE_EQ(by_name["process_open_fds"].metric[0].gauge.value, 4);
-  EXPECT_DOUBLE_EQ(by_name["process_max_fds"].metric[0].gauge.value, 1024);
-  EXPECT_DOUBLE_EQ(by_name["process_threads"].metric[0].gauge.value, 7);
-  EXPECT_DOUBLE_EQ(by_name["process_start_time_seconds"].metric[0].gauge.value,
+  EXPECT_EQ(by_name["process_cpu_seconds_total"].type, MetricType::kCounter);
+  EXPECT_DOUBLE_EQ(by_name["process_cpu_seconds_total"].samples[0].value, 3.8);
+  EXPECT_DOUBLE_EQ(by_name["process_open_fds"].samples[0].value, 4);
+  EXPECT_DOUBLE_EQ(by_name["process_max_fds"].samples[0].value, 1024);
+  EXPECT_DOUBLE_EQ(by_name["process_threads"].samples[0].value, 7);
+  EXPECT_DOUBLE_EQ(by_name["process_start_time_seconds"].samples[0].value,
                    1700000000.0 + 12345.0 / static_cast<double>(sysconf(_SC_CLK_TCK)));
 }
 
-TEST(ProcessMetrics, MissingProcYieldsNoFamiliesRatherThanGarbage) {
-  EXPECT_TRUE(ProcessCollector("/nonexistent-proc").Collect().empty());
+TEST(ProcessMetrics, MissingProcFailsRatherThanReportingGarbage) {
+  std::vector<Family> families;
+  EXPECT_FALSE(MakeProcessCollector({"/nonexistent-proc", nullptr})->Collect(&families));
+  EXPECT_TRUE(families.empty());
 }
 
 TEST(ProcessMetrics, RealProcSelfHasEveryFamily) {
-  const auto families = ProcessCollector().Collect();
-  EXPECT_EQ(families.size(), 7u);
-  for (const auto& f : families) {
-    ASSERT_EQ(f.metric.size(), 1u) << f.name;
-    const double v = f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
-                                                               : f.metric[0].gauge.value;
-    if (f.name != "process_cpu_seconds_total") {
-      EXPECT_GT(v, 0) << f.name;
+  const auto by_name = CollectByName({"/proc", nullptr});
+  EXPECT_EQ(by_name.size(), 7u);
+  for (const auto& [name, f] : by_name) {
+    ASSERT_EQ(f.samples.size(), 1u) << name;
+    if (name != "process_cpu_seconds_total") {
+      EXPECT_GT(f.samples[0].value, 0) << name;
     }
   }
 }
 
 }  // namespace
-}  // namespace ringwatch::exporters
+}  // namespace ringwatch::collectors

@@ -1,18 +1,16 @@
 #pragma once
-// The standard process_* metrics of the Prometheus client libraries (the names
-// Go's and Python's clients export), which prometheus-cpp 1.0 lacks. Read from
-// /proc/self at scrape time on the scraping thread; parsing is split into pure
-// functions so it can be tested on recorded /proc text.
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
+// process: the standard process_* metrics of the Prometheus client libraries
+// (the names Go's and Python's clients export), which prometheus-cpp 1.0
+// lacks, read from /proc/self.
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace ringwatch::exporters {
+#include "collectors/collector.h"
+
+namespace ringwatch::collectors {
 
 struct ProcessStats {
   std::optional<double> cpu_seconds;         // utime + stime
@@ -36,17 +34,11 @@ std::optional<double> ParseBootTime(std::string_view proc_stat);
 std::optional<double> ParseMaxOpenFiles(std::string_view limits);
 
 // The families for whatever fields are present.
-std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessStats& stats);
+std::vector<Family> ProcessFamilies(const ProcessStats& stats);
 
-// Reads `proc_root`/self/{stat,limits,fd} and `proc_root`/stat on every Collect.
-// Thread-safe: holds no mutable state.
-class ProcessCollector : public prometheus::Collectable {
- public:
-  explicit ProcessCollector(std::string proc_root = "/proc");
-  std::vector<prometheus::MetricFamily> Collect() const override;
+// Reads `proc_root`/self/{stat,limits,fd} and `proc_root`/stat.
+ProcessStats ReadProcessStats(const std::string& proc_root);
 
- private:
-  std::string proc_root_;
-};
+std::unique_ptr<Collector> MakeProcessCollector(const Sources& sources);
 
-}  // namespace ringwatch::exporters
+}  // namespace ringwatch::collectors

@@ -1,4 +1,4 @@
-#include "exporters/process_metrics.h"
+#include "collectors/process.h"
 
 #include <unistd.h>
 
@@ -8,16 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-namespace ringwatch::exporters {
+namespace ringwatch::collectors {
 namespace {
-
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::optional<double> ToNumber(std::string_view s) {
   double v = 0;
@@ -26,10 +18,8 @@ std::optional<double> ToNumber(std::string_view s) {
   return v;
 }
 
-prometheus::MetricFamily Gauge(std::string name, std::string help, double value) {
-  prometheus::ClientMetric m;
-  m.gauge.value = value;
-  return {std::move(name), std::move(help), prometheus::MetricType::Gauge, {m}};
+Family Gauge(std::string name, std::string help, double value) {
+  return {std::move(name), std::move(help), MetricType::kGauge, {{{}, value}}};
 }
 
 }  // namespace
@@ -89,15 +79,13 @@ std::optional<double> ParseMaxOpenFiles(std::string_view limits) {
   return ToNumber(rest.substr(0, rest.find(' ')));
 }
 
-std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessStats& s) {
-  std::vector<prometheus::MetricFamily> out;
+std::vector<Family> ProcessFamilies(const ProcessStats& s) {
+  std::vector<Family> out;
   if (s.cpu_seconds) {
-    prometheus::ClientMetric m;
-    m.counter.value = *s.cpu_seconds;
     out.push_back({"process_cpu_seconds_total",
                    "Total user and system CPU time spent in seconds.",
-                   prometheus::MetricType::Counter,
-                   {m}});
+                   MetricType::kCounter,
+                   {{{}, *s.cpu_seconds}}});
   }
   if (s.open_fds)
     out.push_back(Gauge("process_open_fds", "Number of open file descriptors.", *s.open_fds));
@@ -121,30 +109,52 @@ std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessStats& s) {
   return out;
 }
 
-ProcessCollector::ProcessCollector(std::string proc_root) : proc_root_(std::move(proc_root)) {}
-
-std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+ProcessStats ReadProcessStats(const std::string& proc_root) {
   ProcessStats stats;
   std::optional<double> boot_time;
-  if (auto text = ReadFile(proc_root_ + "/stat")) boot_time = ParseBootTime(*text);
-  if (auto text = ReadFile(proc_root_ + "/self/stat")) {
+  if (auto text = ReadFile(proc_root + "/stat")) boot_time = ParseBootTime(*text);
+  if (auto text = ReadFile(proc_root + "/self/stat")) {
     ParseProcPidStat(*text, static_cast<double>(sysconf(_SC_CLK_TCK)),
                      static_cast<double>(sysconf(_SC_PAGESIZE)), boot_time, &stats);
   }
-  if (auto text = ReadFile(proc_root_ + "/self/limits")) stats.max_fds = ParseMaxOpenFiles(*text);
+  if (auto text = ReadFile(proc_root + "/self/limits")) stats.max_fds = ParseMaxOpenFiles(*text);
   std::error_code ec;
-  std::filesystem::directory_iterator it(proc_root_ + "/self/fd", ec);
+  std::filesystem::directory_iterator it(proc_root + "/self/fd", ec);
   if (!ec) {
     double n = 0;
     for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
       if (ec) break;
       ++n;
     }
-    // The iterator's own descriptor is counted by the kernel listing; keep it:
-    // it is open at the moment of the scrape, as in the Go client.
+    // The iterator's own descriptor is in the listing: it is open at the
+    // moment of the scrape, as in the Go client.
     if (!ec) stats.open_fds = n;
   }
-  return ProcessFamilies(stats);
+  return stats;
 }
 
-}  // namespace ringwatch::exporters
+namespace {
+
+class ProcessCollector : public Collector {
+ public:
+  explicit ProcessCollector(Sources s) : sources_(std::move(s)) {}
+  const char* name() const override { return "process"; }
+  bool Collect(std::vector<Family>* out) const override {
+    const ProcessStats stats = ReadProcessStats(sources_.proc_root);
+    if (!stats.cpu_seconds) return false;  // /proc/self/stat unreadable
+    for (auto& f : ProcessFamilies(stats))
+      out->push_back(std::move(f));
+    return true;
+  }
+
+ private:
+  Sources sources_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> MakeProcessCollector(const Sources& sources) {
+  return std::make_unique<ProcessCollector>(sources);
+}
+
+}  // namespace ringwatch::collectors
