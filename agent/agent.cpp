@@ -17,6 +17,8 @@
 #include <future>
 #include <sstream>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "agent/data_dir_lock.h"
 #include "agent/endpoint_text.h"
 #include "agent/heartbeat_service.h"
@@ -25,6 +27,7 @@
 #include "agent/peer_metrics.h"
 #include "agent/status_snapshot.h"
 #include "agent/systemd_notify.h"
+#include "collectors/health_summary.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "exporters/collector_bridge.h"
@@ -227,6 +230,20 @@ int Agent::Run() {
     });
   }
 
+  // The health summary for heartbeats, sampled every second on the HTTP
+  // thread (it reads /proc) and handed to the core thread.
+  collectors::HealthSampler health(sources_of_collectors, std::thread::hardware_concurrency());
+  net::steady_timer health_timer(http_ioc);
+  std::function<void()> sample_health = [&] {
+    auto summary = health.Sample(core::MonotonicNow());
+    net::post(core_ioc, [&heartbeats, summary] { heartbeats.SetHealth(summary); });
+    health_timer.expires_after(std::chrono::seconds(1));
+    health_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) sample_health();
+    });
+  };
+  net::post(http_ioc, sample_health);
+
   auto http_guard = net::make_work_guard(http_ioc);
   std::thread http_thread([&http_ioc] { http_ioc.run(); });
 
@@ -239,6 +256,7 @@ int Agent::Run() {
     NotifyStopping();
     heartbeats.Stop();
     net::post(http_ioc, [&] {
+      health_timer.cancel();
       http.Stop();
       http_guard.reset();
     });

@@ -17,16 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include "collectors/health_summary.h"
+
 namespace ringwatch::agent {
 
-// The health summary piggybacked on heartbeats for the diagnosis (filled by
-// the collectors issue; absent until then).
-struct HealthSummary {
-  float load1_per_core = 0;
-  float memory_available_ratio = 0;
-  float fullest_filesystem_ratio = 0;
-  float agent_cpu_ratio = 0;
-};
+using collectors::HealthSummary;
 
 struct Heartbeat {
   std::string sender;

@@ -123,6 +123,7 @@ void HeartbeatService::SendHeartbeats(Instant now) {
   h.incarnation = options_.incarnation;
   h.sequence = ++sequence_;
   h.send_time_ns = now.time_since_epoch().count();
+  h.health = health_;
   const std::string frame =
       EncodeFrame(FrameType::kHeartbeat, options_.cluster, EncodeHeartbeat(h), options_.key);
   for (const auto& target : targets_) {
@@ -215,6 +216,7 @@ void HeartbeatService::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from
   }
   if (h.incarnation < peer.incarnation) return;  // a delayed heartbeat of an earlier life
   peer.incarnation = h.incarnation;
+  if (h.health) peer.health = h.health;
   auto& series = metrics_.For(peer.label);
   if (const auto last = peer.policy.phi().last_heartbeat())
     series.interval->Observe(core::ToSeconds(now - *last));
@@ -261,6 +263,7 @@ std::vector<PeerView> HeartbeatService::Status() const {
     if (peer.rtt) v.rtt_seconds = core::ToSeconds(*peer.rtt);
     v.suspected = o.suspected;
     v.suspected_by = o.suspected ? detectors::ToString(o.reason) : "";
+    v.health = peer.health;
     out.push_back(std::move(v));
   }
   return out;

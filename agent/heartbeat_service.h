@@ -58,6 +58,8 @@ class HeartbeatService {
   void Stop();
 
   void SetTargets(std::vector<boost::asio::ip::udp::endpoint> targets);
+  // The summary carried by the heartbeats sent from now on.
+  void SetHealth(std::optional<HealthSummary> health) { health_ = health; }
   void SetWatchList(std::vector<WatchedPeer> peers);
 
   // Called after every tick (and suspicion change) so the agent can publish.
@@ -80,6 +82,7 @@ class HeartbeatService {
     bool suspected = false;
     uint64_t incarnation = 0;
     std::optional<core::Duration> rtt;
+    std::optional<HealthSummary> health;  // from its latest heartbeat
     std::deque<core::Instant> arrivals;
   };
 
@@ -107,6 +110,7 @@ class HeartbeatService {
   std::vector<char> receive_buffer_;
   boost::asio::ip::udp::endpoint receive_from_;
   uint64_t sequence_ = 0;
+  std::optional<HealthSummary> health_;
   std::function<void()> on_change_;
   bool stopped_ = false;
 };

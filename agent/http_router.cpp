@@ -180,12 +180,18 @@ HttpResponse HttpRouter::Members() const {
                      {"since", nullptr},
                      {"local", nullptr}});
   for (const auto& p : s->peers) {
-    json local = {{"phi", p.phi},
-                  {"silence_seconds", p.silence_seconds},
-                  {"rtt_seconds", p.rtt_seconds ? json(*p.rtt_seconds) : json(nullptr)},
-                  {"suspected", p.suspected},
-                  {"suspected_by", p.suspected ? json(p.suspected_by) : json(nullptr)},
-                  {"heard", p.heard}};
+    json local = {
+        {"phi", p.phi},
+        {"silence_seconds", p.silence_seconds},
+        {"rtt_seconds", p.rtt_seconds ? json(*p.rtt_seconds) : json(nullptr)},
+        {"suspected", p.suspected},
+        {"suspected_by", p.suspected ? json(p.suspected_by) : json(nullptr)},
+        {"heard", p.heard},
+        {"health", p.health ? json{{"load1_per_core", p.health->load1_per_core},
+                                   {"memory_available_ratio", p.health->memory_available_ratio},
+                                   {"fullest_filesystem_ratio", p.health->fullest_filesystem_ratio},
+                                   {"agent_cpu_ratio", p.health->agent_cpu_ratio}}
+                            : json(nullptr)}};
     members.push_back({{"id", p.id.empty() ? json(nullptr) : json(p.id)},
                        {"address", p.address},
                        {"zone", nullptr},

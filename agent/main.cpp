@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "agent/agent.h"
 #include "agent/logging.h"
@@ -30,6 +31,20 @@ bool LoadOrReport(const std::string& path, ringwatch::config::Config* out) {
   return true;
 }
 
+// The config's collectors with the command-line flags applied, in the
+// documented order.
+void ApplyCollectorFlags(const std::map<std::string, int>& flags,
+                         std::vector<std::string>* collectors) {
+  std::vector<std::string> out;
+  for (const auto& name : ringwatch::config::KnownCollectors()) {
+    const bool in_config =
+        std::find(collectors->begin(), collectors->end(), name) != collectors->end();
+    const auto flag = flags.find(name);
+    if (flag != flags.end() ? flag->second > 0 : in_config) out.push_back(name);
+  }
+  *collectors = std::move(out);
+}
+
 void AddConfigOption(CLI::App* cmd, std::string* path) {
   cmd->add_option("-c,--config", *path, "configuration file")
       ->envname("RINGWATCH_CONFIG")
@@ -47,6 +62,17 @@ int main(int argc, char** argv) {
   std::string agent_config;
   auto* agent = app.add_subcommand("agent", "run the agent in the foreground");
   AddConfigOption(agent, &agent_config);
+  // --collector.NAME / --no-collector.NAME override the config's collectors
+  // list, as node_exporter's flags do.
+  std::map<std::string, int> collector_flags;  // 1 on, -1 off
+  for (const auto& name : ringwatch::config::KnownCollectors()) {
+    agent->add_flag_callback(
+        "--collector." + name, [&collector_flags, name] { collector_flags[name] = 1; },
+        "enable the " + name + " collector");
+    agent->add_flag_callback(
+        "--no-collector." + name, [&collector_flags, name] { collector_flags[name] = -1; },
+        "disable the " + name + " collector");
+  }
 
   std::string check_config;
   auto* check = app.add_subcommand("check-config", "validate a configuration file and exit");
@@ -133,6 +159,7 @@ int main(int argc, char** argv) {
   if (agent->parsed()) {
     ringwatch::config::Config config;
     if (!LoadOrReport(agent_config, &config)) return kExitUsage;
+    ApplyCollectorFlags(collector_flags, &config.collectors);
     ringwatch::agent::SetupLogging(config.log);
     return ringwatch::agent::Agent(std::move(config)).Run();
   }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "collectors/health_summary.h"
+
 namespace ringwatch::agent {
 
 // This agent's own observation of one watched peer.
@@ -22,7 +24,8 @@ struct PeerView {
   double silence_seconds = 0;
   std::optional<double> rtt_seconds;  // latest round trip, once acked
   bool suspected = false;
-  std::string suspected_by;  // "phi", "timeout" or "" when not suspected
+  std::string suspected_by;                         // "phi", "timeout" or "" when not suspected
+  std::optional<collectors::HealthSummary> health;  // carried by its latest heartbeat
 };
 
 struct StatusSnapshot {

@@ -310,5 +310,21 @@ TEST_F(AgentProcessTest, MetricsPassPromtoolCheck) {
   EXPECT_EQ(check.out + check.err, "") << "promtool reported problems";
 }
 
+TEST_F(AgentProcessTest, CollectorFlagsOverrideTheConfigList) {
+  agent_ = std::make_unique<AgentProcess>("node-1", "collectors: [cpu, memory]\n");
+  agent_->set_extra_args({"--no-collector.cpu", "--collector.load"});
+  std::string error;
+  ASSERT_TRUE(agent_->Start(&error)) << error;
+  auto r = testing::Get(agent_->http_port(), "/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.find("ringwatch_host_cpu_seconds_total"), std::string::npos);
+  EXPECT_NE(r->body.find("ringwatch_host_memory_available_bytes "), std::string::npos);
+  EXPECT_NE(r->body.find("ringwatch_host_load1 "), std::string::npos);
+  EXPECT_NE(r->body.find("ringwatch_scrape_collector_success{collector=\"load\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(r->body.find("collector=\"network\""), std::string::npos);
+  EXPECT_EQ(r->body.find("process_cpu_seconds_total"), std::string::npos);  // process is off too
+}
+
 }  // namespace
 }  // namespace ringwatch::agent

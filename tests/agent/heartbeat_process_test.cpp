@@ -93,6 +93,15 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
     }
   }
 
+  // Heartbeats carry the sender's health summary.
+  ASSERT_TRUE(PollObservation(
+      *agents[0], "node-2", [](const nlohmann::json& o) { return !o["health"].is_null(); },
+      kDeadline));
+  const auto health = Observation(*agents[0], "node-2")["health"];
+  EXPECT_GT(health["memory_available_ratio"].get<double>(), 0.0);
+  EXPECT_LE(health["memory_available_ratio"].get<double>(), 1.0);
+  EXPECT_GE(health["load1_per_core"].get<double>(), 0.0);
+
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(agents[2]->process().Signal(SIGKILL));
   ASSERT_EQ(agents[2]->process().Wait(kDeadline), 128 + SIGKILL);

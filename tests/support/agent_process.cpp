@@ -42,8 +42,9 @@ uint16_t FreeLoopbackPort() {
 
 bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{RINGWATCH_BINARY, "agent", "-c", config_path()}, dir_.File("agent"));
+  std::vector<std::string> argv{RINGWATCH_BINARY, "agent", "-c", config_path()};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  process_ = std::make_unique<ChildProcess>(std::move(argv), dir_.File("agent"));
   // The agent logs the bound addresses, in text ("[http] listening
   // address=127.0.0.1:PORT") or JSON ("component":"http","message":"listening",
   // ..."address":"127.0.0.1:PORT"); the peer port follows as "detector".

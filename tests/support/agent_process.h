@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
@@ -23,6 +24,9 @@ class AgentProcess {
   // Starts the agent; false (with the reason in `error`) if it did not come up.
   bool Start(std::string* error, std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
+  // Extra command-line arguments for the next Start.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+
   uint16_t http_port() const { return http_port_; }
   uint16_t peer_port() const { return peer_port_; }
   ChildProcess& process() { return *process_; }
@@ -34,6 +38,7 @@ class AgentProcess {
   std::unique_ptr<ChildProcess> process_;
   uint16_t http_port_ = 0;
   uint16_t peer_port_ = 0;
+  std::vector<std::string> extra_args_;
 };
 
 // A loopback port free for both UDP and TCP at the time of the call (the
