@@ -266,7 +266,22 @@ int Agent::Run() {
   const auto ready_after =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::Info("agent", "started", {{"seconds", std::to_string(ready_after)}});
-  NotifyReady("serving HTTP on " + config_.listen.http.ToString());
+  NotifyReady("serving HTTP on " + EndpointText(bound));
+
+  // systemd's watchdog (WatchdogSec=) is fed from the core loop, at half the
+  // interval: if the loop that runs the detectors wedges, systemd restarts us.
+  net::steady_timer watchdog_timer(core_ioc);
+  std::function<void()> feed_watchdog;
+  if (const auto interval = WatchdogInterval(); interval.count() > 0) {
+    feed_watchdog = [&, interval] {
+      NotifyWatchdog();
+      watchdog_timer.expires_after(interval / 2);
+      watchdog_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) feed_watchdog();
+      });
+    };
+    feed_watchdog();
+  }
 
   core_ioc.run();
 

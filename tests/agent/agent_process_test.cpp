@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -324,6 +329,53 @@ TEST_F(AgentProcessTest, CollectorFlagsOverrideTheConfigList) {
             std::string::npos);
   EXPECT_EQ(r->body.find("collector=\"network\""), std::string::npos);
   EXPECT_EQ(r->body.find("process_cpu_seconds_total"), std::string::npos);  // process is off too
+}
+
+// Type=notify as systemd sees it: READY once serving, WATCHDOG=1 pings from
+// the core loop while WatchdogSec is set, STOPPING on SIGTERM. A unix
+// datagram socket stands in for systemd's NOTIFY_SOCKET.
+TEST_F(AgentProcessTest, TalksToSystemdThroughNotifySocket) {
+  testing::TempDir dir;
+  const std::string path = dir.File("notify");
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const auto receive = [&](std::chrono::milliseconds deadline) -> std::string {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(deadline.count())) <= 0) return "";
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  };
+  agent_ = std::make_unique<AgentProcess>("node-1");
+  agent_->set_extra_env({"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
+  std::string error;
+  ASSERT_TRUE(agent_->Start(&error)) << error;
+  std::vector<std::string> messages;
+  while (messages.size() < 4) {  // READY and at least three pings
+    std::string m = receive(kDeadline);
+    ASSERT_FALSE(m.empty()) << "after " << messages.size() << " messages";
+    messages.push_back(std::move(m));
+  }
+  EXPECT_EQ(messages[0],
+            "READY=1\nSTATUS=serving HTTP on 127.0.0.1:" + std::to_string(agent_->http_port()));
+  for (std::size_t i = 1; i < messages.size(); ++i)
+    EXPECT_EQ(messages[i], "WATCHDOG=1");
+  ASSERT_TRUE(agent_->process().Signal(SIGTERM));
+  std::string last;
+  for (int i = 0; i < 100; ++i) {
+    std::string m = receive(kDeadline);
+    if (m.empty() || m == "STOPPING=1") {
+      last = m;
+      break;
+    }
+  }
+  EXPECT_EQ(last, "STOPPING=1");
+  EXPECT_EQ(agent_->process().Wait(kDeadline), 0);
+  ::close(fd);
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
   const auto until = std::chrono::steady_clock::now() + deadline;
   std::vector<std::string> argv{RINGWATCH_BINARY, "agent", "-c", config_path()};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-  process_ = std::make_unique<ChildProcess>(std::move(argv), dir_.File("agent"));
+  process_ = std::make_unique<ChildProcess>(std::move(argv), dir_.File("agent"), extra_env_);
   // The agent logs the bound addresses, in text ("[http] listening
   // address=127.0.0.1:PORT") or JSON ("component":"http","message":"listening",
   // ..."address":"127.0.0.1:PORT"); the peer port follows as "detector".

@@ -26,6 +26,8 @@ class AgentProcess {
 
   // Extra command-line arguments for the next Start.
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // Extra environment ("NAME=value") for the next Start.
+  void set_extra_env(std::vector<std::string> env) { extra_env_ = std::move(env); }
 
   uint16_t http_port() const { return http_port_; }
   uint16_t peer_port() const { return peer_port_; }
@@ -39,6 +41,7 @@ class AgentProcess {
   uint16_t http_port_ = 0;
   uint16_t peer_port_ = 0;
   std::vector<std::string> extra_args_;
+  std::vector<std::string> extra_env_;
 };
 
 // A loopback port free for both UDP and TCP at the time of the call (the
