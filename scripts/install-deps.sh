@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev libsystemd-dev
   # promtool for the metrics lint (the package also brings a Prometheus server)
   prometheus
+  # systemd-analyze (unit verification and hardening score); dpkg-dev for the .deb
+  systemd dpkg-dev
 )
 
 missing=()
