@@ -6,6 +6,9 @@ install(FILES "${CMAKE_SOURCE_DIR}/config/ringwatch.yaml" DESTINATION /etc/ringw
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES "${CMAKE_SOURCE_DIR}/deploy/default/ringwatch" DESTINATION /etc/default
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+install(FILES "${CMAKE_SOURCE_DIR}/deploy/prometheus/ringwatch-alerts.yml"
+              "${CMAKE_SOURCE_DIR}/deploy/prometheus/prometheus.yml"
+        DESTINATION share/ringwatch/prometheus)
 install(FILES "${CMAKE_SOURCE_DIR}/README.md" DESTINATION share/doc/ringwatch)
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/docs/" DESTINATION share/doc/ringwatch/docs)
 

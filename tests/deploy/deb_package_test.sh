@@ -32,6 +32,8 @@ expect_file '-rw-r--r--' /usr/lib/systemd/system/ringwatch.service
 expect_file '-rw-r-----' /etc/ringwatch/ringwatch.yaml
 expect_file '-rw-r--r--' /etc/default/ringwatch
 expect_file '-rw-r--r--' /usr/share/doc/ringwatch/README.md
+expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/ringwatch-alerts.yml
+expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/prometheus.yml
 
 # Control data.
 dpkg-deb -f "$deb" Depends >"$work/depends"

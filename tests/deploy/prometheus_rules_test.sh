@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# deploy/prometheus: the alert rules and the example scrape config are valid,
+# and every alert fires and stays silent where tests/deploy/alerts_test.yml
+# says (promtool test rules).
+#   tests/deploy/prometheus_rules_test.sh SOURCE_DIR
+set -euo pipefail
+src="$1"
+if ! command -v promtool >/dev/null; then
+  if [ "${CI:-}" = "true" ]; then echo "promtool is required under CI" >&2; exit 1; fi
+  echo "SKIP: promtool not found (apt-get install prometheus)"
+  exit 77
+fi
+promtool check rules "$src/deploy/prometheus/ringwatch-alerts.yml"
+promtool check config "$src/deploy/prometheus/prometheus.yml"
+cd "$src/tests/deploy"
+promtool test rules alerts_test.yml
