@@ -9,6 +9,9 @@ install(FILES "${CMAKE_SOURCE_DIR}/deploy/default/ringwatch" DESTINATION /etc/de
 install(FILES "${CMAKE_SOURCE_DIR}/deploy/prometheus/ringwatch-alerts.yml"
               "${CMAKE_SOURCE_DIR}/deploy/prometheus/prometheus.yml"
         DESTINATION share/ringwatch/prometheus)
+install(DIRECTORY "${CMAKE_SOURCE_DIR}/dashboards/" DESTINATION share/ringwatch/dashboards
+        FILES_MATCHING PATTERN "*.json")
+install(FILES "${CMAKE_SOURCE_DIR}/dashboards/provisioning.yml" DESTINATION share/ringwatch/grafana)
 install(FILES "${CMAKE_SOURCE_DIR}/README.md" DESTINATION share/doc/ringwatch)
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/docs/" DESTINATION share/doc/ringwatch/docs)
 

@@ -34,6 +34,8 @@ expect_file '-rw-r--r--' /etc/default/ringwatch
 expect_file '-rw-r--r--' /usr/share/doc/ringwatch/README.md
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/ringwatch-alerts.yml
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/prometheus.yml
+expect_file '-rw-r--r--' /usr/share/ringwatch/dashboards/ringwatch-host.json
+expect_file '-rw-r--r--' /usr/share/ringwatch/grafana/provisioning.yml
 
 # Control data.
 dpkg-deb -f "$deb" Depends >"$work/depends"

@@ -95,6 +95,27 @@ std::optional<RawResponse> RawConnection::TakeResponse() {
     }
     pos = eol + 2;
   }
+  if (auto te = r.headers.find("transfer-encoding");
+      te != r.headers.end() && te->second == "chunked") {
+    // size (hex) CRLF data CRLF ... 0 CRLF CRLF
+    std::size_t pos = end + 4;
+    std::string body;
+    while (true) {
+      const auto line_end = buffer_.find("\r\n", pos);
+      if (line_end == std::string::npos) return std::nullopt;
+      const std::size_t size = std::stoul(buffer_.substr(pos, line_end - pos), nullptr, 16);
+      if (buffer_.size() < line_end + 2 + size + 2) return std::nullopt;
+      if (size == 0) {
+        pos = line_end + 4;
+        break;
+      }
+      body.append(buffer_, line_end + 2, size);
+      pos = line_end + 2 + size + 2;
+    }
+    r.body = std::move(body);
+    buffer_.erase(0, pos);
+    return r;
+  }
   std::size_t length = 0;
   if (auto it = r.headers.find("content-length"); it != r.headers.end())
     length = std::stoul(it->second);
