@@ -30,6 +30,7 @@
 #include "collectors/health_summary.h"
 #include "core/build_info.h"
 #include "core/log.h"
+#include "detectors/evaluate.h"
 #include "exporters/collector_bridge.h"
 #include "exporters/metrics_registry.h"
 
@@ -86,6 +87,26 @@ std::string ReadSecret(const std::string& path) {
   return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
+// What the agent publishes before its first tick: itself, as configured.
+StatusSnapshot InitialSnapshot(const config::Config& config) {
+  StatusSnapshot s;
+  s.node_id = config.node.id;
+  s.cluster = config.cluster.name;
+  s.version = core::kVersion;
+  s.ready = false;
+  s.not_ready_reason = "no committed membership view yet";
+  s.address = config.node.address.empty() ? FirstNonLoopbackIpv4() : config.node.address;
+  s.zone = config.node.zone;
+  s.service = config.node.service;
+  s.weight = config.node.weight;
+  // Until membership manages incarnations, each start is a new one: the
+  // start time in milliseconds, which grows across restarts.
+  s.incarnation = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+  return s;
+}
+
 }  // namespace
 
 Agent::Agent(config::Config config) : config_(std::move(config)) {}
@@ -110,24 +131,8 @@ int Agent::Run() {
   metrics.AddCollectable(std::make_shared<exporters::CollectorBridge>(
       collectors::MakeCollectors(config_.collectors, sources_of_collectors)));
 
-  auto initial = std::make_shared<StatusSnapshot>();
-  initial->node_id = config_.node.id;
-  initial->cluster = config_.cluster.name;
-  initial->version = core::kVersion;
-  initial->ready = false;
-  initial->not_ready_reason = "no committed membership view yet";
-  initial->address = config_.node.address.empty() ? FirstNonLoopbackIpv4() : config_.node.address;
-  initial->zone = config_.node.zone;
-  initial->service = config_.node.service;
-  initial->weight = config_.node.weight;
-  // Until membership manages incarnations, each start is a new one: the
-  // start time in milliseconds, which grows across restarts.
-  initial->incarnation =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
-  const StatusSnapshot base = *initial;
-  SnapshotPublisher snapshots(std::move(initial));
+  const StatusSnapshot base = InitialSnapshot(config_);
+  SnapshotPublisher snapshots(std::make_shared<StatusSnapshot>(base));
 
   std::string key;
   if (!config_.cluster.secret_file.empty()) {
@@ -159,14 +164,8 @@ int Agent::Run() {
     if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
     auto arrivals = future.get();
     if (!arrivals) return std::nullopt;
-    std::string out =
-        "# heartbeat arrivals of " + id + " (seconds, monotonic clock of the observer)\n";
-    char line[64];
-    for (double a : *arrivals) {
-      std::snprintf(line, sizeof line, "%.6f\n", a);
-      out += line;
-    }
-    return out;
+    return detectors::FormatTrace(
+        *arrivals, "heartbeat arrivals of " + id + " (seconds, monotonic clock of the observer)");
   };
   HttpRouter router(std::move(sources));
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -118,6 +119,17 @@ bool ParseTrace(const std::string& text, std::vector<core::Duration>* arrivals, 
     return false;
   }
   return true;
+}
+
+std::string FormatTrace(const std::vector<double>& seconds, const std::string& comment) {
+  std::string out = "# " + comment + "\n";
+  out.reserve(out.size() + seconds.size() * 20);
+  char line[64];
+  for (double s : seconds) {
+    std::snprintf(line, sizeof line, "%.6f\n", s);
+    out += line;
+  }
+  return out;
 }
 
 }  // namespace ringwatch::detectors

@@ -64,4 +64,8 @@ struct TraceError {
 };
 bool ParseTrace(const std::string& text, std::vector<core::Duration>* arrivals, TraceError* error);
 
+// The inverse: a "# comment" line, then one timestamp (seconds, microsecond
+// precision) per line — what GET /v1/peers/{id}/arrivals serves.
+std::string FormatTrace(const std::vector<double>& seconds, const std::string& comment);
+
 }  // namespace ringwatch::detectors

@@ -132,5 +132,15 @@ TEST(ParseTrace, NamesTheBadLine) {
   EXPECT_EQ(e.message, "the trace holds no timestamps");
 }
 
+TEST(FormatTrace, ReadsBackThroughParseTrace) {
+  const std::string text =
+      FormatTrace({1700000000.1, 1700000000.2005, 1700000000.3}, "peer node-2");
+  EXPECT_EQ(text, "# peer node-2\n1700000000.100000\n1700000000.200500\n1700000000.300000\n");
+  std::vector<Duration> a;
+  TraceError e;
+  ASSERT_TRUE(ParseTrace(text, &a, &e));
+  EXPECT_EQ(a, (std::vector<Duration>{0ns, 100500us, 200ms}));
+}
+
 }  // namespace
 }  // namespace ringwatch::detectors
