@@ -78,6 +78,23 @@ void BM_Build(benchmark::State& state) {
 }
 BENCHMARK(BM_Build)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
 
+// What the agent pays on a view change: a rebuild with one member fewer (or
+// back), with the PointCache kept across builds.
+void BM_Rebuild(benchmark::State& state) {
+  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto all = Members(static_cast<int>(state.range(1)));
+  auto less = all;
+  less.erase(less.begin() + static_cast<long>(less.size() / 2));
+  PointCache cache;
+  benchmark::DoNotOptimize(Ring::Build(all, Config(hash), &cache));
+  bool flip = false;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Ring::Build(flip ? all : less, Config(hash), &cache));
+    flip = !flip;
+  }
+}
+BENCHMARK(BM_Rebuild)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
+
 void BM_MovePlan(benchmark::State& state) {
   const auto hash = static_cast<config::RingHash>(state.range(0));
   auto members = Members(static_cast<int>(state.range(1)));

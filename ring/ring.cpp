@@ -1,5 +1,6 @@
 #include "ring/ring.h"
 
+#define XXH_INLINE_ALL  // inlined: short inputs skip the call overhead
 #include <xxhash.h>
 
 #include <algorithm>
@@ -43,7 +44,41 @@ class PointName {
 
 }  // namespace
 
-Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& config) {
+const std::vector<uint64_t>& PointCache::Points(config::RingHash hash, const std::string& service,
+                                                std::size_t count) {
+  Entry& e = entries_[{hash, service}];
+  e.used = true;
+  if (e.points.size() >= count) return e.points;
+  PointName name(service);
+  if (hash == config::RingHash::kKetama) {
+    // Four points per digest: digests are computed whole.
+    for (std::size_t i = e.points.size() / 4; e.points.size() < count; ++i) {
+      const auto digest = Md5(name.For(i));
+      for (int j = 0; j < 4; ++j)
+        e.points.push_back(Le32(digest, j * 4));
+    }
+  } else {
+    for (std::size_t i = e.points.size(); i < count; ++i) {
+      const std::string_view text = name.For(i);
+      e.points.push_back(XXH3_64bits(text.data(), text.size()));
+    }
+  }
+  return e.points;
+}
+
+void PointCache::EndBuild() {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!it->second.used) {
+      it = entries_.erase(it);
+    } else {
+      it->second.used = false;
+      ++it;
+    }
+  }
+}
+
+Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& config,
+                 PointCache* cache) {
   Ring r;
   r.hash_ = config.hash;
   std::sort(members.begin(), members.end(),
@@ -52,38 +87,32 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
   const std::size_t n = r.members_.size();
   if (n == 0) return r;
 
-  std::vector<Point> points;
-  points.reserve(static_cast<std::size_t>(config.points) *
-                 std::accumulate(r.members_.begin(), r.members_.end(), std::size_t{0},
-                                 [](std::size_t t, const RingMember& m) { return t + m.weight; }));
-  if (config.hash == config::RingHash::kKetama) {
-    // hashring 3.2.0: length = Math.floor(percentage * vnodes * servers.length),
-    // evaluated left to right in doubles, so the counts agree for every N.
-    const double total =
-        std::accumulate(r.members_.begin(), r.members_.end(), 0.0,
-                        [](double t, const RingMember& m) { return t + m.weight; });
-    const double vnodes = static_cast<double>(config.points / 4);
-    for (uint32_t m = 0; m < n; ++m) {
+  PointCache local;
+  PointCache& points_of = cache != nullptr ? *cache : local;
+  // Points per member. ketama, as hashring 3.2.0: Math.floor(percentage *
+  // vnodes * servers.length) digests of 4 points, evaluated left to right in
+  // doubles so the counts agree for every N. xxh3: points x weight.
+  std::vector<std::size_t> counts(n);
+  const double total = std::accumulate(r.members_.begin(), r.members_.end(), 0.0,
+                                       [](double t, const RingMember& m) { return t + m.weight; });
+  for (uint32_t m = 0; m < n; ++m) {
+    if (config.hash == config::RingHash::kKetama) {
       const double percentage = static_cast<double>(r.members_[m].weight) / total;
-      const auto length =
-          static_cast<uint64_t>(std::floor(percentage * vnodes * static_cast<double>(n)));
-      PointName name(r.members_[m].service);
-      for (uint64_t i = 0; i < length; ++i) {
-        const auto digest = Md5(name.For(i));
-        for (int j = 0; j < 4; ++j)
-          points.push_back({Le32(digest, j * 4), m});
-      }
-    }
-  } else {
-    for (uint32_t m = 0; m < n; ++m) {
-      const uint64_t length = static_cast<uint64_t>(config.points) * r.members_[m].weight;
-      PointName name(r.members_[m].service);
-      for (uint64_t i = 0; i < length; ++i) {
-        const std::string_view text = name.For(i);
-        points.push_back({XXH3_64bits(text.data(), text.size()), m});
-      }
+      const double vnodes = static_cast<double>(config.points / 4);
+      counts[m] =
+          4 * static_cast<std::size_t>(std::floor(percentage * vnodes * static_cast<double>(n)));
+    } else {
+      counts[m] = static_cast<std::size_t>(config.points) * r.members_[m].weight;
     }
   }
+  std::vector<Point> points;
+  points.reserve(std::accumulate(counts.begin(), counts.end(), std::size_t{0}));
+  for (uint32_t m = 0; m < n; ++m) {
+    const auto& hashes = points_of.Points(config.hash, r.members_[m].service, counts[m]);
+    for (std::size_t i = 0; i < counts[m]; ++i)
+      points.push_back({hashes[i], m});
+  }
+  if (cache != nullptr) cache->EndBuild();
   r.SortAndIndex(points);
 
   std::map<std::string, uint32_t> zones;

@@ -20,6 +20,7 @@
 // Immutable after Build; thread-safe for concurrent reads.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,12 +36,37 @@ struct RingMember {
   uint32_t weight = 1;
 };
 
+// Point hashes per service string, kept across builds by the ring's owner: a
+// view change keeps almost every member, so a rebuild then hashes only what
+// is new (ketama's MD5s are most of a from-scratch build). Entries of
+// services absent from a build are dropped at its end, so the cache holds
+// about one view. Not thread-safe; used by one builder at a time.
+class PointCache {
+ public:
+  // The first `count` points of `service` in generation order, computing
+  // the missing ones. Valid until the next call.
+  const std::vector<uint64_t>& Points(config::RingHash hash, const std::string& service,
+                                      std::size_t count);
+  // Drops the services not asked for since the previous EndBuild.
+  void EndBuild();
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::vector<uint64_t> points;
+    bool used = false;
+  };
+  std::map<std::pair<config::RingHash, std::string>, Entry> entries_;
+};
+
 class Ring {
  public:
   Ring() = default;
 
   // Members in any order (the ring orders them by id); ids must be unique.
-  static Ring Build(std::vector<RingMember> members, const config::RingConfig& config);
+  // `cache`, when given, keeps point hashes across builds.
+  static Ring Build(std::vector<RingMember> members, const config::RingConfig& config,
+                    PointCache* cache = nullptr);
 
   bool empty() const { return hashes_.empty(); }
   config::RingHash hash() const { return hash_; }

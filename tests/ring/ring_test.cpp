@@ -102,6 +102,21 @@ TEST(RingKetama, IdenticalToNpmHashring) {
   }
 }
 
+TEST(PointCache, CachedBuildsEqualFreshBuilds) {
+  for (auto hash : {config::RingHash::kKetama, config::RingHash::kXxh3}) {
+    PointCache cache;
+    auto members = Members(30, true);
+    for (int round = 0; round < 4; ++round) {
+      const Ring cached = Ring::Build(members, Config(hash), &cache);
+      const Ring fresh = Ring::Build(members, Config(hash));
+      EXPECT_EQ(cached.point_hashes(), fresh.point_hashes());
+      EXPECT_EQ(cached.point_owners(), fresh.point_owners());
+      EXPECT_EQ(cache.size(), members.size());     // only this view's services remain
+      members.erase(members.begin() + round * 3);  // point counts of ketama change with N
+    }
+  }
+}
+
 TEST(Ring, EmptyRing) {
   const Ring ring = Ring::Build({}, Config(config::RingHash::kKetama));
   EXPECT_TRUE(ring.empty());
