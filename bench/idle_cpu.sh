@@ -13,39 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 agents="${2:-11}"
-bin=build/release/ringwatch
-[ -x "$bin" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-base_peer=27400
-base_http=27600
-seeds=""
-for i in $(seq 1 "$agents"); do seeds+="\"127.0.0.1:$((base_peer + i))\","; done
-seeds="[${seeds%,}]"
-for i in $(seq 1 "$agents"); do
-  cat >"$work/n$i.yaml" <<YAML
-node:
-  id: node-$i
-cluster:
-  seeds: $seeds
-listen:
-  peer: 127.0.0.1:$((base_peer + i))
-  http: 127.0.0.1:$((base_http + i))
-data_dir: $work/d$i
-log:
-  level: warn
-YAML
-  "$bin" agent -c "$work/n$i.yaml" 2>"$work/n$i.log" &
-  pids+=($!)
-done
+. bench/local_cluster.sh
+start_local_cluster "$agents" 27400 27600
 
 sleep 5  # settle: every agent hears every other
 ticks=$(getconf CLK_TCK)
@@ -62,4 +31,4 @@ sorted=$(printf '%s\n' "${results[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 echo "agents: $agents (each watching $((agents - 1)) peers at 100 ms), measured over ${seconds}s"
 echo "CPU per agent, % of one core: median $median, min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
-curl -s "127.0.0.1:$((base_http + 1))/metrics" | grep -E '^ringwatch_heartbeats_(sent|received)_total' || true
+curl -s "127.0.0.1:27601/metrics" | grep -E '^ringwatch_heartbeats_(sent|received)_total' || true

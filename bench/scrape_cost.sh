@@ -13,41 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 requests="${1:-300}"
 agents="${2:-5}"
-bin=build/release/ringwatch
-[ -x "$bin" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-base_peer=28400
-base_http=28600
-seeds=""
-for i in $(seq 1 "$agents"); do seeds+="\"127.0.0.1:$((base_peer + i))\","; done
-seeds="[${seeds%,}]"
-for i in $(seq 1 "$agents"); do
-  cat >"$work/n$i.yaml" <<YAML
-node:
-  id: node-$i
-cluster:
-  seeds: $seeds
-listen:
-  peer: 127.0.0.1:$((base_peer + i))
-  http: 127.0.0.1:$((base_http + i))
-data_dir: $work/d$i
-log:
-  level: warn
-YAML
-  "$bin" agent -c "$work/n$i.yaml" 2>"$work/n$i.log" &
-  pids+=($!)
-done
+. bench/local_cluster.sh
+start_local_cluster "$agents" 28400 28600
 sleep 3
-url="http://127.0.0.1:$((base_http + 1))/metrics"
+url="http://127.0.0.1:28601/metrics"
 for _ in $(seq 1 20); do curl -s -o /dev/null "$url"; done  # warm up
 for _ in $(seq 1 "$requests"); do curl -s -o /dev/null -w '%{time_total}\n' "$url"; done | sort -n >"$work/times"
 median=$(awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }' "$work/times")
