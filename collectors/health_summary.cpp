@@ -1,5 +1,7 @@
 #include "collectors/health_summary.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "collectors/filesystem.h"
@@ -29,7 +31,11 @@ std::optional<HealthSummary> HealthSampler::Sample(core::Instant now) {
           s.fullest_filesystem_ratio, static_cast<float>(1.0 - st->avail_bytes / st->size_bytes));
     }
   }
-  const ProcessStats process = ReadProcessStats(sources_.proc_root);
+  // Only /proc/self/stat: the rest of the process metrics is not needed here.
+  ProcessStats process;
+  if (const auto stat = ReadFile(sources_.proc_root + "/self/stat")) {
+    ParseProcPidStat(*stat, static_cast<double>(sysconf(_SC_CLK_TCK)), 1.0, std::nullopt, &process);
+  }
   if (process.cpu_seconds) {
     if (previous_cpu_ && now > previous_cpu_->first) {
       const double wall = core::ToSeconds(now - previous_cpu_->first);
