@@ -29,6 +29,7 @@
 #include "agent/systemd_notify.h"
 #include "collectors/health_summary.h"
 #include "core/build_info.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "detectors/evaluate.h"
 #include "exporters/collector_bridge.h"
@@ -74,17 +75,6 @@ std::string FirstNonLoopbackIpv4() {
   }
   freeifaddrs(list);
   return found;
-}
-
-// The shared secret: the file's content without surrounding whitespace.
-std::string ReadSecret(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 // What the agent publishes before its first tick: itself, as configured.
@@ -136,7 +126,8 @@ int Agent::Run() {
 
   std::string key;
   if (!config_.cluster.secret_file.empty()) {
-    key = ReadSecret(config_.cluster.secret_file);
+    // The key is the file's content without surrounding whitespace.
+    key = std::string(core::Trim(core::ReadFile(config_.cluster.secret_file).value_or("")));
     if (key.empty()) {
       log::Error("agent", "cannot start",
                  {{"error", "cluster.secret_file " + config_.cluster.secret_file + " is empty"}});

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/file.h"
 #include "detectors/evaluate.h"
 
 namespace ringwatch::agent {
@@ -89,16 +90,14 @@ bool ParseDurationList(const std::string& text, std::vector<core::Duration>* out
 }
 
 int RunTune(const TuneOptions& options, std::ostream& out, std::ostream& err) {
-  std::ifstream in(options.trace_file, std::ios::binary);
-  if (!in) {
+  const auto text = core::ReadFile(options.trace_file);
+  if (!text) {
     err << options.trace_file << ": cannot read trace\n";
     return 2;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   std::vector<core::Duration> arrivals;
   detectors::TraceError e;
-  if (!detectors::ParseTrace(text.str(), &arrivals, &e)) {
+  if (!detectors::ParseTrace(*text, &arrivals, &e)) {
     err << options.trace_file << ":" << e.line << ": " << e.message << "\n";
     return 2;
   }

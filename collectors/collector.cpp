@@ -16,14 +16,6 @@
 
 namespace ringwatch::collectors {
 
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::optional<FsStats> StatFs(const std::string& mountpoint) {
   struct statvfs st;
   if (::statvfs(mountpoint.c_str(), &st) != 0) return std::nullopt;

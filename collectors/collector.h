@@ -15,7 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/file.h"
+
 namespace ringwatch::collectors {
+
+using core::ReadFile;
 
 enum class MetricType { kCounter, kGauge };
 
@@ -59,8 +63,5 @@ class Collector {
 // every name is one of config::KnownCollectors().
 std::vector<std::unique_ptr<Collector>> MakeCollectors(const std::vector<std::string>& names,
                                                        const Sources& sources);
-
-// Whole file, or nullopt.
-std::optional<std::string> ReadFile(const std::string& path);
 
 }  // namespace ringwatch::collectors

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include "core/file.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -568,22 +570,19 @@ class Parser {
   }
 
   // `must_hold_text`: the file is a secret or token, useless when blank.
+  // `must_hold_text`: the file is a secret or token, useless when blank.
   void CheckReadable(const std::string& path_key, const std::string& file,
                      bool must_hold_text = false) {
     if (file.empty()) return;
     const Entry* e = SetEntry(path_key);
     if (e == nullptr) return;
     const fs::path p = Resolve(file);
-    std::ifstream in(p);
-    if (!in) {
-      Fail(e->where(), e->path, "cannot read " + Quote(p.string()) + ": " + std::strerror(errno));
-      return;
-    }
-    if (must_hold_text) {
-      std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (content.find_first_not_of(" \t\r\n") == std::string::npos) {
-        Fail(e->where(), e->path, Quote(p.string()) + " is empty");
-      }
+    std::string why;
+    const auto content = core::ReadFile(p.string(), &why);
+    if (!content) {
+      Fail(e->where(), e->path, "cannot read " + Quote(p.string()) + ": " + why);
+    } else if (must_hold_text && core::Trim(*content).empty()) {
+      Fail(e->where(), e->path, Quote(p.string()) + " is empty");
     }
   }
 
@@ -792,20 +791,14 @@ LoadResult LoadConfigString(std::string_view yaml, std::string_view file_name,
 }
 
 LoadResult LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const std::string why = std::strerror(errno);
+  std::string why;
+  const auto text = core::ReadFile(path, &why);
+  if (!text) {
     return core::MakeError(
         std::vector<ConfigError>{ConfigError{path, 0, 0, "", "cannot read config file: " + why}});
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return core::MakeError(
-        std::vector<ConfigError>{ConfigError{path, 0, 0, "", "error reading config file"}});
-  }
   fs::path base = fs::absolute(fs::path(path)).parent_path();
-  return LoadConfigString(text.str(), path, base.string());
+  return LoadConfigString(*text, path, base.string());
 }
 
 std::string Summary(const Config& c) {
