@@ -170,12 +170,12 @@ uint64_t Ring::KeyHash(std::string_view key) const {
 
 std::size_t Ring::PointFor(uint64_t hash) const {
   const uint64_t t = hash >> index_shift_;
-  const auto begin = hashes_.begin() + index_[t];
-  const auto end = hashes_.begin() + index_[t + 1];
-  // Points in [begin, end) share the top bits of `hash`; the ones from `end`
-  // on are larger, so the answer is in [begin, end].
-  const auto it = std::lower_bound(begin, end, hash);
-  const std::size_t i = static_cast<std::size_t>(it - hashes_.begin());
+  std::size_t i = index_[t];
+  const std::size_t end = index_[t + 1];
+  // Points in [i, end) share the top bits of `hash`; the ones from `end` on
+  // are larger, so the answer is in [i, end]. Buckets hold one or two points:
+  // a linear scan beats a binary search's branches.
+  while (i < end && hashes_[i] < hash) ++i;
   return i == hashes_.size() ? 0 : i;
 }
 
