@@ -175,7 +175,8 @@ std::size_t Ring::PointFor(uint64_t hash) const {
   // Points in [i, end) share the top bits of `hash`; the ones from `end` on
   // are larger, so the answer is in [i, end]. Buckets hold one or two points:
   // a linear scan beats a binary search's branches.
-  while (i < end && hashes_[i] < hash) ++i;
+  while (i < end && hashes_[i] < hash)
+    ++i;
   return i == hashes_.size() ? 0 : i;
 }
 

@@ -136,6 +136,48 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
   }
 }
 
+// The observer-stall guard, for real: an agent frozen with SIGSTOP for 2 s is
+// suspected by the others (it was silent), but on waking it suspects nobody —
+// its own pause is not its peers' silence.
+TEST(HeartbeatProcess, AnAgentPausedBySigstopSuspectsNobodyOnWaking) {
+  std::vector<uint16_t> ports;
+  while (ports.size() < 3) {
+    const uint16_t p = testing::FreeLoopbackPort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  const std::string extra = "cluster:\n  seeds: " + Seeds(ports) + "\n";
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  for (int i = 0; i < 3; ++i) {
+    agents.push_back(
+        std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
+    std::string error;
+    ASSERT_TRUE(agents.back()->Start(&error)) << error;
+  }
+  const auto healthy = [](const nlohmann::json& o) {
+    return o["heard"] == true && o["suspected"] == false;
+  };
+  for (const char* peer : {"node-2", "node-3"})
+    ASSERT_TRUE(PollObservation(*agents[0], peer, healthy, kDeadline));
+  ASSERT_TRUE(PollObservation(*agents[1], "node-1", healthy, kDeadline));
+
+  ASSERT_TRUE(agents[0]->process().Signal(SIGSTOP));
+  // node-2 sees node-1 fall silent (a true observation: it is not running).
+  ASSERT_TRUE(PollObservation(
+      *agents[1], "node-1", [](const nlohmann::json& o) { return o["suspected"] == true; },
+      kDeadline));
+  const auto frozen_until = std::chrono::steady_clock::now() + 2s;
+  testing::PollUntil([&] { return std::chrono::steady_clock::now() >= frozen_until; }, 10s, 100ms);
+  ASSERT_TRUE(agents[0]->process().Signal(SIGCONT));
+
+  // node-1 hears its peers again and never counted a suspicion.
+  for (const char* peer : {"node-2", "node-3"})
+    ASSERT_TRUE(PollObservation(*agents[0], peer, healthy, kDeadline));
+  EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-2\"}"), 0);
+  EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 0);
+  EXPECT_NE(agents[0]->process().Stderr().find("observer stalled"), std::string::npos);
+  EXPECT_EQ(Sample(*agents[1], "ringwatch_peer_suspicions_total{peer=\"node-1\"}"), 1);
+}
+
 TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
   testing::TempDir keys;
   const std::string ours = keys.Write("ours", "correct horse battery staple\n");
