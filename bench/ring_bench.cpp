@@ -127,5 +127,50 @@ BENCHMARK(BM_Balance)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+// Exploration for the xxh3 balance target (not what the ring does today):
+// multi-probe lookups (Appleton & O'Reilly 2015) — hash the key `probes`
+// times, take the probe whose successor point is nearest. Peak-to-mean over
+// 2,000,000 random keys at N = 100 with `points` points per member.
+void BM_BalanceMultiProbe(benchmark::State& state) {
+  const auto points = static_cast<uint32_t>(state.range(0));
+  const int probes = static_cast<int>(state.range(1));
+  config::RingConfig c = Config(config::RingHash::kXxh3);
+  c.points = points;
+  const Ring ring = Ring::Build(Members(100), c);
+  double peak = 0;
+  for (auto _ : state) {
+    std::vector<double> hits(100, 0);
+    std::mt19937_64 rng(1);
+    const int keys = 2'000'000;
+    for (int k = 0; k < keys; ++k) {
+      const uint64_t base = rng();
+      uint64_t best = ~0ull;
+      uint32_t owner = 0;
+      for (int p = 0; p < probes; ++p) {
+        uint64_t h =
+            base * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(p) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+        h *= 0x94D049BB133111EBull;
+        h ^= h >> 29;
+        const std::size_t i = ring.PointFor(h);
+        if (ring.point_hashes()[i] - h < best) {
+          best = ring.point_hashes()[i] - h;
+          owner = ring.point_owners()[i];
+        }
+      }
+      hits[owner] += 1;
+    }
+    peak = *std::max_element(hits.begin(), hits.end()) / (keys / 100.0);
+  }
+  state.counters["peak_to_mean"] = peak;
+}
+BENCHMARK(BM_BalanceMultiProbe)
+    ->Args({160, 1})
+    ->Args({160, 2})
+    ->Args({160, 3})
+    ->Args({40, 5})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace ringwatch::ring
