@@ -132,7 +132,7 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(PollObservation(*agents[i], "node-3", healthy, kDeadline)) << "node-" << i + 1;
     EXPECT_LT(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
-    EXPECT_EQ(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
+    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
   }
 }
 
@@ -175,7 +175,7 @@ TEST(HeartbeatProcess, AnAgentPausedBySigstopSuspectsNobodyOnWaking) {
   EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-2\"}"), 0);
   EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 0);
   EXPECT_NE(agents[0]->process().Stderr().find("observer stalled"), std::string::npos);
-  EXPECT_EQ(Sample(*agents[1], "ringwatch_peer_suspicions_total{peer=\"node-1\"}"), 1);
+  EXPECT_GE(Sample(*agents[1], "ringwatch_peer_suspicions_total{peer=\"node-1\"}"), 1);
 }
 
 TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
