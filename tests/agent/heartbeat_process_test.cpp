@@ -25,13 +25,6 @@ using testing::AgentProcess;
 
 constexpr auto kDeadline = 30s;
 
-std::string Seeds(const std::vector<uint16_t>& ports) {
-  std::string out = "[";
-  for (auto p : ports)
-    out += (out.size() > 1 ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(p) + "\"";
-  return out + "]";
-}
-
 // This agent's observation of `peer` from /v1/members, or null.
 nlohmann::json Observation(AgentProcess& agent, const std::string& peer) {
   try {
@@ -67,19 +60,9 @@ double Sample(AgentProcess& agent, const std::string& series) {
 }
 
 TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
-  std::vector<uint16_t> ports;
-  while (ports.size() < 3) {
-    const uint16_t p = testing::FreeLoopbackPort();
-    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
-  }
-  const std::string extra = "cluster:\n  seeds: " + Seeds(ports) + "\n";
   std::vector<std::unique_ptr<AgentProcess>> agents;
-  for (int i = 0; i < 3; ++i) {
-    agents.push_back(
-        std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
-    std::string error;
-    ASSERT_TRUE(agents.back()->Start(&error)) << error;
-  }
+  std::string error;
+  ASSERT_TRUE(testing::StartSeededCluster(3, &agents, &error)) << error;
   const auto healthy = [](const nlohmann::json& o) {
     return o["heard"] == true && o["suspected"] == false;
   };
@@ -127,7 +110,6 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
     EXPECT_GE(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
   }
 
-  std::string error;
   ASSERT_TRUE(agents[2]->Start(&error)) << error;
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(PollObservation(*agents[i], "node-3", healthy, kDeadline)) << "node-" << i + 1;
@@ -140,19 +122,9 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
 // suspected by the others (it was silent), but on waking it suspects nobody —
 // its own pause is not its peers' silence.
 TEST(HeartbeatProcess, AnAgentPausedBySigstopSuspectsNobodyOnWaking) {
-  std::vector<uint16_t> ports;
-  while (ports.size() < 3) {
-    const uint16_t p = testing::FreeLoopbackPort();
-    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
-  }
-  const std::string extra = "cluster:\n  seeds: " + Seeds(ports) + "\n";
   std::vector<std::unique_ptr<AgentProcess>> agents;
-  for (int i = 0; i < 3; ++i) {
-    agents.push_back(
-        std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
-    std::string error;
-    ASSERT_TRUE(agents.back()->Start(&error)) << error;
-  }
+  std::string error;
+  ASSERT_TRUE(testing::StartSeededCluster(3, &agents, &error)) << error;
   const auto healthy = [](const nlohmann::json& o) {
     return o["heard"] == true && o["suspected"] == false;
   };
@@ -182,12 +154,8 @@ TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
   testing::TempDir keys;
   const std::string ours = keys.Write("ours", "correct horse battery staple\n");
   const std::string theirs = keys.Write("theirs", "another secret\n");
-  std::vector<uint16_t> ports;
-  while (ports.size() < 4) {
-    const uint16_t p = testing::FreeLoopbackPort();
-    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
-  }
-  const std::string seeds = "  seeds: " + Seeds(ports) + "\n";
+  const auto ports = testing::FreeLoopbackPorts(4);
+  const std::string seeds = "  seeds: " + testing::SeedList(ports) + "\n";
   AgentProcess a("node-a", "cluster:\n  name: prod\n  secret_file: " + ours + "\n" + seeds,
                  ports[0]);
   AgentProcess b("node-b", "cluster:\n  name: prod\n  secret_file: " + ours + "\n" + seeds,

@@ -55,23 +55,8 @@ class PrometheusE2e : public ::testing::Test {
       if (testing::InCi()) FAIL() << "prometheus is required under CI (apt-get install prometheus)";
       GTEST_SKIP() << "prometheus not found (apt-get install prometheus)";
     }
-    std::vector<uint16_t> ports;
-    while (ports.size() < 3) {
-      const uint16_t p = testing::FreeLoopbackPort();
-      if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
-    }
-    std::string seeds = "[";
-    for (auto p : ports)
-      seeds +=
-          (seeds.size() > 1 ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(p) + "\"";
-    seeds += "]";
-    for (int i = 0; i < 3; ++i) {
-      agents_.push_back(std::make_unique<AgentProcess>(
-          "node-" + std::to_string(i + 1), "cluster:\n  seeds: " + seeds + "\n", ports[i]));
-      std::string error;
-      ASSERT_TRUE(agents_.back()->Start(&error)) << error;
-    }
-    seeds_ = seeds;
+    std::string error;
+    ASSERT_TRUE(testing::StartSeededCluster(3, &agents_, &error)) << error;
     port_ = testing::FreeLoopbackPort();
     std::string targets;
     for (const auto& a : agents_)
@@ -143,7 +128,6 @@ class PrometheusE2e : public ::testing::Test {
   }
 
   std::string prometheus_;
-  std::string seeds_;
   testing::TempDir dir_;
   std::vector<std::unique_ptr<AgentProcess>> agents_;
   std::unique_ptr<testing::ChildProcess> server_;
@@ -197,7 +181,11 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
     EXPECT_EQ(Query(expr).series, 0u) << alert << " fires on a healthy cluster";
 
   // Foreign traffic: an agent of another cluster sends to node-1.
-  AgentProcess foreign("intruder", "cluster:\n  name: other\n  seeds: " + seeds_ + "\n");
+  std::vector<uint16_t> peer_ports;
+  for (const auto& a : agents_)
+    peer_ports.push_back(a->peer_port());
+  AgentProcess foreign("intruder",
+                       "cluster:\n  name: other\n  seeds: " + testing::SeedList(peer_ports) + "\n");
   std::string error;
   ASSERT_TRUE(foreign.Start(&error)) << error;
   EXPECT_GT(QueryUntilData(exprs["RingwatchForeignPeerTraffic"]).series, 0u);

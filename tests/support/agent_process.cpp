@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "tests/support/poll.h"
@@ -38,6 +39,34 @@ uint16_t FreeLoopbackPort() {
     if (udp_free) return ntohs(addr.sin_port);
   }
   throw std::runtime_error("no free loopback port");
+}
+
+std::vector<uint16_t> FreeLoopbackPorts(std::size_t count) {
+  std::vector<uint16_t> ports;
+  while (ports.size() < count) {
+    const uint16_t p = FreeLoopbackPort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  return ports;
+}
+
+std::string SeedList(const std::vector<uint16_t>& ports) {
+  std::string out = "[";
+  for (auto p : ports)
+    out += (out.size() > 1 ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(p) + "\"";
+  return out + "]";
+}
+
+bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
+                        std::string* error) {
+  const auto ports = FreeLoopbackPorts(count);
+  const std::string extra = "cluster:\n  seeds: " + SeedList(ports) + "\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    agents->push_back(
+        std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
+    if (!agents->back()->Start(error)) return false;
+  }
+  return true;
 }
 
 bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline) {

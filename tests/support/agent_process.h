@@ -48,4 +48,15 @@ class AgentProcess {
 // kernel's choice); for agents whose peer address others must know in advance.
 uint16_t FreeLoopbackPort();
 
+// `count` distinct such ports.
+std::vector<uint16_t> FreeLoopbackPorts(std::size_t count);
+
+// The YAML list of seeds 127.0.0.1:PORT for `ports`: ["127.0.0.1:1", ...].
+std::string SeedList(const std::vector<uint16_t>& ports);
+
+// Starts agents node-1..node-`count` on fresh peer ports, each seeded with all
+// of them; false (with the reason in `error`) if one does not come up.
+bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
+                        std::string* error);
+
 }  // namespace ringwatch::testing
