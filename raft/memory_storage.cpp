@@ -7,10 +7,13 @@ namespace ringwatch::raft {
 void ApplySnapshot(std::vector<Entry>& entries, const Snapshot& snapshot) {
   auto at = std::find_if(entries.begin(), entries.end(),
                          [&](const Entry& e) { return e.index == snapshot.index; });
-  if (at != entries.end() && at->term == snapshot.term) {
+  if (at == entries.end()) {
+    // Entries after the snapshot point (written after it) stay.
+    std::erase_if(entries, [&](const Entry& e) { return e.index <= snapshot.index; });
+  } else if (at->term == snapshot.term) {
     entries.erase(entries.begin(), at + 1);
   } else {
-    entries.clear();
+    entries.clear();  // the log disagrees with the leader's snapshot: all of it goes
   }
 }
 

@@ -46,8 +46,8 @@ class MemoryStorage : public Storage {
 };
 
 // The rules both storages follow, shared so they cannot drift apart:
-// a snapshot drops the entries it covers (all of them when the log does not
-// hold the snapshot's last entry); entries replace every stored entry from
+// a snapshot drops the entries it covers, and every entry when the log holds
+// a different entry at the snapshot's index; entries replace every stored entry from
 // their first index on; the hard state replaces the previous one.
 void ApplySnapshot(std::vector<Entry>& entries, const Snapshot& snapshot);
 void ApplyEntries(std::vector<Entry>& entries, const std::vector<Entry>& appended);

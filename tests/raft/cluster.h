@@ -108,6 +108,7 @@ class Cluster {
     while (n.HasReady()) {
       Ready rd = n.GetReady();
       EXPECT_TRUE(storage_.at(id)->Save(rd).ok());
+      if (on_save_) on_save_(id, rd);
       StateMachine& sm = sm_.at(id);
       if (rd.snapshot && rd.restore) sm.Restore(*rd.snapshot);
       for (const Entry& e : rd.committed) {
@@ -199,6 +200,8 @@ class Cluster {
     drop_ = nullptr;
   }
   void SetDrop(std::function<bool(const Message&)> drop) { drop_ = std::move(drop); }
+  // Called with every Ready a node persists (to mirror it into another storage).
+  void OnSave(std::function<void(const std::string&, const Ready&)> f) { on_save_ = std::move(f); }
 
   // A crash loses nothing persisted: restart builds a new Node from storage.
   void Crash(const std::string& id) { nodes_.erase(id); }
@@ -236,6 +239,7 @@ class Cluster {
   std::deque<Message> queue_;
   std::set<std::pair<std::string, std::string>> cut_;
   std::function<bool(const Message&)> drop_;
+  std::function<void(const std::string&, const Ready&)> on_save_;
   std::map<MessageType, uint64_t> delivered_;
 };
 
