@@ -139,6 +139,16 @@ uint64_t Node::NextRandom() {
 
 void Node::ResetElectionTimer() {
   election_elapsed_ = 0;
+  if (fast_campaign_) {
+    // A campaign the failure detector started retries within a few heartbeat
+    // intervals: when several voters suspect the dead leader at once their
+    // pre-votes may split, and waiting a whole election timeout would undo
+    // the point of the fast input.
+    int span = 2 * options_.heartbeat_ticks;
+    randomized_election_ticks_ =
+        options_.heartbeat_ticks + static_cast<int>(NextRandom() % static_cast<uint64_t>(span));
+    return;
+  }
   randomized_election_ticks_ =
       options_.election_ticks +
       static_cast<int>(NextRandom() % static_cast<uint64_t>(options_.election_ticks));
@@ -147,7 +157,6 @@ void Node::ResetElectionTimer() {
 void Node::SetLeader(NodeId leader) {
   if (leader != leader_ && !leader.empty()) ++stats_.leader_changes;
   leader_ = std::move(leader);
-  if (suspected_leader_ != leader_) suspected_leader_ = NodeId{};
 }
 
 // ---- configuration ----------------------------------------------------------
@@ -183,6 +192,7 @@ void Node::RefreshConf() {
 // ---- role transitions -------------------------------------------------------
 
 void Node::BecomeFollower(Term term, NodeId leader) {
+  fast_campaign_ = false;
   if (term != term_) {
     term_ = term;
     vote_ = NodeId{};
@@ -210,6 +220,7 @@ void Node::BecomeCandidate() {
 }
 
 void Node::BecomeLeader() {
+  fast_campaign_ = false;
   role_ = Leader{};
   SetLeader(options_.id);
   ResetElectionTimer();
@@ -277,6 +288,9 @@ void Node::Tick() {
   }
   ++election_elapsed_;
   if (IsVoter() && election_elapsed_ >= randomized_election_ticks_) {
+    // A few fast retries, then textbook timeouts (e.g. a suspecting node
+    // that is itself cut off should not keep the short timer for ever).
+    if (fast_campaign_ && ++fast_retries_ > 3) fast_campaign_ = false;
     StartCampaign(options_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
   }
 }
@@ -334,10 +348,14 @@ void Node::SetLeaderSuspected(bool suspected) {
     suspected_leader_ = NodeId{};
     return;
   }
-  if (leader_.empty() || leader_ == options_.id) return;
+  if (leader_.empty() || leader_ == options_.id || suspected_leader_ == leader_) return;
   suspected_leader_ = leader_;
   // Always a pre-vote: a wrong suspicion must not raise anybody's term.
-  if (role() == Role::kFollower) StartCampaign(CampaignKind::kPreElection);
+  if (role() == Role::kFollower && IsVoter()) {
+    fast_campaign_ = true;
+    fast_retries_ = 0;
+    StartCampaign(CampaignKind::kPreElection);
+  }
 }
 
 void Node::ReportUnreachable(const NodeId& peer) {
@@ -542,6 +560,18 @@ void Node::HandleVoteRequest(const Message& m) {
   // for a future term is granted on the log alone.
   bool pre = m.type == MessageType::kPreVote;
   bool can_vote = vote_ == m.from || (vote_.empty() && leader_.empty()) || (pre && m.term > term_);
+  if (pre && role() == Role::kPreCandidate) {
+    // Two pre-candidates that grant each other both go on to real votes and
+    // split them (each votes for itself), costing a whole election timeout.
+    // That is common exactly when it hurts most: several detectors suspect a
+    // dead leader at once. So between pre-candidates only the more
+    // up-to-date log, then the higher id, goes ahead. Refusing a pre-vote is
+    // always safe; the loser retries on its timer.
+    bool theirs_ahead = m.log_term != log_.last_term() ? m.log_term > log_.last_term()
+                        : m.index != log_.last_index() ? m.index > log_.last_index()
+                                                       : m.from > options_.id;
+    can_vote = can_vote && theirs_ahead;
+  }
   Message r = Reply(m, pre ? MessageType::kPreVoteResponse : MessageType::kVoteResponse);
   if (can_vote && log_.IsUpToDate(m.index, m.log_term)) {
     r.term = m.term;

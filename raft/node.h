@@ -166,8 +166,13 @@ class Node {
   // leader and on a node that is not a voter.
   void Campaign();
   // Fast failover input: this node's failure detector suspects (or no longer
-  // suspects) the current leader. A follower starts a pre-vote at once; and
-  // while it suspects, it grants pre-votes and votes inside the lease.
+  // suspects) the current leader. Level-triggered: call it whenever the
+  // verdict about the current leader may have changed. On a new suspicion a
+  // follower starts a pre-vote at once (retrying within a few heartbeat
+  // intervals while it stays a candidate); and while it suspects that leader
+  // it grants pre-votes and votes inside the lease. A voter whose detector
+  // does not suspect the leader keeps refusing, so one wrong suspicion changes
+  // nobody's leader or term.
   void SetLeaderSuspected(bool suspected);
   // The transport could not reach `peer`: probe it again from its match.
   void ReportUnreachable(const NodeId& peer);
@@ -265,7 +270,9 @@ class Node {
 
   std::variant<Follower, Candidate, Leader> role_;
   NodeId leader_;
-  NodeId suspected_leader_;  // the leader our failure detector suspects
+  NodeId suspected_leader_;     // the leader our failure detector suspects
+  bool fast_campaign_ = false;  // campaigning because of suspected_leader_
+  int fast_retries_ = 0;
   int election_elapsed_ = 0;
   int randomized_election_ticks_ = 0;
   uint64_t random_state_;

@@ -660,3 +660,98 @@ TEST(RaftInput, ImpossibleMessagesAreDroppedAndCounted) {
 
 }  // namespace
 }  // namespace ringwatch::raft
+
+namespace ringwatch::raft {
+namespace {
+
+// ---- fast failover input ------------------------------------------------------
+
+// Ticks after the leader's crash until some node is leader again, with the
+// remaining voters' detectors reporting the suspicion at `suspect_tick`
+// (never when negative). Timing as the agent runs it: ten ticks per
+// heartbeat interval, an election timeout of ten heartbeat intervals.
+constexpr int kTicksPerHeartbeat = 10;
+
+int TicksToNewLeader(uint64_t seed, int suspect_tick) {
+  Cluster c({"a", "b", "c"}, {}, [seed](Options& o) {
+    o.seed = seed;
+    o.heartbeat_ticks = kTicksPerHeartbeat;
+    o.election_ticks = 10 * kTicksPerHeartbeat;
+  });
+  c.Elect("a");
+  c.TickAll(3 * kTicksPerHeartbeat);
+  c.Crash("a");
+  for (int t = 1; t <= 1000; ++t) {
+    if (t == suspect_tick) {
+      // Both survivors suspect at the same tick: the worst case for a split.
+      c.node("b").SetLeaderSuspected(true);
+      c.node("c").SetLeaderSuspected(true);
+    }
+    c.TickAll();
+    if (!c.Leaders().empty()) return t;
+  }
+  return 10000;
+}
+
+// With the failure detector's input a crashed leader is replaced within a
+// few heartbeat intervals of the suspicion; without it, only after an
+// election timeout.
+TEST(RaftFastFailover, SuspectedLeaderCrashElectsANewLeaderWithinFewHeartbeats) {
+  const int suspect_at = 2 * kTicksPerHeartbeat;  // the detector needs ~2 intervals
+  int worst_fast = 0, best_slow = 100000;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    worst_fast = std::max(worst_fast, TicksToNewLeader(seed, suspect_at) - suspect_at);
+    best_slow = std::min(best_slow, TicksToNewLeader(seed, -1));
+  }
+  RecordProperty("worst_ticks_after_suspicion", worst_fast);
+  RecordProperty("best_ticks_without_input", best_slow);
+  EXPECT_LE(worst_fast, 3 * kTicksPerHeartbeat) << "ticks from suspicion to a new leader";
+  EXPECT_GE(best_slow, 10 * kTicksPerHeartbeat) << "textbook Raft waits for the election timeout";
+}
+
+// One voter wrongly suspects a healthy leader: its pre-vote is refused by
+// voters whose own detectors see the leader, and nobody's term or leader moves.
+TEST(RaftFastFailover, ASingleWrongSuspicionDisruptsNobody) {
+  Cluster c({"a", "b", "c"});
+  c.Elect("a");
+  c.TickAll(2);
+  Term term = c.node("a").term();
+  c.node("b").SetLeaderSuspected(true);
+  c.Stabilize();
+  EXPECT_EQ(c.node("b").stats().pre_elections, 1u) << "the suspicion did start a pre-vote";
+  for (int i = 0; i < 50; ++i) {
+    c.TickAll();
+    c.node("b").SetLeaderSuspected(true);  // the detector keeps saying so
+  }
+  EXPECT_EQ(c.Leaders(), std::vector<std::string>{"a"});
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_EQ(c.node(id).term(), term) << id;
+    EXPECT_EQ(c.node(id).leader(), Id("a")) << id;
+  }
+  EXPECT_EQ(c.node("b").stats().pre_elections, 1u) << "level-triggered: one pre-vote per suspicion";
+  EXPECT_GE(c.node("a").stats().votes_ignored_in_lease + c.node("c").stats().votes_ignored_in_lease,
+            2u);
+}
+
+// A second voter that also suspects the leader grants inside its lease, so
+// the suspicion of a majority is enough (the leader is really unreachable
+// from them).
+TEST(RaftFastFailover, AMajorityOfSuspicionsMovesLeadershipInsideTheLease) {
+  Cluster c({"a", "b", "c"});
+  c.Elect("a");
+  c.TickAll(2);
+  Term term = c.node("a").term();
+  c.Cut("a", "b");
+  c.Cut("a", "c");
+  c.node("c").SetLeaderSuspected(true);
+  c.node("b").SetLeaderSuspected(true);
+  c.Stabilize();
+  c.TickAll(3);
+  auto leaders = c.Leaders();
+  ASSERT_FALSE(leaders.empty());
+  EXPECT_TRUE(c.node("b").role() == Role::kLeader || c.node("c").role() == Role::kLeader);
+  EXPECT_GT(c.node("b").term(), term);
+}
+
+}  // namespace
+}  // namespace ringwatch::raft

@@ -152,6 +152,7 @@ class Simulation {
     if (Chance(30)) Propose();
     if (Chance(2)) ChangeMembership();
     if (Chance(1)) TransferLeadership();
+    if (Chance(4)) Suspect();
     Tick();
   }
 
@@ -161,6 +162,19 @@ class Simulation {
     std::advance(it, Uniform(0, static_cast<int>(nodes_.size()) - 1));
     std::string data = "p" + std::to_string(next_proposal_++);
     (void)it->second->Propose(data);
+    Flush(it->first);
+  }
+
+  // The fast failover input, right (the leader is down or cut off from this
+  // node) or wrong (it is fine): safety must not depend on it.
+  void Suspect() {
+    if (nodes_.empty()) return;
+    auto it = nodes_.begin();
+    std::advance(it, Uniform(0, static_cast<int>(nodes_.size()) - 1));
+    const std::string& leader = it->second->leader().value;
+    bool right =
+        !leader.empty() && (!nodes_.count(leader) || cuts_.count(leader) != cuts_.count(it->first));
+    it->second->SetLeaderSuspected(right || Chance(20));
     Flush(it->first);
   }
 
