@@ -186,9 +186,10 @@ void HeartbeatService::OnDatagram(std::string_view bytes, const udp::endpoint& f
   }
   if (frame.value().type == FrameType::kHeartbeat) {
     if (auto h = DecodeHeartbeat(frame.value().payload)) return OnHeartbeat(*h, from, now);
-  } else if (auto a = DecodeAck(frame.value().payload)) {
-    return OnAck(*a, from, now);
+  } else if (frame.value().type == FrameType::kHeartbeatAck) {
+    if (auto a = DecodeAck(frame.value().payload)) return OnAck(*a, from, now);
   }
+  // Undecodable, or a stream frame type sent as a datagram.
   metrics_.dropped(DropReason::kMalformed).Increment();
 }
 

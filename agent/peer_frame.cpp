@@ -46,7 +46,12 @@ std::string EncodeFrame(FrameType type, std::string_view cluster, std::string_vi
   w.U8(static_cast<uint8_t>(type));
   w.U8(key.empty() ? 0 : kAuthenticated);
   w.String8(cluster);
-  w.Blob16(payload);
+  if (type == FrameType::kRaft) {
+    w.U32(static_cast<uint32_t>(payload.size()));
+    w.Bytes(payload);
+  } else {
+    w.Blob16(payload);
+  }
   std::string out = w.Take();
   if (!key.empty()) out += Tag(key, out);
   return out;
@@ -63,7 +68,13 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
     return MakeError(DropReason::kMalformed);
   if (version != kProtocolVersion) return MakeError(DropReason::kBadVersion);
   std::string_view frame_cluster, payload;
-  if (!r.U8(&type) || !r.U8(&flags) || !r.String8(&frame_cluster) || !r.Blob16(&payload)) {
+  if (!r.U8(&type) || !r.U8(&flags) || !r.String8(&frame_cluster)) {
+    return MakeError(DropReason::kMalformed);
+  }
+  if (type == static_cast<uint8_t>(FrameType::kRaft)) {
+    uint32_t length = 0;
+    if (!r.U32(&length) || !r.Bytes(length, &payload)) return MakeError(DropReason::kMalformed);
+  } else if (!r.Blob16(&payload)) {
     return MakeError(DropReason::kMalformed);
   }
   const bool tagged = (flags & kAuthenticated) != 0;
@@ -82,7 +93,8 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
   }
   if (frame_cluster != cluster) return MakeError(DropReason::kWrongCluster);
   if (type != static_cast<uint8_t>(FrameType::kHeartbeat) &&
-      type != static_cast<uint8_t>(FrameType::kHeartbeatAck)) {
+      type != static_cast<uint8_t>(FrameType::kHeartbeatAck) &&
+      type != static_cast<uint8_t>(FrameType::kRaft)) {
     return MakeError(DropReason::kMalformed);
   }
   return Frame{static_cast<FrameType>(type), payload};

@@ -1,9 +1,13 @@
 #pragma once
-// The envelope of all peer traffic (UDP heartbeats now, TCP Raft frames
-// later). Layout, little-endian:
+// The envelope of all peer traffic: UDP heartbeats and TCP Raft frames.
+// Layout, little-endian:
 //
 //   magic "RW" | version u8 | type u8 | flags u8 | cluster String8 |
-//   payload Blob16 | [HMAC-SHA256 tag, 32 bytes, when flags & kAuthenticated]
+//   payload (u16 length for datagram types, u32 for kRaft) |
+//   [HMAC-SHA256 tag, 32 bytes, when flags & kAuthenticated]
+//
+// On TCP each frame is preceded by its total length (u32), checked against
+// kMaxStreamFrame before anything is read.
 //
 // The tag covers every byte before it. Decoding checks, in order: size,
 // magic and layout, version, authentication, cluster; a frame that fails one
@@ -21,7 +25,10 @@ namespace ringwatch::agent {
 inline constexpr uint8_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxDatagram = 1400;  // stays below a 1500-byte MTU
 
-enum class FrameType : uint8_t { kHeartbeat = 1, kHeartbeatAck = 2 };
+// Larger than any Raft message ringwatch sends (snapshots included).
+inline constexpr std::size_t kMaxStreamFrame = 64u << 20;
+
+enum class FrameType : uint8_t { kHeartbeat = 1, kHeartbeatAck = 2, kRaft = 3 };
 
 enum class DropReason { kBadHmac, kBadVersion, kMalformed, kOversize, kWrongCluster };
 const char* ToString(DropReason reason);
@@ -35,7 +42,7 @@ struct Frame {
 };
 
 // `key` empty: no authentication. Precondition: cluster <= 255 bytes,
-// payload <= 65535 bytes.
+// payload <= 65535 bytes (kRaft: <= kMaxStreamFrame).
 std::string EncodeFrame(FrameType type, std::string_view cluster, std::string_view payload,
                         std::string_view key);
 

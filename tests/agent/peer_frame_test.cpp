@@ -90,3 +90,36 @@ TEST(PeerFrame, EveryTruncationIsRejected) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+// Raft frames travel on TCP and may exceed a datagram: their payload length
+// is 32 bits, and they get the same cluster and HMAC checks.
+TEST(PeerFrame, RaftFramesCarryLargePayloadsWithTheSameChecks) {
+  std::string big(200000, 'r');
+  for (const std::string key : {"", "k3y"}) {
+    std::string frame = EncodeFrame(FrameType::kRaft, "prod", big, key);
+    auto decoded = DecodeFrame(frame, "prod", key, kMaxStreamFrame);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(decoded.value().type, FrameType::kRaft);
+    EXPECT_EQ(decoded.value().payload, big);
+    auto other = DecodeFrame(frame, "staging", key, kMaxStreamFrame);
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error(), DropReason::kWrongCluster);
+    std::string tampered = frame;
+    tampered[tampered.size() / 2] ^= 1;
+    auto t = DecodeFrame(tampered, "prod", key, kMaxStreamFrame);
+    if (!key.empty()) {
+      ASSERT_FALSE(t.ok());
+      EXPECT_EQ(t.error(), DropReason::kBadHmac);
+    }
+    for (std::size_t cut = 0; cut < 40; ++cut)
+      EXPECT_FALSE(DecodeFrame(frame.substr(0, cut), "prod", key, kMaxStreamFrame).ok()) << cut;
+  }
+  EXPECT_EQ(DecodeFrame(EncodeFrame(FrameType::kRaft, "prod", big, ""), "prod", "", 1000).error(),
+            DropReason::kOversize);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
