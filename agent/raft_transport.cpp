@@ -1,0 +1,262 @@
+#include "agent/raft_transport.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "agent/endpoint_text.h"
+#include "agent/peer_frame.h"
+#include "core/byte_codec.h"
+#include "core/log.h"
+#include "raft/codec.h"
+
+namespace ringwatch::agent {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct RaftTransport::Outbound {
+  Outbound(net::io_context& ioc, std::string id, tcp::endpoint ep)
+      : id(std::move(id)), endpoint(ep), socket(ioc), retry(ioc) {}
+  std::string id;
+  tcp::endpoint endpoint;
+  tcp::socket socket;
+  net::steady_timer retry;
+  std::deque<std::string> queue;
+  std::size_t queued_bytes = 0;
+  bool connected = false;
+  bool connecting = false;
+  bool writing = false;
+  bool backing_off = false;
+  std::chrono::milliseconds backoff{0};
+};
+
+// One accepted connection: reads length-prefixed frames until it fails.
+class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
+ public:
+  Inbound(RaftTransport& owner, tcp::socket socket)
+      : owner_(owner), socket_(std::move(socket)), alive_(owner.alive_) {}
+
+  void Start() { ReadLength(); }
+  void Close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  void ReadLength() {
+    net::async_read(socket_, net::buffer(length_, sizeof length_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      if (ec || self->alive_.expired()) return self->Done();
+                      uint32_t n = 0;
+                      core::ByteReader r(std::string_view(self->length_, sizeof self->length_));
+                      r.U32(&n);
+                      if (n > kMaxStreamFrame) {
+                        self->owner_.metrics_.dropped(DropReason::kOversize).Increment();
+                        log::Warn("raft", "peer frame too large; closing the connection",
+                                  {{"bytes", std::to_string(n)}});
+                        return self->Done();
+                      }
+                      self->body_.resize(n);
+                      self->ReadBody();
+                    });
+  }
+
+  void ReadBody() {
+    net::async_read(socket_, net::buffer(body_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      if (ec || self->alive_.expired()) return self->Done();
+                      self->owner_.Deliver(self->body_);
+                      self->ReadLength();
+                    });
+  }
+
+  void Done() {
+    if (alive_.expired()) return;
+    owner_.inbound_.erase(this);
+    Close();
+  }
+
+  RaftTransport& owner_;
+  tcp::socket socket_;
+  std::weak_ptr<bool> alive_;
+  char length_[4];
+  std::string body_;
+};
+
+RaftTransport::RaftTransport(net::io_context& ioc, Options options, PeerMetrics& metrics)
+    : ioc_(ioc), options_(std::move(options)), metrics_(metrics), acceptor_(ioc) {}
+
+RaftTransport::~RaftTransport() {
+  Stop();
+}
+
+std::error_code RaftTransport::Start(const tcp::endpoint& listen) {
+  boost::system::error_code ec;
+  acceptor_.open(listen.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(listen, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  Accept();
+  return {};
+}
+
+void RaftTransport::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& [id, peer] : peers_) {
+    peer->socket.close(ignored);
+    peer->retry.cancel();
+  }
+  for (auto& [raw, weak] : inbound_)
+    if (auto in = weak.lock()) in->Close();
+  inbound_.clear();
+  alive_.reset();
+}
+
+tcp::endpoint RaftTransport::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void RaftTransport::Accept() {
+  acceptor_.async_accept([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec,
+                                                                     tcp::socket socket) {
+    if (alive.expired() || stopped_) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto in = std::make_shared<Inbound>(*this, std::move(socket));
+      inbound_[in.get()] = in;
+      in->Start();
+    }
+    Accept();
+  });
+}
+
+void RaftTransport::SetAddress(const std::string& peer, const tcp::endpoint& endpoint) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end() && it->second->endpoint == endpoint) return;
+  if (it != peers_.end()) {
+    boost::system::error_code ignored;
+    it->second->socket.close(ignored);
+    it->second->retry.cancel();
+    // Handlers of the old connection still reference it; keep it until the
+    // loop ends (addresses change rarely) instead of freeing it under them.
+    retired_.push_back(std::move(it->second));
+    peers_.erase(it);
+  }
+  peers_.emplace(peer, std::make_unique<Outbound>(ioc_, peer, endpoint));
+}
+
+void RaftTransport::Send(const raft::Message& message) {
+  if (stopped_) return;
+  auto it = peers_.find(message.to.value);
+  auto drop = [&] {
+    ++counters_.dropped_unreachable;
+    if (on_unreachable_) on_unreachable_(message.to.value);
+  };
+  if (it == peers_.end()) return drop();
+  Outbound& peer = *it->second;
+  if (peer.backing_off) return drop();
+  std::string frame =
+      EncodeFrame(FrameType::kRaft, options_.cluster, raft::EncodeMessage(message), options_.key);
+  if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop();
+  core::ByteWriter w;
+  w.U32(static_cast<uint32_t>(frame.size()));
+  w.Bytes(frame);
+  peer.queued_bytes += w.data().size();
+  peer.queue.push_back(w.Take());
+  if (peer.connected) {
+    Write(peer);
+  } else if (!peer.connecting) {
+    Connect(peer);
+  }
+}
+
+void RaftTransport::Connect(Outbound& peer) {
+  peer.connecting = true;
+  boost::system::error_code ignored;
+  peer.socket.close(ignored);
+  peer.socket.async_connect(peer.endpoint, [this, &peer, alive = std::weak_ptr<bool>(alive_)](
+                                               boost::system::error_code ec) {
+    if (alive.expired() || stopped_) return;
+    peer.connecting = false;
+    if (ec) {
+      ++counters_.connect_failures;
+      return Fail(peer, "connect: " + ec.message());
+    }
+    ++counters_.connects;
+    peer.socket.set_option(tcp::no_delay(true), ec);
+    peer.connected = true;
+    peer.backoff = std::chrono::milliseconds(0);
+    Write(peer);
+  });
+}
+
+void RaftTransport::Write(Outbound& peer) {
+  if (peer.writing || peer.queue.empty() || !peer.connected) return;
+  peer.writing = true;
+  // Gather what is queued into one write: fewer syscalls under load.
+  auto batch = std::make_shared<std::string>();
+  std::size_t count = 0;
+  while (!peer.queue.empty() && batch->size() < (1u << 20)) {
+    *batch += peer.queue.front();
+    peer.queued_bytes -= peer.queue.front().size();
+    peer.queue.pop_front();
+    ++count;
+  }
+  net::async_write(peer.socket, net::buffer(*batch),
+                   [this, &peer, batch, count, alive = std::weak_ptr<bool>(alive_)](
+                       boost::system::error_code ec, std::size_t) {
+                     if (alive.expired() || stopped_) return;
+                     peer.writing = false;
+                     if (ec) return Fail(peer, "write: " + ec.message());
+                     counters_.sent += count;
+                     Write(peer);
+                   });
+}
+
+void RaftTransport::Fail(Outbound& peer, const std::string& why) {
+  boost::system::error_code ignored;
+  peer.socket.close(ignored);
+  peer.connected = false;
+  peer.writing = false;
+  counters_.dropped_unreachable += peer.queue.size();
+  peer.queue.clear();
+  peer.queued_bytes = 0;
+  peer.backoff = std::clamp(peer.backoff * 2, options_.backoff_min, options_.backoff_max);
+  log::Debug("raft", "peer unreachable",
+             {{"peer", peer.id},
+              {"address", EndpointText(peer.endpoint)},
+              {"error", why},
+              {"retry_ms", std::to_string(peer.backoff.count())}});
+  peer.backing_off = true;
+  peer.retry.expires_after(peer.backoff);
+  peer.retry.async_wait(
+      [this, &peer, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired() || stopped_) return;
+        peer.backing_off = false;
+      });
+  if (on_unreachable_) on_unreachable_(peer.id);
+}
+
+void RaftTransport::Deliver(std::string_view bytes) {
+  auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxStreamFrame);
+  if (!frame.ok()) {
+    metrics_.dropped(frame.error()).Increment();
+    return;
+  }
+  std::optional<raft::Message> m;
+  if (frame.value().type == FrameType::kRaft) m = raft::DecodeMessage(frame.value().payload);
+  if (!m) {
+    metrics_.dropped(DropReason::kMalformed).Increment();
+    return;
+  }
+  ++counters_.received;
+  if (on_message_) on_message_(std::move(*m));
+}
+
+}  // namespace ringwatch::agent
