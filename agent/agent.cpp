@@ -25,6 +25,8 @@
 #include "agent/http_router.h"
 #include "agent/http_server.h"
 #include "agent/peer_metrics.h"
+#include "agent/raft_service.h"
+#include "agent/raft_transport.h"
 #include "agent/status_snapshot.h"
 #include "agent/systemd_notify.h"
 #include "collectors/health_summary.h"
@@ -75,6 +77,26 @@ std::string FirstNonLoopbackIpv4() {
   }
   freeifaddrs(list);
   return found;
+}
+
+// "host:port" (or "[v6]:port") as PeerView renders it, as a TCP endpoint.
+std::optional<tcp::endpoint> ParseEndpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  int port = 0;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (port <= 0 || port > 65535) return std::nullopt;
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
 // What the agent publishes before its first tick: itself, as configured.
@@ -142,6 +164,11 @@ int Agent::Run() {
   HeartbeatService heartbeats(
       core_ioc, {config_.node.id, config_.cluster.name, key, base.incarnation, config_.detector},
       peer_metrics);
+  RaftTransport raft_transport(core_ioc, {config_.cluster.name, key}, peer_metrics);
+  RaftService raft(core_ioc,
+                   {config_.node.id, config_.data_dir + "/raft", config_.cluster.bootstrap_voters,
+                    !config_.cluster.seeds.empty(), config_.raft, base.incarnation},
+                   raft_transport, metrics.registry());
 
   RouterSources sources;
   sources.snapshot = [&snapshots] { return snapshots.Latest(); };
@@ -190,11 +217,26 @@ int Agent::Run() {
                  {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
       return 1;
     }
-    peer_endpoint = net::ip::udp::endpoint(resolved.address(), resolved.port());
-    if (auto ec = heartbeats.Start(peer_endpoint)) {
-      log::Error("agent", "cannot listen on the peer port",
-                 {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
-      return 1;
+    // The peer port carries Raft on TCP and heartbeats on UDP, with one
+    // number. With port 0 the kernel picks the TCP port; should its UDP twin
+    // be taken, another pick is tried.
+    for (int attempt = 0;; ++attempt) {
+      std::error_code ec = raft_transport.Start(resolved);
+      if (ec) {
+        log::Error("agent", "cannot listen for Raft on the peer port",
+                   {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
+        return 1;
+      }
+      peer_endpoint =
+          net::ip::udp::endpoint(resolved.address(), raft_transport.local_endpoint().port());
+      ec = heartbeats.Start(peer_endpoint);
+      if (!ec) break;
+      raft_transport.CloseListener();
+      if (resolved.port() != 0 || attempt >= 50 || ec != std::errc::address_in_use) {
+        log::Error("agent", "cannot listen on the peer port",
+                   {{"address", config_.listen.peer.ToString()}, {"error", ec.message()}});
+        return 1;
+      }
     }
     const auto bound_peer = heartbeats.local_endpoint();
     log::Info("detector", "listening", {{"address", EndpointText(bound_peer)}});
@@ -213,12 +255,35 @@ int Agent::Run() {
     }
     heartbeats.SetTargets(std::move(targets));
     heartbeats.SetWatchList(std::move(watched));
-    heartbeats.OnChange([&snapshots, &heartbeats, &base] {
-      auto next = std::make_shared<StatusSnapshot>(base);
-      next->peers = heartbeats.Status();
-      snapshots.Publish(std::move(next));
-    });
+
+    if (std::string err = raft.Start(); !err.empty()) {
+      log::Error("agent", "cannot start raft", {{"error", err}});
+      return 1;
+    }
   }
+
+  auto publish = [&snapshots, &heartbeats, &base, &raft] {
+    auto next = std::make_shared<StatusSnapshot>(base);
+    next->peers = heartbeats.Status();
+    next->raft = raft.View();
+    snapshots.Publish(std::move(next));
+  };
+  heartbeats.OnChange([&] {
+    // Raft peers are found where their heartbeats come from (same port, TCP),
+    // and the leader's suspicion by this agent's detector is the fast
+    // failover input.
+    const std::string leader = raft.View().leader;
+    bool leader_suspected = false;
+    for (const PeerView& p : heartbeats.Status()) {
+      if (p.id.empty()) continue;
+      if (auto ep = ParseEndpoint(p.address)) raft_transport.SetAddress(p.id, *ep);
+      if (p.id == leader) leader_suspected = p.suspected;
+    }
+    raft.SetLeaderSuspected(leader_suspected);
+    publish();
+  });
+  raft.OnChange(publish);
+  publish();
 
   // The health summary for heartbeats, sampled every second on the HTTP
   // thread (it reads /proc) and handed to the core thread.
@@ -239,11 +304,11 @@ int Agent::Run() {
 
   // Shutdown: the signal handler runs on the core thread; it stops the HTTP
   // server on its own thread, then lets both loops end.
-  net::signal_set signals(core_ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
-    NotifyStopping();
+  int exit_code = 0;
+  bool stopping = false;
+  auto shutdown = [&] {
+    raft.Stop();
+    raft_transport.Stop();
     heartbeats.Stop();
     net::post(http_ioc, [&] {
       health_timer.cancel();
@@ -251,6 +316,23 @@ int Agent::Run() {
       http_guard.reset();
     });
     core_ioc.stop();
+  };
+  net::signal_set signals(core_ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec || stopping) return;
+    stopping = true;
+    log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
+    NotifyStopping();
+    // A leader hands over first, so the cluster does not wait an election
+    // timeout for a new one (bounded by one election timeout).
+    raft.TransferLeadershipThen(shutdown);
+  });
+  raft.OnFatal([&](const std::string&) {
+    if (stopping) return;
+    stopping = true;
+    exit_code = 1;
+    NotifyStopping();
+    shutdown();
   });
 
   const auto ready_after =
@@ -284,7 +366,7 @@ int Agent::Run() {
   http_ioc.stop();
   http_thread.join();
   log::Info("agent", "stopped");
-  return 0;
+  return exit_code;
 }
 
 }  // namespace ringwatch::agent

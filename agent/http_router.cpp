@@ -66,6 +66,10 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
        "metrics",
        {"GET"},
        [this](const HttpRequest&, const Params&) { return Metrics(); }},
+      {Split("/v1/status"),
+       "status",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Status(); }},
       {Split("/v1/members"),
        "members",
        {"GET"},
@@ -131,6 +135,7 @@ HttpResponse HttpRouter::Index() const {
       "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
       "<li><a href=\"/livez\">/livez</a> liveness</li>\n"
       "<li><a href=\"/readyz\">/readyz</a> readiness</li>\n"
+      "<li><a href=\"/v1/status\">/v1/status</a> Raft role, term, leader and indices</li>\n"
       "<li><a href=\"/v1/members\">/v1/members</a> members and this agent's view of them</li>\n"
       "</ul>\n</body></html>\n";
   return r;
@@ -161,6 +166,30 @@ HttpResponse HttpRouter::Metrics() const {
   HttpResponse r;
   r.content_type = exporters::kTextContentType;
   r.body = sources_.metrics();
+  return r;
+}
+
+HttpResponse HttpRouter::Status() const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  json raft = nullptr;
+  if (s->raft) {
+    const RaftView& v = *s->raft;
+    raft = {{"role", v.role},
+            {"term", v.term},
+            {"leader", v.leader.empty() ? json(nullptr) : json(v.leader)},
+            {"commit_index", v.commit_index},
+            {"applied_index", v.applied_index},
+            {"last_index", v.last_index},
+            {"snapshot_index", v.snapshot_index},
+            {"voters", v.voters},
+            {"learners", v.learners}};
+  }
+  // "view" and "ring" come with the committed membership view; null until then.
+  json body = {{"node", s->node_id},      {"cluster", s->cluster}, {"version", s->version},
+               {"raft", std::move(raft)}, {"view", nullptr},       {"ring", nullptr}};
+  HttpResponse r;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
 }
 

@@ -50,6 +50,7 @@ class HttpRouter {
   HttpResponse Livez() const;
   HttpResponse Readyz() const;
   HttpResponse Metrics() const;
+  HttpResponse Status() const;
   HttpResponse Members() const;
   HttpResponse Arrivals(const std::string& id) const;
 

@@ -85,7 +85,11 @@ class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
 };
 
 RaftTransport::RaftTransport(net::io_context& ioc, Options options, PeerMetrics& metrics)
-    : ioc_(ioc), options_(std::move(options)), metrics_(metrics), acceptor_(ioc) {}
+    : ioc_(ioc),
+      options_(std::move(options)),
+      metrics_(metrics),
+      acceptor_(ioc),
+      accept_retry_(ioc) {}
 
 RaftTransport::~RaftTransport() {
   Stop();
@@ -93,6 +97,7 @@ RaftTransport::~RaftTransport() {
 
 std::error_code RaftTransport::Start(const tcp::endpoint& listen) {
   boost::system::error_code ec;
+  if (acceptor_.is_open()) acceptor_.close(ec);
   acceptor_.open(listen.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(listen, ec);
@@ -107,6 +112,7 @@ void RaftTransport::Stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_retry_.cancel();
   for (auto& [id, peer] : peers_) {
     peer->socket.close(ignored);
     peer->retry.cancel();
@@ -125,15 +131,28 @@ tcp::endpoint RaftTransport::local_endpoint() const {
 void RaftTransport::Accept() {
   acceptor_.async_accept([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec,
                                                                      tcp::socket socket) {
-    if (alive.expired() || stopped_) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      auto in = std::make_shared<Inbound>(*this, std::move(socket));
-      inbound_[in.get()] = in;
-      in->Start();
+    if (alive.expired() || stopped_ || !acceptor_.is_open()) return;
+    if (ec == net::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors and the like: try again shortly, without spinning.
+      log::Warn("raft", "accept failed", {{"error", ec.message()}});
+      accept_retry_.expires_after(std::chrono::milliseconds(100));
+      accept_retry_.async_wait([this, alive](boost::system::error_code e) {
+        if (!e && !alive.expired() && !stopped_) Accept();
+      });
+      return;
     }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto in = std::make_shared<Inbound>(*this, std::move(socket));
+    inbound_[in.get()] = in;
+    in->Start();
     Accept();
   });
+}
+
+void RaftTransport::CloseListener() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
 }
 
 void RaftTransport::SetAddress(const std::string& peer, const tcp::endpoint& endpoint) {

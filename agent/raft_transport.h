@@ -56,7 +56,10 @@ class RaftTransport {
   RaftTransport(boost::asio::io_context& ioc, Options options, PeerMetrics& metrics);
   ~RaftTransport();
 
+  // Listens on `listen`. May be called again after CloseListener().
   std::error_code Start(const boost::asio::ip::tcp::endpoint& listen);
+  // Stops listening only (to retry Start on another port).
+  void CloseListener();
   void Stop();
 
   // Where `peer` listens for Raft traffic. A changed address resets the connection.
@@ -88,6 +91,7 @@ class RaftTransport {
   Options options_;
   PeerMetrics& metrics_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
   std::vector<std::unique_ptr<Outbound>> retired_;  // replaced by SetAddress
   std::map<Inbound*, std::weak_ptr<Inbound>> inbound_;

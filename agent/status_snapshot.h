@@ -28,6 +28,19 @@ struct PeerView {
   std::optional<collectors::HealthSummary> health;  // carried by its latest heartbeat
 };
 
+// This agent's Raft node, as /v1/status shows it.
+struct RaftView {
+  std::string role;  // follower, pre-candidate, candidate, leader
+  uint64_t term = 0;
+  std::string leader;  // empty: none known
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  uint64_t snapshot_index = 0;
+  std::vector<std::string> voters;
+  std::vector<std::string> learners;
+};
+
 struct StatusSnapshot {
   std::string node_id;
   std::string cluster;
@@ -42,6 +55,7 @@ struct StatusSnapshot {
   uint32_t weight = 1;
   uint64_t incarnation = 0;
   std::vector<PeerView> peers;
+  std::optional<RaftView> raft;  // absent until the Raft service has started
 };
 
 // Thread-safe holder of the latest snapshot.

@@ -62,6 +62,9 @@ struct RaftConfig {
   Duration heartbeat_interval = 100ms;
   Duration election_timeout = 1s;
   uint64_t snapshot_entries = 1000;
+  // A voter whose failure detector suspects the leader starts a pre-vote at
+  // once instead of waiting for its election timeout (docs/raft.md).
+  bool failover_from_detector = true;
 };
 
 enum class RingHash { kKetama, kXxh3 };

@@ -98,7 +98,8 @@ const std::map<std::string, std::set<std::string>>& Schema() {
       {"detector",
        {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause",
         "timeout", "observers", "confirmations", "rejoin_probation"}},
-      {"raft", {"heartbeat_interval", "election_timeout", "snapshot_entries"}},
+      {"raft",
+       {"heartbeat_interval", "election_timeout", "snapshot_entries", "failover_from_detector"}},
       {"ring", {"hash", "points", "replicas", "file", "on_change"}},
       {"http",
        {"token_file", "tls", "read_timeout", "idle_timeout", "max_connections",
@@ -497,6 +498,7 @@ class Parser {
     if (auto* e = Find(m, "heartbeat_interval")) DurationIn(*e, 1ms, 10s, &r.heartbeat_interval);
     if (auto* e = Find(m, "election_timeout")) DurationIn(*e, 10ms, 1min, &r.election_timeout);
     if (auto* e = Find(m, "snapshot_entries")) Integer(*e, 10, 100'000'000, &r.snapshot_entries);
+    if (auto* e = Find(m, "failover_from_detector")) Bool(*e, &r.failover_from_detector);
   }
 
   void ParseRing(const Entry& section, RingConfig& r) {

@@ -174,3 +174,42 @@ TEST_F(RouterTest, ArrivalsOfAWatchedPeerAsATrace) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+TEST_F(RouterTest, StatusShowsRaftAndNullViewUntilMembership) {
+  auto before = nlohmann::json::parse(Call("GET", "/v1/status").body);
+  EXPECT_EQ(before["node"], "node-<1>");
+  EXPECT_TRUE(before["raft"].is_null()) << "raft not started yet";
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  RaftView v;
+  v.role = "leader";
+  v.term = 4;
+  v.leader = "node-<1>";
+  v.commit_index = 17;
+  v.applied_index = 16;
+  v.voters = {"a", "b", "node-<1>"};
+  v.learners = {"l"};
+  s->raft = v;
+  snapshot_ = s;
+  const auto r = Call("GET", "/v1/status");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.route, "status");
+  const auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["cluster"], "test");
+  EXPECT_EQ(j["raft"]["role"], "leader");
+  EXPECT_EQ(j["raft"]["term"], 4);
+  EXPECT_EQ(j["raft"]["leader"], "node-<1>");
+  EXPECT_EQ(j["raft"]["commit_index"], 17);
+  EXPECT_EQ(j["raft"]["applied_index"], 16);
+  EXPECT_EQ(j["raft"]["voters"].size(), 3u);
+  EXPECT_EQ(j["raft"]["learners"][0], "l");
+  EXPECT_TRUE(j.contains("view") && j["view"].is_null());
+  EXPECT_TRUE(j.contains("ring") && j["ring"].is_null());
+  s->raft->leader.clear();
+  EXPECT_TRUE(nlohmann::json::parse(Call("GET", "/v1/status").body)["raft"]["leader"].is_null());
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

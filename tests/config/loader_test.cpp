@@ -56,6 +56,7 @@ TEST(Loader, MinimalFileGetsContractDefaults) {
   EXPECT_EQ(c.raft.heartbeat_interval, 100ms);
   EXPECT_EQ(c.raft.election_timeout, 1s);
   EXPECT_EQ(c.raft.snapshot_entries, 1000u);
+  EXPECT_TRUE(c.raft.failover_from_detector);
   EXPECT_EQ(c.ring.hash, RingHash::kKetama);
   EXPECT_EQ(c.ring.points, 160u);
   EXPECT_EQ(c.ring.replicas, 3u);
@@ -101,6 +102,7 @@ raft:
   heartbeat_interval: 50ms
   election_timeout: 500ms
   snapshot_entries: 5000
+  failover_from_detector: false
 ring:
   hash: xxh3
   points: 100
@@ -149,6 +151,7 @@ collectors: [cpu, process]
   EXPECT_EQ(c.raft.heartbeat_interval, 50ms);
   EXPECT_EQ(c.raft.election_timeout, 500ms);
   EXPECT_EQ(c.raft.snapshot_entries, 5000u);
+  EXPECT_FALSE(c.raft.failover_from_detector);
   EXPECT_EQ(c.ring.hash, RingHash::kXxh3);
   EXPECT_EQ(c.ring.points, 100u);
   EXPECT_EQ(c.ring.replicas, 2u);
@@ -197,6 +200,7 @@ TEST(Loader, ShippedExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(example.raft.heartbeat_interval, defaults.raft.heartbeat_interval);
   EXPECT_EQ(example.raft.election_timeout, defaults.raft.election_timeout);
   EXPECT_EQ(example.raft.snapshot_entries, defaults.raft.snapshot_entries);
+  EXPECT_EQ(example.raft.failover_from_detector, defaults.raft.failover_from_detector);
   EXPECT_EQ(example.ring.hash, defaults.ring.hash);
   EXPECT_EQ(example.ring.points, defaults.ring.points);
   EXPECT_EQ(example.ring.replicas, defaults.ring.replicas);

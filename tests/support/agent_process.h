@@ -56,7 +56,8 @@ std::string SeedList(const std::vector<uint16_t>& ports);
 
 // Starts agents node-1..node-`count` on fresh peer ports, each seeded with all
 // of them; false (with the reason in `error`) if one does not come up.
+// `cluster_yaml` continues the `cluster:` map (e.g. "  bootstrap_voters: [...]\n").
 bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
-                        std::string* error);
+                        std::string* error, const std::string& cluster_yaml = "");
 
 }  // namespace ringwatch::testing
