@@ -1,6 +1,7 @@
 #include "agent/raft_service.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "core/log.h"
 
@@ -113,7 +114,7 @@ std::string RaftService::Start() {
   transport_.OnMessage([this](raft::Message m) {
     if (stopped_) return;
     node_->Step(std::move(m));
-    Process();
+    ScheduleProcess();
   });
   transport_.OnUnreachable([this](const std::string& peer) {
     if (!stopped_ && node_) node_->ReportUnreachable(raft::NodeId{peer});
@@ -150,7 +151,24 @@ void RaftService::ScheduleTick() {
   });
 }
 
+void RaftService::ScheduleProcess() {
+  // Everything that arrives before the loop gets back here shares one Ready,
+  // hence one fsync: proposals and appends batch themselves under load, and
+  // an idle proposal waits for nothing.
+  if (process_scheduled_) return;
+  process_scheduled_ = true;
+  net::post(ioc_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    process_scheduled_ = false;
+    Process();
+  });
+}
+
 void RaftService::Process() {
+  // A Propose() or Step() from inside the loop (say, from a transport
+  // callback) only queues work for the loop already running.
+  if (processing_) return;
+  processing_ = true;
   while (!stopped_ && node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
     // Durable first: nothing that depends on this state may leave before it.
@@ -168,7 +186,13 @@ void RaftService::Process() {
       node_->Compact(log.applied(), "");
     }
   }
+  processing_ = false;
   Publish();
+  // Posted, not called: a callback that proposes again must not recurse
+  // (a one-voter group commits inside Propose).
+  for (auto& [callback, committed] : outcomes_)
+    net::post(ioc_, [callback = std::move(callback), ok = committed] { callback(ok); });
+  outcomes_.clear();
 }
 
 void RaftService::Apply(const raft::Entry& e) {
@@ -178,7 +202,7 @@ void RaftService::Apply(const raft::Entry& e) {
     if (ours)
       commit_seconds_.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.at).count());
-    if (it->second.committed) it->second.committed(ours);
+    if (it->second.committed) outcomes_.emplace_back(std::move(it->second.committed), ours);
     pending_.erase(it);
   }
 }
@@ -191,7 +215,7 @@ core::Result<raft::Proposal, raft::Rejection> RaftService::Propose(
   if (p.ok() && !p.value().forwarded)
     pending_[p.value().index] =
         Pending{p.value().term, std::chrono::steady_clock::now(), std::move(committed)};
-  Process();
+  ScheduleProcess();
   return p;
 }
 

@@ -83,6 +83,7 @@ class RaftService {
  private:
   void ScheduleTick();
   void Process();
+  void ScheduleProcess();
   void Apply(const raft::Entry& entry);
   void Publish();
   void Fatal(const std::string& message);
@@ -105,6 +106,10 @@ class RaftService {
     std::function<void(bool)> committed;
   };
   std::map<raft::LogIndex, Pending> pending_;
+  std::vector<std::pair<std::function<void(bool)>, bool>> outcomes_;  // to call after Process
+  bool processing_ = false;
+  bool process_scheduled_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   std::function<void()> transfer_done_;
   int transfer_ticks_left_ = 0;
