@@ -19,6 +19,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/poll.h"
+#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 using namespace std::chrono_literals;
@@ -26,31 +27,7 @@ using ringwatch::testing::AgentProcess;
 
 namespace {
 
-nlohmann::json Raft(AgentProcess& a) {
-  try {
-    auto r = ringwatch::testing::Get(a.http_port(), "/v1/status");
-    if (!r || r->status != 200) return nullptr;
-    return nlohmann::json::parse(r->body)["raft"];
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-std::string Agreed(const std::vector<AgentProcess*>& agents) {
-  std::string leader;
-  uint64_t term = 0;
-  for (AgentProcess* a : agents) {
-    auto r = Raft(*a);
-    if (r.is_null() || r["leader"].is_null()) return "";
-    if (leader.empty()) {
-      leader = r["leader"];
-      term = r["term"];
-    } else if (r["leader"] != leader || r["term"] != term) {
-      return "";
-    }
-  }
-  return leader;
-}
+using ringwatch::testing::AgreedLeader;
 
 // Every agent hears every other one and suspects nobody.
 bool Settled(const std::vector<AgentProcess*>& agents) {
@@ -98,7 +75,8 @@ std::vector<double> Run(bool fast, int rounds) {
   std::vector<double> times;
   for (int round = 0; round < rounds; ++round) {
     std::string leader;
-    if (!ringwatch::testing::PollUntil([&] { return !(leader = Agreed(all)).empty(); }, 30s) ||
+    if (!ringwatch::testing::PollUntil([&] { return !(leader = AgreedLeader(all)).empty(); },
+                                       30s) ||
         !ringwatch::testing::PollUntil([&] { return Settled(all); }, 30s)) {
       std::cerr << "cluster did not settle\n";
       std::exit(1);
@@ -111,7 +89,7 @@ std::vector<double> Run(bool fast, int rounds) {
     victim.process().Signal(SIGKILL);
     std::string next;
     bool ok = ringwatch::testing::PollUntil(
-        [&] { return !(next = Agreed(rest)).empty() && next != leader; }, 30s, 2ms);
+        [&] { return !(next = AgreedLeader(rest)).empty() && next != leader; }, 30s, 2ms);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     victim.process().Wait(10s);
     if (!ok) {

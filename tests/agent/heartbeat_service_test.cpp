@@ -8,6 +8,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "tests/support/run_loop.h"
+
 namespace ringwatch::agent {
 namespace {
 
@@ -42,12 +44,7 @@ class HeartbeatServiceTest : public ::testing::Test {
   // Runs the loop until `done` holds; false after 10 s.
   template <typename Done>
   bool RunUntil(Done done) {
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= until) return false;
-      ioc_.run_one_for(50ms);
-    }
-    return true;
+    return testing::RunUntil(ioc_, done);
   }
 
   static std::optional<PeerView> Find(const HeartbeatService& s, const std::string& id) {

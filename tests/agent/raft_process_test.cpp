@@ -13,6 +13,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/poll.h"
+#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::agent {
@@ -24,32 +25,10 @@ using testing::AgentProcess;
 constexpr auto kDeadline = 30s;
 const std::string kVoters = "  bootstrap_voters: [node-1, node-2, node-3]\n";
 
-nlohmann::json Raft(AgentProcess& agent) {
-  try {
-    auto r = testing::Get(agent.http_port(), "/v1/status");
-    if (!r || r->status != 200) return nullptr;
-    return nlohmann::json::parse(r->body)["raft"];
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
+using testing::AgreedLeader;
 
-// The leader every listed agent agrees on (same leader, same term), or "".
-std::string AgreedLeader(const std::vector<AgentProcess*>& agents, uint64_t* term = nullptr) {
-  std::string leader;
-  uint64_t t = 0;
-  for (AgentProcess* a : agents) {
-    auto r = Raft(*a);
-    if (r.is_null() || r["leader"].is_null()) return "";
-    if (leader.empty()) {
-      leader = r["leader"];
-      t = r["term"];
-    } else if (r["leader"] != leader || r["term"] != t) {
-      return "";
-    }
-  }
-  if (term) *term = t;
-  return leader;
+nlohmann::json Raft(AgentProcess& agent) {
+  return testing::RaftStatus(agent);
 }
 
 int IndexOf(const std::string& id) {

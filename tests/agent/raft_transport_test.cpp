@@ -11,6 +11,8 @@
 
 #include "core/byte_codec.h"
 
+#include "tests/support/run_loop.h"
+
 namespace ringwatch::agent {
 namespace {
 
@@ -47,12 +49,7 @@ class RaftTransportTest : public ::testing::Test {
 
   template <typename Done>
   bool RunUntil(Done done) {
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= until) return false;
-      ioc_.run_one_for(50ms);
-    }
-    return true;
+    return testing::RunUntil(ioc_, done);
   }
 
   net::io_context ioc_;
