@@ -273,13 +273,16 @@ int Agent::Run() {
     // and the leader's suspicion by this agent's detector is the fast
     // failover input.
     const std::string leader = raft.View().leader;
-    bool leader_suspected = false;
+    std::optional<bool> leader_suspected;
     for (const PeerView& p : heartbeats.Status()) {
       if (p.id.empty()) continue;
       if (auto ep = ParseEndpoint(p.address)) raft_transport.SetAddress(p.id, *ep);
       if (p.id == leader) leader_suspected = p.suspected;
     }
-    raft.SetLeaderSuspected(leader_suspected);
+    // Only a verdict about a known leader: while no leader is known (say,
+    // during the pre-vote the suspicion started) the flag stays as it is,
+    // so one suspicion episode starts one pre-vote, not one per heartbeat.
+    if (leader_suspected) raft.SetLeaderSuspected(*leader_suspected);
     publish();
   });
   raft.OnChange(publish);
