@@ -1,0 +1,82 @@
+#pragma once
+// Aggregator: the leader's side of a death decision (DESIGN.md "How a failure
+// becomes a new ring"). Observers send a report about each member they watch
+// while they suspect it (and once when they stop), with their evidence. The
+// leader declares a member dead when enough of its live observers suspect it
+// at once: `confirmations`, or by default a majority of its live observers —
+// so one bad link never kills a node. Reports expire after `report_ttl`:
+// observers repeat them every heartbeat interval, which is also how they
+// survive a leader change (the new leader hears them again within one
+// interval). Pure: time is passed in; one instance per leader term.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/duration.h"
+#include "membership/observers.h"
+#include "membership/types.h"
+#include "membership/view.h"
+
+namespace ringwatch::membership {
+
+struct Report {
+  std::string observer;
+  std::string subject;
+  uint64_t incarnation = 0;  // the subject's, as the observer knows it
+  bool suspected = false;
+  double phi = 0;
+  double silence_seconds = 0;
+  ProbeResult probe = ProbeResult::kNone;
+  std::optional<Health> health;  // the subject's latest summary seen by the observer
+};
+
+struct Decision {
+  std::string subject;
+  uint64_t incarnation = 0;
+  Diagnosis diagnosis;
+};
+
+// The classification of DESIGN.md, from the fresh reports about one member
+// (some suspecting, maybe some not). Pure; exposed for tests.
+DiagnosisClass Classify(const std::vector<Report>& reports);
+// Load, memory or agent CPU pressure in a health summary.
+bool UnderPressure(const Health& h);
+
+class Aggregator {
+ public:
+  struct Options {
+    uint32_t confirmations = 0;  // 0: a majority of the member's live observers
+    core::Duration report_ttl = std::chrono::seconds(1);
+    // A decision not yet committed is not proposed again before this.
+    core::Duration repropose_after = std::chrono::seconds(2);
+  };
+
+  explicit Aggregator(Options options) : options_(options) {}
+
+  // A report from an observer; the newest per (observer, subject) counts.
+  void Receive(const Report& report, core::Instant now);
+
+  // The members to declare dead now, given the committed view and its
+  // observer assignment. `wall_ms` stamps the diagnosis.
+  std::vector<Decision> Decide(const View& view, const Observers& observers, core::Instant now,
+                               int64_t wall_ms);
+
+  // How many suspicions of `subject` are fresh (for status and tests).
+  std::size_t Suspicions(const std::string& subject, core::Instant now) const;
+  void Clear();
+
+ private:
+  struct Held {
+    Report report;
+    core::Instant at;
+  };
+  Options options_;
+  std::map<std::pair<std::string, std::string>, Held> reports_;  // (subject, observer)
+  std::map<std::string, core::Instant> proposed_;                // subject → when
+};
+
+}  // namespace ringwatch::membership

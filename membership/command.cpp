@@ -1,0 +1,103 @@
+#include "membership/command.h"
+
+#include "membership/wire.h"
+
+namespace ringwatch::membership {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+}  // namespace
+
+std::string EncodeCommand(const Command& c) {
+  core::ByteWriter w;
+  w.U8(kVersion);
+  w.I64(c.time_ms);
+  w.U8(static_cast<uint8_t>(c.body.index() + 1));
+  std::visit(Overloaded{
+                 [&](const AddMember& a) { wire::PutInfo(w, a.info); },
+                 [&](const MarkDead& d) {
+                   wire::PutString(w, d.id);
+                   w.U64(d.incarnation);
+                   wire::PutDiagnosis(w, d.diagnosis);
+                 },
+                 [&](const MarkAlive& a) {
+                   wire::PutString(w, a.id);
+                   w.U64(a.incarnation);
+                 },
+                 [&](const Leave& l) { wire::PutString(w, l.id); },
+                 [&](const Remove& r) { wire::PutString(w, r.id); },
+                 [&](const UpdateMember& u) { wire::PutInfo(w, u.info); },
+                 [&](const LeaderElected& l) {
+                   wire::PutString(w, l.id);
+                   w.U64(l.term);
+                 },
+             },
+             c.body);
+  return w.Take();
+}
+
+std::optional<Command> DecodeCommand(std::string_view bytes) {
+  core::ByteReader r(bytes);
+  uint8_t version = 0, tag = 0;
+  Command c;
+  if (!r.U8(&version) || version != kVersion || !r.I64(&c.time_ms) || !r.U8(&tag))
+    return std::nullopt;
+  bool ok = false;
+  switch (tag) {
+    case 1: {
+      AddMember a;
+      ok = wire::GetInfo(r, &a.info);
+      c.body = std::move(a);
+      break;
+    }
+    case 2: {
+      MarkDead d;
+      ok = wire::GetString(r, &d.id) && !d.id.empty() && r.U64(&d.incarnation) &&
+           wire::GetDiagnosis(r, &d.diagnosis);
+      c.body = std::move(d);
+      break;
+    }
+    case 3: {
+      MarkAlive a;
+      ok = wire::GetString(r, &a.id) && !a.id.empty() && r.U64(&a.incarnation);
+      c.body = std::move(a);
+      break;
+    }
+    case 4: {
+      Leave l;
+      ok = wire::GetString(r, &l.id) && !l.id.empty();
+      c.body = std::move(l);
+      break;
+    }
+    case 5: {
+      Remove x;
+      ok = wire::GetString(r, &x.id) && !x.id.empty();
+      c.body = std::move(x);
+      break;
+    }
+    case 6: {
+      UpdateMember u;
+      ok = wire::GetInfo(r, &u.info);
+      c.body = std::move(u);
+      break;
+    }
+    case 7: {
+      LeaderElected l;
+      ok = wire::GetString(r, &l.id) && !l.id.empty() && r.U64(&l.term);
+      c.body = std::move(l);
+      break;
+    }
+    default:
+      return std::nullopt;
+  }
+  if (!ok || !r.ok() || r.remaining() != 0) return std::nullopt;
+  return c;
+}
+
+}  // namespace ringwatch::membership

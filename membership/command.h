@@ -1,0 +1,62 @@
+#pragma once
+// The commands of the replicated view: one per Raft entry (EntryType
+// kNormal), proposed by the leader (or forwarded to it) and applied by every
+// agent in log order. Each carries the leader's wall-clock time so that the
+// view records the same times everywhere. Encoding: u8 version, i64 time,
+// u8 tag, fields; decoders reject anything else. Pure functions.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "membership/types.h"
+
+namespace ringwatch::membership {
+
+struct AddMember {  // join, or return after a leave/removal with a higher incarnation
+  MemberInfo info;
+  bool operator==(const AddMember&) const = default;
+};
+struct MarkDead {  // observers agreed; ignored unless `incarnation` is current
+  std::string id;
+  uint64_t incarnation = 0;
+  Diagnosis diagnosis;
+  bool operator==(const MarkDead&) const = default;
+};
+struct MarkAlive {  // a dead member rejoined, with a higher incarnation
+  std::string id;
+  uint64_t incarnation = 0;
+  bool operator==(const MarkAlive&) const = default;
+};
+struct Leave {
+  std::string id;
+  bool operator==(const Leave&) const = default;
+};
+struct Remove {  // forget a dead or left member for good
+  std::string id;
+  bool operator==(const Remove&) const = default;
+};
+struct UpdateMember {  // an alive member's address, zone, service or weight changed
+  MemberInfo info;
+  bool operator==(const UpdateMember&) const = default;
+};
+struct LeaderElected {
+  std::string id;
+  uint64_t term = 0;
+  bool operator==(const LeaderElected&) const = default;
+};
+
+using CommandBody =
+    std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember, LeaderElected>;
+
+struct Command {
+  int64_t time_ms = 0;
+  CommandBody body;
+  bool operator==(const Command&) const = default;
+};
+
+std::string EncodeCommand(const Command& command);
+std::optional<Command> DecodeCommand(std::string_view bytes);
+
+}  // namespace ringwatch::membership

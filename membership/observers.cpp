@@ -1,0 +1,83 @@
+#include "membership/observers.h"
+
+#include <algorithm>
+
+namespace ringwatch::membership {
+namespace {
+
+// FNV-1a over the id, mixed with the ring number (splitmix64 finalizer):
+// stable across platforms and versions, which the assignment must be.
+uint64_t RingPosition(uint32_t ring, const std::string& id) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : id) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  h ^= (static_cast<uint64_t>(ring) + 1) * 0x9E3779B97F4A7C15ull;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+const std::vector<std::string> kNone;
+
+}  // namespace
+
+Observers Observers::Compute(std::vector<std::string> alive, uint32_t k) {
+  std::sort(alive.begin(), alive.end());
+  alive.erase(std::unique(alive.begin(), alive.end()), alive.end());
+  Observers o;
+  o.k_ = k;
+  const std::size_t n = alive.size();
+  for (const auto& id : alive)
+    o.observers_of_[id];
+  if (n <= 1) return o;
+  if (n <= static_cast<std::size_t>(k) + 1) {
+    for (const auto& s : alive)
+      for (const auto& w : alive)
+        if (w != s) o.observers_of_[s].push_back(w);
+  } else {
+    // Ring k: ids ordered by their position on that ring.
+    std::vector<std::vector<std::size_t>> rings(k);
+    std::vector<std::vector<std::size_t>> slot(k, std::vector<std::size_t>(n));
+    for (uint32_t r = 0; r < k; ++r) {
+      std::vector<std::pair<uint64_t, std::size_t>> order;
+      for (std::size_t i = 0; i < n; ++i)
+        order.emplace_back(RingPosition(r, alive[i]), i);
+      std::sort(order.begin(), order.end());
+      for (std::size_t p = 0; p < n; ++p) {
+        rings[r].push_back(order[p].second);
+        slot[r][order[p].second] = p;
+      }
+    }
+    for (std::size_t s = 0; s < n; ++s) {
+      std::vector<std::string>& chosen = o.observers_of_[alive[s]];
+      for (uint32_t r = 0; r < k; ++r) {
+        // The first successor on ring r that is neither s nor already chosen.
+        for (std::size_t step = 1; step < n; ++step) {
+          const std::string& w = alive[rings[r][(slot[r][s] + step) % n]];
+          if (w == alive[s] || std::find(chosen.begin(), chosen.end(), w) != chosen.end()) continue;
+          chosen.push_back(w);
+          break;
+        }
+      }
+      std::sort(chosen.begin(), chosen.end());
+    }
+  }
+  for (const auto& [subject, watchers] : o.observers_of_)
+    for (const auto& w : watchers)
+      o.subjects_of_[w].push_back(subject);
+  return o;
+}
+
+const std::vector<std::string>& Observers::Of(const std::string& subject) const {
+  auto it = observers_of_.find(subject);
+  return it == observers_of_.end() ? kNone : it->second;
+}
+
+const std::vector<std::string>& Observers::SubjectsOf(const std::string& observer) const {
+  auto it = subjects_of_.find(observer);
+  return it == subjects_of_.end() ? kNone : it->second;
+}
+
+}  // namespace ringwatch::membership

@@ -1,0 +1,100 @@
+#pragma once
+// The vocabulary of agreed membership: members and their states, the
+// evidence behind a death (diagnosis), and the events every agent shows.
+// Plain values; no I/O. Times in the view are wall-clock milliseconds chosen
+// by the leader when it proposes, so every agent records the same ones.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringwatch::membership {
+
+enum class MemberState : uint8_t { kAlive = 1, kDead = 2, kLeft = 3 };
+const char* ToString(MemberState state);
+
+// DESIGN.md "Diagnosis".
+enum class DiagnosisClass : uint8_t {
+  kProcessDown = 1,  // all observers silent; TCP connect refused
+  kHostDown = 2,     // all observers silent; TCP connect timed out (or no probe)
+  kPartition = 3,    // some observers still hear it, others do not
+  kOverloaded = 4,   // late heartbeats; its health summary shows pressure
+  kLeft = 5,         // graceful leave
+};
+const char* ToString(DiagnosisClass c);
+
+// What an observer's TCP connect to the member's peer port found.
+enum class ProbeResult : uint8_t { kNone = 0, kRefused = 1, kTimeout = 2, kConnected = 3 };
+const char* ToString(ProbeResult p);
+
+// The member's own health summary, as carried by its heartbeats.
+struct Health {
+  float load1_per_core = 0;
+  float memory_available_ratio = 1;
+  float fullest_filesystem_ratio = 0;
+  float agent_cpu_ratio = 0;
+  bool operator==(const Health&) const = default;
+};
+
+// One observer's view of the member when the decision was made.
+struct ObserverEvidence {
+  std::string observer;
+  double phi = 0;
+  double silence_seconds = 0;
+  bool suspected = false;
+  bool operator==(const ObserverEvidence&) const = default;
+};
+
+struct Diagnosis {
+  DiagnosisClass cls = DiagnosisClass::kHostDown;
+  std::vector<ObserverEvidence> observers;  // sorted by observer id
+  ProbeResult probe = ProbeResult::kNone;
+  std::optional<Health> health;
+  int64_t decided_at_ms = 0;
+  bool operator==(const Diagnosis&) const = default;
+};
+
+// What a member says about itself when it joins.
+struct MemberInfo {
+  std::string id;
+  std::string address;  // host:port of its peer port
+  std::string zone;
+  std::string service;  // host:port applications use (ring owners)
+  uint32_t weight = 1;
+  uint64_t incarnation = 0;
+  bool operator==(const MemberInfo&) const = default;
+};
+
+struct Member {
+  MemberInfo info;
+  MemberState state = MemberState::kAlive;
+  int64_t since_ms = 0;                // when it entered `state`
+  std::optional<Diagnosis> diagnosis;  // the latest death or leave
+  uint32_t flaps = 0;                  // deaths soon after a rejoin, within the flap window
+  int64_t alive_since_ms = 0;
+  bool operator==(const Member&) const = default;
+};
+
+enum class EventKind : uint8_t {
+  kJoin = 1,
+  kDead = 2,
+  kAlive = 3,
+  kLeave = 4,
+  kLeader = 5,
+  kVoterAdded = 6,
+  kVoterRemoved = 7,
+  kRemoved = 8,  // an operator removed a dead or left member (ringwatch addition)
+};
+const char* ToString(EventKind kind);
+
+struct Event {
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+  EventKind kind = EventKind::kJoin;
+  std::string member;
+  std::optional<DiagnosisClass> diagnosis;
+  bool operator==(const Event&) const = default;
+};
+
+}  // namespace ringwatch::membership

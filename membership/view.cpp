@@ -1,0 +1,262 @@
+#include "membership/view.h"
+
+#include "membership/wire.h"
+
+namespace ringwatch::membership {
+
+const char* ToString(MemberState s) {
+  switch (s) {
+    case MemberState::kAlive:
+      return "alive";
+    case MemberState::kDead:
+      return "dead";
+    case MemberState::kLeft:
+      return "left";
+  }
+  return "?";
+}
+
+const char* ToString(DiagnosisClass c) {
+  switch (c) {
+    case DiagnosisClass::kProcessDown:
+      return "process_down";
+    case DiagnosisClass::kHostDown:
+      return "host_down";
+    case DiagnosisClass::kPartition:
+      return "partition";
+    case DiagnosisClass::kOverloaded:
+      return "overloaded";
+    case DiagnosisClass::kLeft:
+      return "left";
+  }
+  return "?";
+}
+
+const char* ToString(ProbeResult p) {
+  switch (p) {
+    case ProbeResult::kNone:
+      return "none";
+    case ProbeResult::kRefused:
+      return "refused";
+    case ProbeResult::kTimeout:
+      return "timeout";
+    case ProbeResult::kConnected:
+      return "connected";
+  }
+  return "?";
+}
+
+const char* ToString(EventKind k) {
+  switch (k) {
+    case EventKind::kJoin:
+      return "join";
+    case EventKind::kDead:
+      return "dead";
+    case EventKind::kAlive:
+      return "alive";
+    case EventKind::kLeave:
+      return "leave";
+    case EventKind::kLeader:
+      return "leader";
+    case EventKind::kVoterAdded:
+      return "voter_added";
+    case EventKind::kVoterRemoved:
+      return "voter_removed";
+    case EventKind::kRemoved:
+      return "removed";
+  }
+  return "?";
+}
+
+const Member* View::Find(const std::string& id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> View::AliveIds() const {
+  std::vector<std::string> out;
+  for (const auto& [id, m] : members_)
+    if (m.state == MemberState::kAlive) out.push_back(id);
+  return out;
+}
+
+std::size_t View::Count(MemberState state) const {
+  std::size_t n = 0;
+  for (const auto& [id, m] : members_)
+    n += m.state == state ? 1 : 0;
+  return n;
+}
+
+View::Change View::Record(int64_t time_ms, EventKind kind, const std::string& member,
+                          std::optional<DiagnosisClass> diagnosis, bool member_changed) {
+  Event e{next_seq_++, time_ms, kind, member, diagnosis};
+  events_.push_back(e);
+  while (events_.size() > kMaxEvents)
+    events_.pop_front();
+  if (member_changed) ++version_;
+  return Change{member_changed, e};
+}
+
+View::Change View::Apply(const Command& c) {
+  // Time never runs backwards in the view, even if the leaders' clocks do.
+  const int64_t now = std::max(c.time_ms, last_time_ms_);
+  last_time_ms_ = now;
+  if (const auto* a = std::get_if<AddMember>(&c.body)) {
+    auto it = members_.find(a->info.id);
+    if (it == members_.end()) {
+      Member m;
+      m.info = a->info;
+      m.state = MemberState::kAlive;
+      m.since_ms = m.alive_since_ms = now;
+      members_.emplace(a->info.id, std::move(m));
+      return Record(now, EventKind::kJoin, a->info.id, std::nullopt, true);
+    }
+    Member& m = it->second;
+    if (m.state == MemberState::kAlive || a->info.incarnation <= m.info.incarnation) return {};
+    // A left or dead member comes back as a new incarnation.
+    m.info = a->info;
+    m.state = MemberState::kAlive;
+    m.since_ms = m.alive_since_ms = now;
+    m.diagnosis.reset();
+    return Record(now, EventKind::kJoin, a->info.id, std::nullopt, true);
+  }
+  if (const auto* d = std::get_if<MarkDead>(&c.body)) {
+    auto it = members_.find(d->id);
+    if (it == members_.end()) return {};
+    Member& m = it->second;
+    if (m.state != MemberState::kAlive || d->incarnation != m.info.incarnation) return {};
+    m.state = MemberState::kDead;
+    m.since_ms = now;
+    m.diagnosis = d->diagnosis;
+    return Record(now, EventKind::kDead, d->id, d->diagnosis.cls, true);
+  }
+  if (const auto* a = std::get_if<MarkAlive>(&c.body)) {
+    auto it = members_.find(a->id);
+    if (it == members_.end()) return {};
+    Member& m = it->second;
+    if (m.state != MemberState::kDead || a->incarnation <= m.info.incarnation) return {};
+    // A death soon after the previous return is a flap; a long quiet life resets the count.
+    if (m.since_ms - m.alive_since_ms < kFlapWindowMs) {
+      ++m.flaps;
+    } else {
+      m.flaps = 0;
+    }
+    m.info.incarnation = a->incarnation;
+    m.state = MemberState::kAlive;
+    m.since_ms = m.alive_since_ms = now;
+    return Record(now, EventKind::kAlive, a->id, std::nullopt, true);
+  }
+  if (const auto* l = std::get_if<Leave>(&c.body)) {
+    auto it = members_.find(l->id);
+    if (it == members_.end() || it->second.state == MemberState::kLeft) return {};
+    Member& m = it->second;
+    m.state = MemberState::kLeft;
+    m.since_ms = now;
+    Diagnosis d;
+    d.cls = DiagnosisClass::kLeft;
+    d.decided_at_ms = now;
+    m.diagnosis = d;
+    return Record(now, EventKind::kLeave, l->id, DiagnosisClass::kLeft, true);
+  }
+  if (const auto* r = std::get_if<Remove>(&c.body)) {
+    auto it = members_.find(r->id);
+    if (it == members_.end() || it->second.state == MemberState::kAlive) return {};
+    members_.erase(it);
+    return Record(now, EventKind::kRemoved, r->id, std::nullopt, true);
+  }
+  if (const auto* u = std::get_if<UpdateMember>(&c.body)) {
+    auto it = members_.find(u->info.id);
+    if (it == members_.end()) return {};
+    Member& m = it->second;
+    if (m.state != MemberState::kAlive || u->info.incarnation < m.info.incarnation ||
+        m.info == u->info)
+      return {};
+    m.info = u->info;
+    ++version_;
+    return Change{true, std::nullopt};
+  }
+  if (const auto* l = std::get_if<LeaderElected>(&c.body)) {
+    return Record(now, EventKind::kLeader, l->id, std::nullopt, false);
+  }
+  return {};
+}
+
+View::Change View::VoterAdded(const std::string& id) {
+  return Record(last_time_ms_, EventKind::kVoterAdded, id, std::nullopt, false);
+}
+
+View::Change View::VoterRemoved(const std::string& id) {
+  return Record(last_time_ms_, EventKind::kVoterRemoved, id, std::nullopt, false);
+}
+
+namespace {
+constexpr uint8_t kViewFormat = 1;
+constexpr uint32_t kMaxMembers = 1u << 20;
+}  // namespace
+
+std::string View::Encode() const {
+  core::ByteWriter w;
+  w.U8(kViewFormat);
+  w.U64(version_);
+  w.U64(next_seq_);
+  w.I64(last_time_ms_);
+  w.U32(static_cast<uint32_t>(members_.size()));
+  for (const auto& [id, m] : members_) {
+    wire::PutInfo(w, m.info);
+    w.U8(static_cast<uint8_t>(m.state));
+    w.I64(m.since_ms);
+    w.I64(m.alive_since_ms);
+    w.U32(m.flaps);
+    w.U8(m.diagnosis ? 1 : 0);
+    if (m.diagnosis) wire::PutDiagnosis(w, *m.diagnosis);
+  }
+  w.U32(static_cast<uint32_t>(events_.size()));
+  for (const Event& e : events_) {
+    w.U64(e.seq);
+    w.I64(e.time_ms);
+    w.U8(static_cast<uint8_t>(e.kind));
+    wire::PutString(w, e.member);
+    w.U8(e.diagnosis ? static_cast<uint8_t>(*e.diagnosis) : 0);
+  }
+  return w.Take();
+}
+
+std::optional<View> View::Decode(std::string_view bytes) {
+  core::ByteReader r(bytes);
+  View v;
+  uint8_t format = 0;
+  uint32_t members = 0, events = 0;
+  if (!r.U8(&format) || format != kViewFormat || !r.U64(&v.version_) || !r.U64(&v.next_seq_) ||
+      !r.I64(&v.last_time_ms_) || !r.U32(&members) || members > kMaxMembers)
+    return std::nullopt;
+  for (uint32_t i = 0; i < members; ++i) {
+    Member m;
+    uint8_t state = 0, has = 0;
+    if (!wire::GetInfo(r, &m.info) || !r.U8(&state) || state < 1 || state > 3 ||
+        !r.I64(&m.since_ms) || !r.I64(&m.alive_since_ms) || !r.U32(&m.flaps) || !r.U8(&has) ||
+        has > 1)
+      return std::nullopt;
+    m.state = static_cast<MemberState>(state);
+    if (has) {
+      m.diagnosis.emplace();
+      if (!wire::GetDiagnosis(r, &*m.diagnosis)) return std::nullopt;
+    }
+    std::string id = m.info.id;
+    if (!v.members_.emplace(id, std::move(m)).second) return std::nullopt;
+  }
+  if (!r.U32(&events) || events > kMaxEvents) return std::nullopt;
+  for (uint32_t i = 0; i < events; ++i) {
+    Event e;
+    uint8_t kind = 0, diag = 0;
+    if (!r.U64(&e.seq) || !r.I64(&e.time_ms) || !r.U8(&kind) || kind < 1 || kind > 8 ||
+        !wire::GetString(r, &e.member) || !r.U8(&diag) || diag > 5)
+      return std::nullopt;
+    e.kind = static_cast<EventKind>(kind);
+    if (diag) e.diagnosis = static_cast<DiagnosisClass>(diag);
+    v.events_.push_back(std::move(e));
+  }
+  if (!r.ok() || r.remaining() != 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace ringwatch::membership

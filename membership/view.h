@@ -1,0 +1,78 @@
+#pragma once
+// membership::View — the replicated state machine of agreed membership.
+// Every agent applies the same committed commands in the same order and so
+// holds a byte-identical view (Encode() is the proof and the Raft snapshot).
+//
+// Rules (each ignores a command that does not fit the current state, so a
+// stale or duplicated decision changes nothing):
+//   AddMember     new id → alive; a left or removed id comes back (its
+//                 incarnation must be higher than a left member's)
+//   MarkDead      alive, same incarnation → dead, with its diagnosis
+//   MarkAlive     dead, higher incarnation → alive (rejoin)
+//   Leave         alive or dead → left
+//   Remove        dead or left → forgotten
+//   UpdateMember  alive, incarnation not lower → new address/zone/service/weight
+//   LeaderElected → an event
+// `version` counts the applied commands that changed a member; the event log
+// keeps the latest kMaxEvents events (their seq keeps counting).
+// Not thread-safe; one owner (the agent's core loop), copied for readers.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "membership/command.h"
+#include "membership/types.h"
+
+namespace ringwatch::membership {
+
+// A death within this long after a rejoin counts as a flap.
+inline constexpr int64_t kFlapWindowMs = 10 * 60 * 1000;
+
+class View {
+ public:
+  static constexpr std::size_t kMaxEvents = 1024;
+
+  // What applying one command did, for the embedding (events, hooks, metrics).
+  struct Change {
+    bool member_changed = false;
+    std::optional<Event> event;
+  };
+
+  Change Apply(const Command& command);
+  // Raft configuration changes become events (voter_added / voter_removed),
+  // stamped with the time of the latest applied command.
+  Change VoterAdded(const std::string& id);
+  Change VoterRemoved(const std::string& id);
+
+  uint64_t version() const { return version_; }
+  const std::map<std::string, Member>& members() const { return members_; }
+  const Member* Find(const std::string& id) const;
+  const std::deque<Event>& events() const { return events_; }
+  uint64_t next_event_seq() const { return next_seq_; }
+  int64_t last_time_ms() const { return last_time_ms_; }
+
+  std::vector<std::string> AliveIds() const;
+  std::size_t Count(MemberState state) const;
+
+  // Deterministic encoding of the whole state (the Raft snapshot data).
+  std::string Encode() const;
+  static std::optional<View> Decode(std::string_view bytes);
+
+  bool operator==(const View&) const = default;
+
+ private:
+  Change Record(int64_t time_ms, EventKind kind, const std::string& member,
+                std::optional<DiagnosisClass> diagnosis, bool member_changed);
+
+  uint64_t version_ = 0;
+  std::map<std::string, Member> members_;
+  std::deque<Event> events_;
+  uint64_t next_seq_ = 1;
+  int64_t last_time_ms_ = 0;
+};
+
+}  // namespace ringwatch::membership

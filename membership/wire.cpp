@@ -1,0 +1,101 @@
+#include "membership/wire.h"
+
+#include <cstring>
+
+namespace ringwatch::membership::wire {
+
+// Ids, addresses and zones are short; a longer one is garbage.
+constexpr uint32_t kMaxString = 1u << 16;
+constexpr uint32_t kMaxObservers = 1024;
+
+void PutString(core::ByteWriter& w, std::string_view s) {
+  w.U32(static_cast<uint32_t>(s.size()));
+  w.Bytes(s);
+}
+
+bool GetString(core::ByteReader& r, std::string* out) {
+  uint32_t n = 0;
+  std::string_view v;
+  if (!r.U32(&n) || n > kMaxString || !r.Bytes(n, &v)) return false;
+  out->assign(v);
+  return true;
+}
+
+void PutF64(core::ByteWriter& w, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  w.U64(bits);
+}
+
+bool GetF64(core::ByteReader& r, double* v) {
+  uint64_t bits = 0;
+  if (!r.U64(&bits)) return false;
+  std::memcpy(v, &bits, sizeof bits);
+  return true;
+}
+
+void PutInfo(core::ByteWriter& w, const MemberInfo& i) {
+  PutString(w, i.id);
+  PutString(w, i.address);
+  PutString(w, i.zone);
+  PutString(w, i.service);
+  w.U32(i.weight);
+  w.U64(i.incarnation);
+}
+
+bool GetInfo(core::ByteReader& r, MemberInfo* i) {
+  return GetString(r, &i->id) && !i->id.empty() && GetString(r, &i->address) &&
+         GetString(r, &i->zone) && GetString(r, &i->service) && r.U32(&i->weight) &&
+         r.U64(&i->incarnation);
+}
+
+void PutHealth(core::ByteWriter& w, const Health& h) {
+  w.F32(h.load1_per_core);
+  w.F32(h.memory_available_ratio);
+  w.F32(h.fullest_filesystem_ratio);
+  w.F32(h.agent_cpu_ratio);
+}
+
+bool GetHealth(core::ByteReader& r, Health* h) {
+  return r.F32(&h->load1_per_core) && r.F32(&h->memory_available_ratio) &&
+         r.F32(&h->fullest_filesystem_ratio) && r.F32(&h->agent_cpu_ratio);
+}
+
+void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d) {
+  w.U8(static_cast<uint8_t>(d.cls));
+  w.U32(static_cast<uint32_t>(d.observers.size()));
+  for (const ObserverEvidence& o : d.observers) {
+    PutString(w, o.observer);
+    PutF64(w, o.phi);
+    PutF64(w, o.silence_seconds);
+    w.U8(o.suspected ? 1 : 0);
+  }
+  w.U8(static_cast<uint8_t>(d.probe));
+  w.U8(d.health ? 1 : 0);
+  if (d.health) PutHealth(w, *d.health);
+  w.I64(d.decided_at_ms);
+}
+
+bool GetDiagnosis(core::ByteReader& r, Diagnosis* d) {
+  uint8_t cls = 0, probe = 0, has_health = 0;
+  uint32_t n = 0;
+  if (!r.U8(&cls) || cls < 1 || cls > 5 || !r.U32(&n) || n > kMaxObservers) return false;
+  d->cls = static_cast<DiagnosisClass>(cls);
+  d->observers.resize(n);
+  for (ObserverEvidence& o : d->observers) {
+    uint8_t s = 0;
+    if (!GetString(r, &o.observer) || !GetF64(r, &o.phi) || !GetF64(r, &o.silence_seconds) ||
+        !r.U8(&s) || s > 1)
+      return false;
+    o.suspected = s == 1;
+  }
+  if (!r.U8(&probe) || probe > 3 || !r.U8(&has_health) || has_health > 1) return false;
+  d->probe = static_cast<ProbeResult>(probe);
+  if (has_health) {
+    d->health.emplace();
+    if (!GetHealth(r, &*d->health)) return false;
+  }
+  return r.I64(&d->decided_at_ms);
+}
+
+}  // namespace ringwatch::membership::wire

@@ -1,0 +1,109 @@
+#include "membership/aggregator.h"
+
+#include <gtest/gtest.h>
+
+namespace ringwatch::membership {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AggregatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 1; i <= 7; ++i) {
+      std::string id = "n" + std::to_string(i);
+      view_.Apply({0, AddMember{MemberInfo{id, id + ":7420", "z", "", 1, 1}}});
+    }
+    observers_ = Observers::Compute(view_.AliveIds(), 3);
+  }
+
+  Report Suspect(const std::string& observer, const std::string& subject, bool suspected = true) {
+    Report r;
+    r.observer = observer;
+    r.subject = subject;
+    r.incarnation = 1;
+    r.suspected = suspected;
+    r.phi = suspected ? 12 : 0.5;
+    r.silence_seconds = suspected ? 0.9 : 0.1;
+    return r;
+  }
+
+  View view_;
+  Observers observers_;
+  core::Instant t0_{};
+};
+
+TEST_F(AggregatorTest, OneObserverIsNotEnoughAMajorityIs) {
+  Aggregator agg({});
+  const auto& watchers = observers_.Of("n4");
+  ASSERT_EQ(watchers.size(), 3u);
+  agg.Receive(Suspect(watchers[0], "n4"), t0_);
+  EXPECT_TRUE(agg.Decide(view_, observers_, t0_, 1).empty()) << "one bad link never kills";
+  agg.Receive(Suspect(watchers[1], "n4"), t0_ + 100ms);
+  auto d = agg.Decide(view_, observers_, t0_ + 100ms, 2);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].subject, "n4");
+  EXPECT_EQ(d[0].incarnation, 1u);
+  EXPECT_EQ(d[0].diagnosis.observers.size(), 2u);
+  EXPECT_EQ(d[0].diagnosis.decided_at_ms, 2);
+  EXPECT_TRUE(agg.Decide(view_, observers_, t0_ + 200ms, 3).empty())
+      << "not proposed twice at once";
+}
+
+TEST_F(AggregatorTest, ReportsFromNonObserversAndOldIncarnationsDoNotCount) {
+  Aggregator agg({});
+  const auto& watchers = observers_.Of("n4");
+  for (const auto& id : view_.AliveIds())
+    if (id != "n4" && std::find(watchers.begin(), watchers.end(), id) == watchers.end())
+      agg.Receive(Suspect(id, "n4"), t0_);
+  Report stale = Suspect(watchers[0], "n4");
+  stale.incarnation = 0;
+  agg.Receive(stale, t0_);
+  EXPECT_TRUE(agg.Decide(view_, observers_, t0_, 1).empty());
+}
+
+TEST_F(AggregatorTest, ReportsExpireUnlessRepeated) {
+  Aggregator agg({.confirmations = 0, .report_ttl = 1s, .repropose_after = 2s});
+  const auto& watchers = observers_.Of("n4");
+  agg.Receive(Suspect(watchers[0], "n4"), t0_);
+  agg.Receive(Suspect(watchers[1], "n4"), t0_ + 1500ms);
+  EXPECT_TRUE(agg.Decide(view_, observers_, t0_ + 1500ms, 1).empty())
+      << "the first suspicion lapsed: the observer stopped repeating it";
+  agg.Receive(Suspect(watchers[0], "n4"), t0_ + 1600ms);
+  EXPECT_EQ(agg.Decide(view_, observers_, t0_ + 1600ms, 1).size(), 1u);
+}
+
+TEST_F(AggregatorTest, ExplicitConfirmationsAndDeadObservers) {
+  Aggregator agg({.confirmations = 3, .report_ttl = 1s, .repropose_after = 2s});
+  const auto& watchers = observers_.Of("n4");
+  agg.Receive(Suspect(watchers[0], "n4"), t0_);
+  agg.Receive(Suspect(watchers[1], "n4"), t0_);
+  EXPECT_TRUE(agg.Decide(view_, observers_, t0_, 1).empty()) << "3 confirmations needed";
+  // The third observer is dead: only two live observers remain, both agree.
+  view_.Apply({1, MarkDead{watchers[2], 1, Diagnosis{}}});
+  EXPECT_EQ(agg.Decide(view_, observers_, t0_, 1).size(), 1u);
+}
+
+TEST(Diagnose, ClassesFollowTheEvidence) {
+  auto r = [](bool suspected, ProbeResult probe, std::optional<Health> h = std::nullopt) {
+    Report x;
+    x.suspected = suspected;
+    x.probe = probe;
+    x.health = h;
+    return x;
+  };
+  EXPECT_EQ(Classify({r(true, ProbeResult::kRefused), r(true, ProbeResult::kNone)}),
+            DiagnosisClass::kProcessDown);
+  EXPECT_EQ(Classify({r(true, ProbeResult::kTimeout), r(true, ProbeResult::kTimeout)}),
+            DiagnosisClass::kHostDown);
+  EXPECT_EQ(Classify({r(true, ProbeResult::kTimeout), r(false, ProbeResult::kNone)}),
+            DiagnosisClass::kPartition);
+  Health busy{3.5f, 0.5f, 0.1f, 0.1f};
+  EXPECT_EQ(Classify({r(true, ProbeResult::kNone, busy), r(true, ProbeResult::kNone)}),
+            DiagnosisClass::kOverloaded);
+  Health calm{0.2f, 0.5f, 0.1f, 0.01f};
+  EXPECT_EQ(Classify({r(true, ProbeResult::kTimeout, calm)}), DiagnosisClass::kHostDown);
+}
+
+}  // namespace
+}  // namespace ringwatch::membership

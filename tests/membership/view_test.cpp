@@ -1,0 +1,152 @@
+#include "membership/view.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace ringwatch::membership {
+namespace {
+
+MemberInfo Info(const std::string& id, uint64_t incarnation = 1) {
+  return MemberInfo{id, id + ":7420", "z", id + ":80", 1, incarnation};
+}
+
+Diagnosis Died(DiagnosisClass c) {
+  Diagnosis d;
+  d.cls = c;
+  return d;
+}
+
+TEST(MembershipView, LifecycleOfAMemberWithEvents) {
+  View v;
+  EXPECT_TRUE(v.Apply({100, AddMember{Info("a")}}).member_changed);
+  EXPECT_EQ(v.Find("a")->state, MemberState::kAlive);
+  EXPECT_EQ(v.Find("a")->since_ms, 100);
+  auto dead = v.Apply({200, MarkDead{"a", 1, Died(DiagnosisClass::kProcessDown)}});
+  ASSERT_TRUE(dead.event);
+  EXPECT_EQ(dead.event->kind, EventKind::kDead);
+  EXPECT_EQ(dead.event->diagnosis, DiagnosisClass::kProcessDown);
+  EXPECT_EQ(v.Find("a")->diagnosis->cls, DiagnosisClass::kProcessDown);
+  EXPECT_TRUE(v.Apply({300, MarkAlive{"a", 2}}).member_changed);
+  EXPECT_EQ(v.Find("a")->info.incarnation, 2u);
+  EXPECT_EQ(v.Find("a")->flaps, 1u) << "died 100 ms after joining";
+  EXPECT_TRUE(v.Apply({400, Leave{"a"}}).member_changed);
+  EXPECT_EQ(v.Find("a")->diagnosis->cls, DiagnosisClass::kLeft);
+  EXPECT_TRUE(v.Apply({500, Remove{"a"}}).member_changed);
+  EXPECT_EQ(v.Find("a"), nullptr);
+  std::vector<EventKind> kinds;
+  for (const Event& e : v.events())
+    kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kJoin, EventKind::kDead, EventKind::kAlive,
+                                           EventKind::kLeave, EventKind::kRemoved}));
+  EXPECT_EQ(v.events().back().seq, 5u);
+  EXPECT_EQ(v.version(), 5u);
+}
+
+// Stale or misplaced decisions change nothing (and do not bump the version).
+TEST(MembershipView, CommandsThatDoNotFitTheStateAreIgnored) {
+  View v;
+  v.Apply({1, AddMember{Info("a", 5)}});
+  const uint64_t version = v.version();
+  EXPECT_FALSE(v.Apply({2, MarkDead{"a", 4, Died(DiagnosisClass::kHostDown)}}).member_changed)
+      << "an older incarnation";
+  EXPECT_FALSE(v.Apply({2, MarkDead{"zz", 1, Died(DiagnosisClass::kHostDown)}}).member_changed);
+  EXPECT_FALSE(v.Apply({2, MarkAlive{"a", 9}}).member_changed) << "alive already";
+  EXPECT_FALSE(v.Apply({2, Remove{"a"}}).member_changed) << "alive members are not removed";
+  EXPECT_FALSE(v.Apply({2, AddMember{Info("a", 9)}}).member_changed) << "alive: a join is a no-op";
+  v.Apply({3, MarkDead{"a", 5, Died(DiagnosisClass::kHostDown)}});
+  EXPECT_FALSE(v.Apply({4, MarkAlive{"a", 5}}).member_changed)
+      << "rejoin needs a higher incarnation";
+  EXPECT_FALSE(v.Apply({4, MarkDead{"a", 5, Died(DiagnosisClass::kHostDown)}}).member_changed)
+      << "a duplicate decision";
+  EXPECT_EQ(v.version(), version + 1);
+}
+
+TEST(MembershipView, LeftMemberReturnsOnlyWithAHigherIncarnation) {
+  View v;
+  v.Apply({1, AddMember{Info("a", 3)}});
+  v.Apply({2, Leave{"a"}});
+  EXPECT_FALSE(v.Apply({3, AddMember{Info("a", 3)}}).member_changed);
+  EXPECT_TRUE(v.Apply({4, AddMember{Info("a", 4)}}).member_changed);
+  EXPECT_EQ(v.Find("a")->state, MemberState::kAlive);
+  EXPECT_FALSE(v.Find("a")->diagnosis);
+}
+
+TEST(MembershipView, FlapsCountOnlyDeathsSoonAfterARejoin) {
+  View v;
+  v.Apply({0, AddMember{Info("a", 1)}});
+  int64_t t = kFlapWindowMs * 2;  // a long quiet life first
+  v.Apply({t, MarkDead{"a", 1, Died(DiagnosisClass::kHostDown)}});
+  v.Apply({t + 10, MarkAlive{"a", 2}});
+  EXPECT_EQ(v.Find("a")->flaps, 0u);
+  v.Apply({t + 20, MarkDead{"a", 2, Died(DiagnosisClass::kHostDown)}});
+  v.Apply({t + 30, MarkAlive{"a", 3}});
+  v.Apply({t + 40, MarkDead{"a", 3, Died(DiagnosisClass::kHostDown)}});
+  v.Apply({t + 50, MarkAlive{"a", 4}});
+  EXPECT_EQ(v.Find("a")->flaps, 2u);
+}
+
+TEST(MembershipView, EventLogIsBoundedAndSeqKeepsCounting) {
+  View v;
+  for (int i = 0; i < 1500; ++i)
+    v.Apply({i, LeaderElected{"a", static_cast<uint64_t>(i)}});
+  EXPECT_EQ(v.events().size(), View::kMaxEvents);
+  EXPECT_EQ(v.events().front().seq, 1500u - View::kMaxEvents + 1);
+  EXPECT_EQ(v.events().back().seq, 1500u);
+  EXPECT_EQ(v.version(), 0u) << "leader events change no member";
+}
+
+TEST(MembershipView, TimeNeverRunsBackwards) {
+  View v;
+  v.Apply({1000, AddMember{Info("a")}});
+  v.Apply({500, AddMember{Info("b")}});  // a leader with a slower clock
+  EXPECT_EQ(v.Find("b")->since_ms, 1000);
+}
+
+// The same commands in the same order give byte-identical views, and the
+// encoding round-trips (it is the Raft snapshot).
+TEST(MembershipView, SameCommandsGiveByteIdenticalViewsThatRoundTrip) {
+  std::mt19937_64 rng(3);
+  std::vector<Command> log;
+  for (int i = 0; i < 2000; ++i) {
+    std::string id = "m" + std::to_string(rng() % 20);
+    uint64_t inc = rng() % 4;
+    switch (rng() % 6) {
+      case 0:
+        log.push_back({i, AddMember{Info(id, inc)}});
+        break;
+      case 1:
+        log.push_back({i, MarkDead{id, inc, Died(DiagnosisClass::kHostDown)}});
+        break;
+      case 2:
+        log.push_back({i, MarkAlive{id, inc}});
+        break;
+      case 3:
+        log.push_back({i, Leave{id}});
+        break;
+      case 4:
+        log.push_back({i, Remove{id}});
+        break;
+      case 5:
+        log.push_back({i, LeaderElected{id, inc}});
+        break;
+    }
+  }
+  View a, b;
+  for (const Command& c : log)
+    a.Apply(c);
+  for (const Command& c : log)
+    b.Apply(DecodeCommand(EncodeCommand(c)).value());
+  EXPECT_EQ(a.Encode(), b.Encode());
+  auto back = View::Decode(a.Encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, a);
+  EXPECT_EQ(back->Encode(), a.Encode());
+  EXPECT_GT(a.version(), 100u);
+  std::string bytes = a.Encode();
+  for (std::size_t cut = 0; cut < bytes.size(); cut += 7)
+    EXPECT_FALSE(View::Decode(bytes.substr(0, cut)));
+}
+
+}  // namespace
+}  // namespace ringwatch::membership
