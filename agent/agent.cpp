@@ -24,6 +24,7 @@
 #include "agent/heartbeat_service.h"
 #include "agent/http_router.h"
 #include "agent/http_server.h"
+#include "agent/membership_service.h"
 #include "agent/peer_metrics.h"
 #include "agent/raft_service.h"
 #include "agent/raft_transport.h"
@@ -79,26 +80,6 @@ std::string FirstNonLoopbackIpv4() {
   return found;
 }
 
-// "host:port" (or "[v6]:port") as PeerView renders it, as a TCP endpoint.
-std::optional<tcp::endpoint> ParseEndpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) return std::nullopt;
-  int port = 0;
-  try {
-    port = std::stoi(text.substr(colon + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
-  if (port <= 0 || port > 65535) return std::nullopt;
-  return tcp::endpoint(address, static_cast<unsigned short>(port));
-}
-
 // What the agent publishes before its first tick: itself, as configured.
 StatusSnapshot InitialSnapshot(const config::Config& config) {
   StatusSnapshot s;
@@ -107,7 +88,15 @@ StatusSnapshot InitialSnapshot(const config::Config& config) {
   s.version = core::kVersion;
   s.ready = false;
   s.not_ready_reason = "no committed membership view yet";
-  s.address = config.node.address.empty() ? FirstNonLoopbackIpv4() : config.node.address;
+  // The address peers reach this member at: node.address, else the peer
+  // listen address when it names one interface, else the first
+  // non-loopback IPv4 address.
+  s.address = config.node.address;
+  if (s.address.empty()) {
+    boost::system::error_code ec;
+    const auto listen = net::ip::make_address(config.listen.peer.host, ec);
+    s.address = !ec && !listen.is_unspecified() ? listen.to_string() : FirstNonLoopbackIpv4();
+  }
   s.zone = config.node.zone;
   s.service = config.node.service;
   s.weight = config.node.weight;
@@ -165,6 +154,7 @@ int Agent::Run() {
       core_ioc, {config_.node.id, config_.cluster.name, key, base.incarnation, config_.detector},
       peer_metrics);
   RaftTransport raft_transport(core_ioc, {config_.cluster.name, key}, peer_metrics);
+  std::unique_ptr<MembershipService> membership;
   RaftService raft(core_ioc,
                    {config_.node.id, config_.data_dir + "/raft", config_.cluster.bootstrap_voters,
                     !config_.cluster.seeds.empty(), config_.raft, base.incarnation},
@@ -253,21 +243,62 @@ int Agent::Run() {
       targets.push_back(u);
       watched.push_back({"", u});
     }
+    MembershipService::Options mo;
+    mo.seeds = targets;
     heartbeats.SetTargets(std::move(targets));
     heartbeats.SetWatchList(std::move(watched));
 
+    membership::CoordinatorOptions& co = mo.coordinator;
+    const std::string host =
+        base.address.find(':') != std::string::npos ? "[" + base.address + "]" : base.address;
+    co.self =
+        membership::MemberInfo{config_.node.id,     host + ":" + std::to_string(bound_peer.port()),
+                               config_.node.zone,   config_.node.service,
+                               config_.node.weight, base.incarnation};
+    co.observers = config_.detector.observers;
+    co.confirmations = config_.detector.confirmations;
+    co.heartbeat_interval = config_.detector.heartbeat_interval;
+    co.rejoin_probation = config_.detector.rejoin_probation;
+    co.target_voters = config_.cluster.voters;
+    membership = std::make_unique<MembershipService>(core_ioc, std::move(mo), raft, raft_transport,
+                                                     heartbeats, peer_metrics);
+    membership->Attach();
     if (std::string err = raft.Start(); !err.empty()) {
       log::Error("agent", "cannot start raft", {{"error", err}});
       return 1;
     }
+    membership->Start();
   }
 
-  auto publish = [&snapshots, &heartbeats, &base, &raft] {
+  // The committed view is copied only when it changed.
+  std::shared_ptr<const membership::View> view_copy;
+  auto publish = [&] {
     auto next = std::make_shared<StatusSnapshot>(base);
     next->peers = heartbeats.Status();
     next->raft = raft.View();
+    const membership::Coordinator& c = membership->coordinator();
+    if (!view_copy || view_copy->version() != c.view().version() ||
+        view_copy->next_event_seq() != c.view().next_event_seq())
+      view_copy = std::make_shared<const membership::View>(c.view());
+    next->view = view_copy;
+    next->incarnation = c.self().incarnation;
+    next->address = c.self().address;
+    next->ready = membership->Ready();
+    const membership::Member* me = c.view().Find(c.self().id);
+    if (next->ready) {
+      next->not_ready_reason.clear();
+    } else if (me && me->state == membership::MemberState::kDead) {
+      next->not_ready_reason = "this member is declared dead in the committed view; rejoining";
+    } else if (me && me->state == membership::MemberState::kLeft) {
+      next->not_ready_reason = "this member has left the cluster";
+    } else if (!c.Alive()) {
+      next->not_ready_reason = "not a member of the committed view yet (joining)";
+    } else {
+      next->not_ready_reason = "no Raft leader known";
+    }
     snapshots.Publish(std::move(next));
   };
+  membership->OnChange(publish);
   heartbeats.OnChange([&] {
     // Raft peers are found where their heartbeats come from (same port, TCP),
     // and the leader's suspicion by this agent's detector is the fast
@@ -276,7 +307,8 @@ int Agent::Run() {
     std::optional<bool> leader_suspected;
     for (const PeerView& p : heartbeats.Status()) {
       if (p.id.empty()) continue;
-      if (auto ep = ParseEndpoint(p.address)) raft_transport.SetAddress(p.id, *ep);
+      if (auto ep = ParseEndpointText<tcp::endpoint>(p.address))
+        raft_transport.SetAddress(p.id, *ep);
       if (p.id == leader) leader_suspected = p.suspected;
     }
     // Only a verdict about a known leader: while no leader is known (say,
@@ -310,6 +342,7 @@ int Agent::Run() {
   int exit_code = 0;
   bool stopping = false;
   auto shutdown = [&] {
+    membership->Stop();
     raft.Stop();
     raft_transport.Stop();
     heartbeats.Stop();
@@ -327,8 +360,17 @@ int Agent::Run() {
     log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     NotifyStopping();
     // A leader hands over first, so the cluster does not wait an election
-    // timeout for a new one (bounded by one election timeout).
-    raft.TransferLeadershipThen(shutdown);
+    // timeout for a new one (bounded by one election timeout); then, with
+    // cluster.leave_on_terminate, the member leaves (Leave committed) so
+    // nobody waits for a detector to declare it dead.
+    raft.TransferLeadershipThen([&] {
+      if (!config_.cluster.leave_on_terminate || !membership->coordinator().Alive())
+        return shutdown();
+      membership->Leave(std::chrono::milliseconds(2000), [&](bool left) {
+        log::Info("agent", left ? "left the cluster" : "leave not confirmed in time");
+        shutdown();
+      });
+    });
   });
   raft.OnFatal([&](const std::string&) {
     if (stopping) return;

@@ -58,6 +58,9 @@ class HeartbeatService {
   void Stop();
 
   void SetTargets(std::vector<boost::asio::ip::udp::endpoint> targets);
+  // The incarnation carried by the heartbeats sent from now on (it grows
+  // when this member rejoins after being declared dead).
+  void SetIncarnation(uint64_t incarnation) { options_.incarnation = incarnation; }
   // The summary carried by the heartbeats sent from now on.
   void SetHealth(std::optional<HealthSummary> health) { health_ = health; }
   void SetWatchList(std::vector<WatchedPeer> peers);

@@ -1,5 +1,6 @@
 #include "agent/http_router.h"
 
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "exporters/metrics_registry.h"
@@ -35,6 +36,47 @@ std::string EscapeHtml(const std::string& s) {
     }
   }
   return out;
+}
+
+// RFC 3339 UTC with milliseconds, from milliseconds since the Unix epoch.
+nlohmann::json Rfc3339(int64_t ms) {
+  if (ms <= 0) return nullptr;  // before any leader stamped a time (bootstrap voters)
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return std::string(buf);
+}
+
+nlohmann::json LocalJson(const PeerView& p) {
+  using nlohmann::json;
+  return {
+      {"phi", p.phi},
+      {"silence_seconds", p.silence_seconds},
+      {"rtt_seconds", p.rtt_seconds ? json(*p.rtt_seconds) : json(nullptr)},
+      {"suspected", p.suspected},
+      {"suspected_by", p.suspected ? json(p.suspected_by) : json(nullptr)},
+      {"heard", p.heard},
+      {"health", p.health ? json{{"load1_per_core", p.health->load1_per_core},
+                                 {"memory_available_ratio", p.health->memory_available_ratio},
+                                 {"fullest_filesystem_ratio", p.health->fullest_filesystem_ratio},
+                                 {"agent_cpu_ratio", p.health->agent_cpu_ratio}}
+                          : json(nullptr)}};
+}
+
+nlohmann::json HealthJson(const std::optional<membership::Health>& h) {
+  if (!h) return nullptr;
+  return {{"load1_per_core", h->load1_per_core},
+          {"memory_available_ratio", h->memory_available_ratio},
+          {"fullest_filesystem_ratio", h->fullest_filesystem_ratio},
+          {"agent_cpu_ratio", h->agent_cpu_ratio}};
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
@@ -74,6 +116,14 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
        "members",
        {"GET"},
        [this](const HttpRequest&, const Params&) { return Members(); }},
+      {Split("/v1/events"),
+       "events",
+       {"GET"},
+       [this](const HttpRequest& r, const Params&) { return Events(r); }},
+      {Split("/v1/diagnosis/{id}"),
+       "diagnosis",
+       {"GET"},
+       [this](const HttpRequest&, const Params& p) { return DiagnosisOf(p.at("id")); }},
       {Split("/v1/peers/{id}/arrivals"),
        "arrivals",
        {"GET"},
@@ -185,9 +235,16 @@ HttpResponse HttpRouter::Status() const {
             {"voters", v.voters},
             {"learners", v.learners}};
   }
-  // "view" and "ring" come with the committed membership view; null until then.
-  json body = {{"node", s->node_id},      {"cluster", s->cluster}, {"version", s->version},
-               {"raft", std::move(raft)}, {"view", nullptr},       {"ring", nullptr}};
+  json view = nullptr;
+  if (s->view) {
+    view = {{"version", s->view->version()},
+            {"alive", s->view->Count(membership::MemberState::kAlive)},
+            {"dead", s->view->Count(membership::MemberState::kDead)},
+            {"left", s->view->Count(membership::MemberState::kLeft)}};
+  }
+  // "ring" comes with the ring wiring; null until then.
+  json body = {{"node", s->node_id},      {"cluster", s->cluster},   {"version", s->version},
+               {"raft", std::move(raft)}, {"view", std::move(view)}, {"ring", nullptr}};
   HttpResponse r;
   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
@@ -196,6 +253,29 @@ HttpResponse HttpRouter::Status() const {
 HttpResponse HttpRouter::Members() const {
   using nlohmann::json;
   const auto s = sources_.snapshot();
+  if (s->view && !s->view->members().empty()) {
+    // The committed view, with this agent's own observation of each member
+    // it watches.
+    std::map<std::string, const PeerView*> local;
+    for (const PeerView& p : s->peers)
+      if (!p.id.empty()) local[p.id] = &p;
+    json members = json::array();
+    for (const auto& [id, m] : s->view->members()) {
+      auto it = local.find(id);
+      members.push_back({{"id", id},
+                         {"address", m.info.address},
+                         {"zone", m.info.zone},
+                         {"service", m.info.service},
+                         {"weight", m.info.weight},
+                         {"state", membership::ToString(m.state)},
+                         {"incarnation", m.info.incarnation},
+                         {"since", Rfc3339(m.since_ms)},
+                         {"local", it == local.end() ? json(nullptr) : LocalJson(*it->second)}});
+    }
+    HttpResponse r;
+    r.body = Dump(json{{"version", s->view->version()}, {"members", std::move(members)}});
+    return r;
+  }
   json members = json::array();
   // Until membership exists there is no committed view: fields the view will
   // provide (state, since, and a peer's zone/service/weight) are null.
@@ -209,18 +289,7 @@ HttpResponse HttpRouter::Members() const {
                      {"since", nullptr},
                      {"local", nullptr}});
   for (const auto& p : s->peers) {
-    json local = {
-        {"phi", p.phi},
-        {"silence_seconds", p.silence_seconds},
-        {"rtt_seconds", p.rtt_seconds ? json(*p.rtt_seconds) : json(nullptr)},
-        {"suspected", p.suspected},
-        {"suspected_by", p.suspected ? json(p.suspected_by) : json(nullptr)},
-        {"heard", p.heard},
-        {"health", p.health ? json{{"load1_per_core", p.health->load1_per_core},
-                                   {"memory_available_ratio", p.health->memory_available_ratio},
-                                   {"fullest_filesystem_ratio", p.health->fullest_filesystem_ratio},
-                                   {"agent_cpu_ratio", p.health->agent_cpu_ratio}}
-                            : json(nullptr)}};
+    json local = LocalJson(p);
     members.push_back({{"id", p.id.empty() ? json(nullptr) : json(p.id)},
                        {"address", p.address},
                        {"zone", nullptr},
@@ -235,6 +304,62 @@ HttpResponse HttpRouter::Members() const {
   r.body = json{{"version", 0}, {"members", std::move(members)}}.dump(
                -1, ' ', false, json::error_handler_t::replace) +
            "\n";
+  return r;
+}
+
+HttpResponse HttpRouter::Events(const HttpRequest& request) const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  uint64_t since = 0;
+  const auto query = request.Query();
+  if (auto it = query.find("since"); it != query.end()) {
+    std::size_t used = 0;
+    try {
+      since = std::stoull(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size() || it->second[0] == '-')
+      return JsonError(400, "since must be an event sequence number, got \"" + it->second + "\"");
+  }
+  json events = json::array();
+  if (s->view) {
+    for (const membership::Event& e : s->view->events()) {
+      if (e.seq <= since) continue;
+      events.push_back(
+          {{"seq", e.seq},
+           {"time", Rfc3339(e.time_ms)},
+           {"kind", membership::ToString(e.kind)},
+           {"member", e.member},
+           {"diagnosis", e.diagnosis ? json(membership::ToString(*e.diagnosis)) : json(nullptr)}});
+    }
+  }
+  HttpResponse r;
+  r.body = Dump(json{{"events", std::move(events)}});
+  return r;
+}
+
+HttpResponse HttpRouter::DiagnosisOf(const std::string& id) const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  const membership::Member* m = s->view ? s->view->Find(id) : nullptr;
+  if (!m) return JsonError(404, "no member " + id + " in the committed view");
+  if (!m->diagnosis)
+    return JsonError(404, "member " + id + " has no diagnosis: alive since it joined");
+  const membership::Diagnosis& d = *m->diagnosis;
+  json observers = json::array();
+  for (const auto& o : d.observers)
+    observers.push_back({{"id", o.observer},
+                         {"phi", o.phi},
+                         {"silence_seconds", o.silence_seconds},
+                         {"suspected", o.suspected}});
+  HttpResponse r;
+  r.body = Dump(json{{"member", id},
+                     {"class", membership::ToString(d.cls)},
+                     {"observers", std::move(observers)},
+                     {"probe", membership::ToString(d.probe)},
+                     {"health", HealthJson(d.health)},
+                     {"decided_at", Rfc3339(d.decided_at_ms)}});
   return r;
 }
 

@@ -52,6 +52,8 @@ class HttpRouter {
   HttpResponse Metrics() const;
   HttpResponse Status() const;
   HttpResponse Members() const;
+  HttpResponse Events(const HttpRequest& request) const;
+  HttpResponse DiagnosisOf(const std::string& id) const;
   HttpResponse Arrivals(const std::string& id) const;
 
   RouterSources sources_;

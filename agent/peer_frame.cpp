@@ -46,7 +46,7 @@ std::string EncodeFrame(FrameType type, std::string_view cluster, std::string_vi
   w.U8(static_cast<uint8_t>(type));
   w.U8(key.empty() ? 0 : kAuthenticated);
   w.String8(cluster);
-  if (type == FrameType::kRaft) {
+  if (IsStreamFrame(type)) {
     w.U32(static_cast<uint32_t>(payload.size()));
     w.Bytes(payload);
   } else {
@@ -71,7 +71,8 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
   if (!r.U8(&type) || !r.U8(&flags) || !r.String8(&frame_cluster)) {
     return MakeError(DropReason::kMalformed);
   }
-  if (type == static_cast<uint8_t>(FrameType::kRaft)) {
+  if (type == static_cast<uint8_t>(FrameType::kRaft) ||
+      type == static_cast<uint8_t>(FrameType::kMembership)) {
     uint32_t length = 0;
     if (!r.U32(&length) || !r.Bytes(length, &payload)) return MakeError(DropReason::kMalformed);
   } else if (!r.Blob16(&payload)) {
@@ -94,7 +95,8 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
   if (frame_cluster != cluster) return MakeError(DropReason::kWrongCluster);
   if (type != static_cast<uint8_t>(FrameType::kHeartbeat) &&
       type != static_cast<uint8_t>(FrameType::kHeartbeatAck) &&
-      type != static_cast<uint8_t>(FrameType::kRaft)) {
+      type != static_cast<uint8_t>(FrameType::kRaft) &&
+      type != static_cast<uint8_t>(FrameType::kMembership)) {
     return MakeError(DropReason::kMalformed);
   }
   return Frame{static_cast<FrameType>(type), payload};

@@ -3,7 +3,7 @@
 // Layout, little-endian:
 //
 //   magic "RW" | version u8 | type u8 | flags u8 | cluster String8 |
-//   payload (u16 length for datagram types, u32 for kRaft) |
+//   payload (u16 length for datagram types, u32 for kRaft and kMembership) |
 //   [HMAC-SHA256 tag, 32 bytes, when flags & kAuthenticated]
 //
 // On TCP each frame is preceded by its total length (u32), checked against
@@ -28,7 +28,11 @@ inline constexpr std::size_t kMaxDatagram = 1400;  // stays below a 1500-byte MT
 // Larger than any Raft message ringwatch sends (snapshots included).
 inline constexpr std::size_t kMaxStreamFrame = 64u << 20;
 
-enum class FrameType : uint8_t { kHeartbeat = 1, kHeartbeatAck = 2, kRaft = 3 };
+enum class FrameType : uint8_t { kHeartbeat = 1, kHeartbeatAck = 2, kRaft = 3, kMembership = 4 };
+// Stream (TCP) frame types carry a u32 payload length.
+inline bool IsStreamFrame(FrameType t) {
+  return t == FrameType::kRaft || t == FrameType::kMembership;
+}
 
 enum class DropReason { kBadHmac, kBadVersion, kMalformed, kOversize, kWrongCluster };
 const char* ToString(DropReason reason);

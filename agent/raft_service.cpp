@@ -98,6 +98,8 @@ std::string RaftService::Start() {
     }
   }
 
+  if (restored.snapshot && on_restore_) on_restore_(*restored.snapshot);
+
   raft::Options o;
   o.id = raft::NodeId{options_.node_id};
   o.heartbeat_ticks = 10;
@@ -176,14 +178,13 @@ void RaftService::Process() {
     if (!saved.ok()) return Fatal(saved.error().message);
     for (const raft::Message& m : rd.messages)
       transport_.Send(m);
+    if (rd.snapshot && rd.restore && on_restore_) on_restore_(*rd.snapshot);
     for (const raft::Entry& e : rd.committed)
       Apply(e);
     node_->Advance(rd);
     const raft::RaftLog& log = node_->log();
     if (log.applied().value >= log.snapshot_index().value + options_.raft.snapshot_entries) {
-      // No replicated state machine lives on this log yet (membership will):
-      // the snapshot carries the configuration only.
-      node_->Compact(log.applied(), "");
+      node_->Compact(log.applied(), snapshot_source_ ? snapshot_source_() : "");
     }
   }
   processing_ = false;
@@ -196,6 +197,7 @@ void RaftService::Process() {
 }
 
 void RaftService::Apply(const raft::Entry& e) {
+  if (on_apply_) on_apply_(e);
   while (!pending_.empty() && pending_.begin()->first <= e.index) {
     auto it = pending_.begin();
     bool ours = it->first == e.index && it->second.term == e.term;
@@ -215,6 +217,15 @@ core::Result<raft::Proposal, raft::Rejection> RaftService::Propose(
   if (p.ok() && !p.value().forwarded)
     pending_[p.value().index] =
         Pending{p.value().term, std::chrono::steady_clock::now(), std::move(committed)};
+  ScheduleProcess();
+  return p;
+}
+
+core::Result<raft::Proposal, raft::Rejection> RaftService::ProposeConfChange(
+    const raft::ConfChange& change) {
+  if (!node_ || stopped_)
+    return core::MakeError(raft::Rejection{raft::Refusal::kNotLeader, {}, "raft not running"});
+  auto p = node_->ProposeConfChange(change);
   ScheduleProcess();
   return p;
 }

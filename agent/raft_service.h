@@ -69,6 +69,17 @@ class RaftService {
   core::Result<raft::Proposal, raft::Rejection> Propose(std::string data,
                                                         std::function<void(bool)> committed = {});
 
+  core::Result<raft::Proposal, raft::Rejection> ProposeConfChange(const raft::ConfChange& change);
+
+  // The replicated state machine: committed entries in log order, a snapshot
+  // that replaces the state (at start, or from the leader), and the state's
+  // image for compaction. Set before Start().
+  void OnApply(std::function<void(const raft::Entry&)> apply) { on_apply_ = std::move(apply); }
+  void OnRestore(std::function<void(const raft::Snapshot&)> restore) {
+    on_restore_ = std::move(restore);
+  }
+  void SnapshotSource(std::function<std::string()> source) { snapshot_source_ = std::move(source); }
+
   // The fast failover input; ignored when raft.failover_from_detector is off.
   void SetLeaderSuspected(bool suspected);
 
@@ -114,6 +125,9 @@ class RaftService {
   std::function<void()> transfer_done_;
   int transfer_ticks_left_ = 0;
 
+  std::function<void(const raft::Entry&)> on_apply_;
+  std::function<void(const raft::Snapshot&)> on_restore_;
+  std::function<std::string()> snapshot_source_;
   std::function<void()> on_change_;
   std::function<void(const std::string&)> on_fatal_;
   raft::NodeId last_leader_;

@@ -171,17 +171,24 @@ void RaftTransport::SetAddress(const std::string& peer, const tcp::endpoint& end
 }
 
 void RaftTransport::Send(const raft::Message& message) {
+  Enqueue(message.to.value, FrameType::kRaft, raft::EncodeMessage(message));
+}
+
+void RaftTransport::SendMembership(const std::string& peer, std::string payload) {
+  Enqueue(peer, FrameType::kMembership, payload);
+}
+
+void RaftTransport::Enqueue(const std::string& to, FrameType type, std::string_view payload) {
   if (stopped_) return;
-  auto it = peers_.find(message.to.value);
+  auto it = peers_.find(to);
   auto drop = [&] {
     ++counters_.dropped_unreachable;
-    if (on_unreachable_) on_unreachable_(message.to.value);
+    if (on_unreachable_ && type == FrameType::kRaft) on_unreachable_(to);
   };
   if (it == peers_.end()) return drop();
   Outbound& peer = *it->second;
   if (peer.backing_off) return drop();
-  std::string frame =
-      EncodeFrame(FrameType::kRaft, options_.cluster, raft::EncodeMessage(message), options_.key);
+  std::string frame = EncodeFrame(type, options_.cluster, payload, options_.key);
   if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop();
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
@@ -266,6 +273,11 @@ void RaftTransport::Deliver(std::string_view bytes) {
   auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxStreamFrame);
   if (!frame.ok()) {
     metrics_.dropped(frame.error()).Increment();
+    return;
+  }
+  if (frame.value().type == FrameType::kMembership) {
+    ++counters_.received;
+    if (on_membership_) on_membership_(frame.value().payload);
     return;
   }
   std::optional<raft::Message> m;

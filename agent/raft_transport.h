@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/peer_frame.h"
 #include "agent/peer_metrics.h"
 #include "raft/types.h"
 
@@ -68,8 +69,13 @@ class RaftTransport {
 
   // Queues `message` for message.to. Never blocks.
   void Send(const raft::Message& message);
+  // Queues a membership request (membership/peer_message.h) for `peer`.
+  void SendMembership(const std::string& peer, std::string payload);
 
   void OnMessage(std::function<void(raft::Message)> callback) { on_message_ = std::move(callback); }
+  void OnMembership(std::function<void(std::string_view)> callback) {
+    on_membership_ = std::move(callback);
+  }
   void OnUnreachable(std::function<void(const std::string&)> callback) {
     on_unreachable_ = std::move(callback);
   }
@@ -95,7 +101,10 @@ class RaftTransport {
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
   std::vector<std::unique_ptr<Outbound>> retired_;  // replaced by SetAddress
   std::map<Inbound*, std::weak_ptr<Inbound>> inbound_;
+  void Enqueue(const std::string& peer, FrameType type, std::string_view payload);
+
   std::function<void(raft::Message)> on_message_;
+  std::function<void(std::string_view)> on_membership_;
   std::function<void(const std::string&)> on_unreachable_;
   Counters counters_;
   bool stopped_ = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "collectors/health_summary.h"
+#include "membership/view.h"
 
 namespace ringwatch::agent {
 
@@ -56,6 +57,9 @@ struct StatusSnapshot {
   uint64_t incarnation = 0;
   std::vector<PeerView> peers;
   std::optional<RaftView> raft;  // absent until the Raft service has started
+  // The committed view this agent has applied (shared, immutable; null
+  // before the membership service runs).
+  std::shared_ptr<const membership::View> view;
 };
 
 // Thread-safe holder of the latest snapshot.

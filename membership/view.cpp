@@ -112,7 +112,13 @@ View::Change View::Apply(const Command& c) {
       return Record(now, EventKind::kJoin, a->info.id, std::nullopt, true);
     }
     Member& m = it->second;
-    if (m.state == MemberState::kAlive || a->info.incarnation <= m.info.incarnation) return {};
+    if (a->info.incarnation <= m.info.incarnation) return {};
+    if (m.state == MemberState::kAlive) {
+      // Restarted before anyone noticed: the new incarnation replaces the old.
+      m.info = a->info;
+      ++version_;
+      return Change{true, std::nullopt};
+    }
     // A left or dead member comes back as a new incarnation.
     m.info = a->info;
     m.state = MemberState::kAlive;

@@ -5,8 +5,8 @@
 //
 // Rules (each ignores a command that does not fit the current state, so a
 // stale or duplicated decision changes nothing):
-//   AddMember     new id → alive; a left or removed id comes back (its
-//                 incarnation must be higher than a left member's)
+//   AddMember     new id → alive; a dead or left member comes back, and an
+//                 alive one restarted, with a higher incarnation
 //   MarkDead      alive, same incarnation → dead, with its diagnosis
 //   MarkAlive     dead, higher incarnation → alive (rejoin)
 //   Leave         alive or dead → left

@@ -221,14 +221,34 @@ TEST_F(AgentProcessTest, SigtermAndSigintStopCleanly) {
   }
 }
 
-TEST_F(AgentProcessTest, ReadyzIs503WithAReasonUntilMembershipExists) {
-  StartAgent();
-  auto r = testing::Get(port_, "/readyz");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 503);
-  const auto j = nlohmann::json::parse(r->body);
+// /readyz: 503 with the reason while this agent is not alive in the
+// committed view (a seeded agent whose seeds never answer stays there);
+// 200 once it is (a lone agent bootstraps a one-voter cluster of itself).
+TEST_F(AgentProcessTest, ReadyzSaysWhyUntilThisMemberIsAliveInTheCommittedView) {
+  StartAgent("cluster:\n  seeds: [\"127.0.0.1:9\"]\n");  // nobody there
+  nlohmann::json j;
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        auto r = testing::Get(port_, "/readyz");
+        if (!r || r->status != 503) return false;
+        j = nlohmann::json::parse(r->body);
+        return j["reason"] == "not a member of the committed view yet (joining)";
+      },
+      kDeadline))
+      << j.dump();
   EXPECT_EQ(j["ready"], false);
-  EXPECT_EQ(j["reason"], "no committed membership view yet");
+
+  StartAgent();
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        auto r = testing::Get(port_, "/readyz");
+        return r && r->status == 200;
+      },
+      kDeadline));
+  auto members = nlohmann::json::parse(testing::Get(port_, "/v1/members")->body);
+  ASSERT_EQ(members["members"].size(), 1u);
+  EXPECT_EQ(members["members"][0]["id"], "node-1");
+  EXPECT_EQ(members["members"][0]["state"], "alive");
 }
 
 TEST_F(AgentProcessTest, SecondAgentOnTheSameDataDirExitsWith1) {

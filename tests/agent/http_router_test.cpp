@@ -213,3 +213,87 @@ TEST_F(RouterTest, StatusShowsRaftAndNullViewUntilMembership) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+std::shared_ptr<const membership::View> SampleView() {
+  membership::View v;
+  using membership::Command;
+  v.Apply(Command{1'700'000'000'000,
+                  membership::AddMember{{"a", "10.0.0.1:7420", "z1", "10.0.0.1:80", 2, 5}}});
+  v.Apply(
+      Command{1'700'000'000'100, membership::AddMember{{"b", "10.0.0.2:7420", "z2", "", 1, 6}}});
+  membership::Diagnosis d;
+  d.cls = membership::DiagnosisClass::kProcessDown;
+  d.observers = {{"a", 21.5, 0.5, true}};
+  d.probe = membership::ProbeResult::kRefused;
+  d.decided_at_ms = 1'700'000'000'500;
+  v.Apply(Command{1'700'000'000'500, membership::MarkDead{"b", 6, d}});
+  return std::make_shared<const membership::View>(v);
+}
+
+TEST_F(RouterTest, MembersComeFromTheCommittedViewWithLocalObservations) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();
+  PeerView b;
+  b.id = "b";
+  b.suspected = true;
+  b.suspected_by = "phi";
+  b.phi = 21.5;
+  s->peers = {b};
+  snapshot_ = s;
+  const auto j = nlohmann::json::parse(Call("GET", "/v1/members").body);
+  EXPECT_EQ(j["version"], 3);
+  ASSERT_EQ(j["members"].size(), 2u);
+  EXPECT_EQ(j["members"][0]["id"], "a");
+  EXPECT_EQ(j["members"][0]["state"], "alive");
+  EXPECT_EQ(j["members"][0]["zone"], "z1");
+  EXPECT_EQ(j["members"][0]["weight"], 2);
+  EXPECT_EQ(j["members"][0]["since"], "2023-11-14T22:13:20.000Z");
+  EXPECT_TRUE(j["members"][0]["local"].is_null()) << "a is not watched by this agent";
+  EXPECT_EQ(j["members"][1]["state"], "dead");
+  EXPECT_EQ(j["members"][1]["local"]["suspected_by"], "phi");
+  const auto st = nlohmann::json::parse(Call("GET", "/v1/status").body);
+  EXPECT_EQ(st["view"]["alive"], 1);
+  EXPECT_EQ(st["view"]["dead"], 1);
+  EXPECT_EQ(st["view"]["version"], 3);
+}
+
+TEST_F(RouterTest, EventsSinceASequenceNumber) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();
+  snapshot_ = s;
+  auto all = nlohmann::json::parse(Call("GET", "/v1/events").body)["events"];
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2]["kind"], "dead");
+  EXPECT_EQ(all[2]["diagnosis"], "process_down");
+  EXPECT_EQ(all[2]["member"], "b");
+  auto later = nlohmann::json::parse(Call("GET", "/v1/events?since=2").body)["events"];
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0]["seq"], 3);
+  for (const char* bad : {"/v1/events?since=x", "/v1/events?since=-1", "/v1/events?since=2x"}) {
+    auto r = Call("GET", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("since must be"), std::string::npos);
+  }
+}
+
+TEST_F(RouterTest, DiagnosisOfADeadMemberAnd404Otherwise) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();
+  snapshot_ = s;
+  auto r = Call("GET", "/v1/diagnosis/b");
+  ASSERT_EQ(r.status, 200);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["class"], "process_down");
+  EXPECT_EQ(j["probe"], "refused");
+  EXPECT_EQ(j["observers"][0]["id"], "a");
+  EXPECT_DOUBLE_EQ(j["observers"][0]["phi"].get<double>(), 21.5);
+  EXPECT_EQ(j["decided_at"], "2023-11-14T22:13:20.500Z");
+  EXPECT_EQ(Call("GET", "/v1/diagnosis/a").status, 404) << "alive since it joined";
+  EXPECT_EQ(Call("GET", "/v1/diagnosis/zz").status, 404);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

@@ -53,13 +53,21 @@ TEST(MembershipView, CommandsThatDoNotFitTheStateAreIgnored) {
   EXPECT_FALSE(v.Apply({2, MarkDead{"zz", 1, Died(DiagnosisClass::kHostDown)}}).member_changed);
   EXPECT_FALSE(v.Apply({2, MarkAlive{"a", 9}}).member_changed) << "alive already";
   EXPECT_FALSE(v.Apply({2, Remove{"a"}}).member_changed) << "alive members are not removed";
-  EXPECT_FALSE(v.Apply({2, AddMember{Info("a", 9)}}).member_changed) << "alive: a join is a no-op";
+  EXPECT_FALSE(v.Apply({2, AddMember{Info("a", 5)}}).member_changed)
+      << "the same incarnation again";
   v.Apply({3, MarkDead{"a", 5, Died(DiagnosisClass::kHostDown)}});
   EXPECT_FALSE(v.Apply({4, MarkAlive{"a", 5}}).member_changed)
       << "rejoin needs a higher incarnation";
   EXPECT_FALSE(v.Apply({4, MarkDead{"a", 5, Died(DiagnosisClass::kHostDown)}}).member_changed)
       << "a duplicate decision";
   EXPECT_EQ(v.version(), version + 1);
+  // A restart with a higher incarnation replaces the alive member's info quietly.
+  v.Apply({5, AddMember{Info("b", 1)}});
+  const std::size_t events = v.events().size();
+  EXPECT_TRUE(v.Apply({6, AddMember{Info("b", 2)}}).member_changed);
+  EXPECT_EQ(v.Find("b")->info.incarnation, 2u);
+  EXPECT_EQ(v.Find("b")->state, MemberState::kAlive);
+  EXPECT_EQ(v.events().size(), events);
 }
 
 TEST(MembershipView, LeftMemberReturnsOnlyWithAHigherIncarnation) {

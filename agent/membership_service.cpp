@@ -1,0 +1,251 @@
+#include "agent/membership_service.h"
+
+#include <boost/asio/ip/udp.hpp>
+#include <chrono>
+
+#include "agent/endpoint_text.h"
+#include "core/log.h"
+#include "membership/peer_message.h"
+
+namespace ringwatch::agent {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using udp = net::ip::udp;
+
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+MembershipService::MembershipService(net::io_context& ioc, Options options, RaftService& raft,
+                                     RaftTransport& transport, HeartbeatService& heartbeats,
+                                     PeerMetrics& metrics)
+    : ioc_(ioc),
+      options_(std::move(options)),
+      raft_(raft),
+      transport_(transport),
+      heartbeats_(heartbeats),
+      metrics_(metrics),
+      coordinator_(options_.coordinator),
+      timer_(ioc) {}
+
+void MembershipService::Attach() {
+  raft_.OnApply([this](const raft::Entry& e) {
+    if (coordinator_.Apply(e)) watch_dirty_ = true;
+    if (e.type == raft::EntryType::kNormal && on_change_) on_change_();
+  });
+  raft_.OnRestore([this](const raft::Snapshot& s) {
+    if (!coordinator_.Restore(s))
+      log::Error("membership", "snapshot does not decode; keeping the current view",
+                 {{"index", std::to_string(s.index.value)}});
+    watch_dirty_ = true;
+  });
+  raft_.SnapshotSource([this] { return coordinator_.SnapshotData(); });
+  transport_.OnMembership([this](std::string_view payload) {
+    auto m = membership::DecodePeerMessage(payload);
+    if (!m) {
+      metrics_.dropped(DropReason::kMalformed).Increment();
+      return;
+    }
+    Execute(coordinator_.Receive(Facts(), *m, core::MonotonicNow(), WallMs()));
+  });
+}
+
+void MembershipService::Start() {
+  UpdateWatch();
+  timer_.expires_after(std::chrono::milliseconds(0));
+  ScheduleTick();
+}
+
+void MembershipService::Stop() {
+  stopped_ = true;
+  timer_.cancel();
+  for (auto& [id, socket] : probing_) {
+    boost::system::error_code ignored;
+    socket->close(ignored);
+  }
+  alive_.reset();
+}
+
+bool MembershipService::Ready() const {
+  return coordinator_.Alive() && !raft_.View().leader.empty();
+}
+
+membership::RaftFacts MembershipService::Facts() const {
+  RaftView v = raft_.View();
+  return membership::RaftFacts{v.leader, v.role == "leader", v.term};
+}
+
+void MembershipService::ScheduleTick() {
+  timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+    if (ec || alive.expired() || stopped_) return;
+    Tick();
+    timer_.expires_after(options_.coordinator.heartbeat_interval);
+    ScheduleTick();
+  });
+}
+
+void MembershipService::Tick() {
+  std::vector<membership::LocalObservation> observations;
+  for (const PeerView& p : heartbeats_.Status()) {
+    if (p.id.empty()) continue;
+    membership::LocalObservation o;
+    o.id = p.id;
+    o.incarnation = p.incarnation;
+    o.suspected = p.suspected;
+    o.phi = p.phi;
+    o.silence_seconds = p.silence_seconds;
+    if (p.health)
+      o.health = membership::Health{static_cast<float>(p.health->load1_per_core),
+                                    static_cast<float>(p.health->memory_available_ratio),
+                                    static_cast<float>(p.health->fullest_filesystem_ratio),
+                                    static_cast<float>(p.health->agent_cpu_ratio)};
+    if (p.suspected) {
+      auto it = probes_.find(p.id);
+      if (it == probes_.end()) {
+        probes_[p.id] = membership::ProbeResult::kNone;
+        if (const auto* m = coordinator_.view().Find(p.id)) Probe(p.id, m->info.address);
+      } else {
+        o.probe = it->second;
+      }
+    } else {
+      probes_.erase(p.id);
+    }
+    observations.push_back(std::move(o));
+  }
+  membership::RaftFacts facts = Facts();
+  Execute(coordinator_.Tick(facts, core::MonotonicNow(), WallMs(), observations));
+  heartbeats_.SetIncarnation(coordinator_.self().incarnation);
+  if (watch_dirty_ || facts.leader != watched_leader_) UpdateWatch();
+}
+
+void MembershipService::Execute(membership::Effects fx) {
+  for (const membership::Command& c : fx.proposals) {
+    auto p = raft_.Propose(membership::EncodeCommand(c));
+    if (!p.ok()) log::Debug("membership", "proposal refused", {{"reason", p.error().detail}});
+  }
+  if (fx.conf_change) {
+    auto p = raft_.ProposeConfChange(*fx.conf_change);
+    if (p.ok())
+      log::Info("membership", "configuration change",
+                {{"change", raft::ToString(fx.conf_change->type)},
+                 {"member", fx.conf_change->node.value}});
+  }
+  for (auto& [to, message] : fx.messages) {
+    std::string payload = membership::EncodePeerMessage(message);
+    if (!to.empty()) {
+      transport_.SendMembership(to, payload);
+      continue;
+    }
+    for (const PeerView& p : heartbeats_.Status())  // no leader known: every seed heard of
+      if (!p.id.empty()) transport_.SendMembership(p.id, payload);
+  }
+  if (fx.watch_changed) watch_dirty_ = true;
+}
+
+void MembershipService::UpdateWatch() {
+  watch_dirty_ = false;
+  const membership::View& view = coordinator_.view();
+  for (const auto& [id, m] : view.members())
+    if (auto ep = ParseEndpointText<tcp::endpoint>(m.info.address)) transport_.SetAddress(id, *ep);
+  RaftView raft = raft_.View();
+  watched_leader_ = raft.leader;
+  if (!coordinator_.Alive()) {
+    // Not (or no longer) a member: heartbeat with the seeds, as before membership.
+    heartbeats_.SetTargets(options_.seeds);
+    std::vector<WatchedPeer> watched;
+    for (const auto& s : options_.seeds)
+      watched.push_back({"", s});
+    heartbeats_.SetWatchList(std::move(watched));
+    return;
+  }
+  const std::string& self = coordinator_.self().id;
+  std::map<std::string, membership::MemberInfo> targets, watched;
+  for (const auto& m : coordinator_.HeartbeatTargets())
+    targets[m.id] = m;
+  for (const auto& m : coordinator_.Watched())
+    watched[m.id] = m;
+  const bool voter = std::find(raft.voters.begin(), raft.voters.end(), self) != raft.voters.end();
+  if (raft.leader == self) {
+    // The leader heartbeats every voter, so each can detect its death.
+    for (const std::string& v : raft.voters)
+      if (const auto* m = view.Find(v); m && v != self) targets[v] = m->info;
+  } else if (voter && !raft.leader.empty()) {
+    if (const auto* m = view.Find(raft.leader)) watched[raft.leader] = m->info;
+  }
+  std::vector<udp::endpoint> target_endpoints;
+  for (const auto& [id, info] : targets)
+    if (auto ep = ParseEndpointText<udp::endpoint>(info.address)) target_endpoints.push_back(*ep);
+  std::vector<WatchedPeer> watch;
+  for (const auto& [id, info] : watched)
+    if (auto ep = ParseEndpointText<udp::endpoint>(info.address)) watch.push_back({id, *ep});
+  heartbeats_.SetTargets(std::move(target_endpoints));
+  heartbeats_.SetWatchList(std::move(watch));
+}
+
+void MembershipService::Probe(const std::string& id, const std::string& address) {
+  auto ep = ParseEndpointText<tcp::endpoint>(address);
+  if (!ep || probing_.count(id)) return;
+  auto socket = std::make_shared<tcp::socket>(ioc_);
+  auto timer = std::make_shared<net::steady_timer>(ioc_);
+  probing_[id] = socket;
+  auto done = std::make_shared<bool>(false);
+  auto finish = [this, id, done, socket, timer,
+                 alive = std::weak_ptr<bool>(alive_)](membership::ProbeResult result) {
+    if (*done || alive.expired()) return;
+    *done = true;
+    timer->cancel();
+    boost::system::error_code ignored;
+    socket->close(ignored);
+    probing_.erase(id);
+    auto it = probes_.find(id);
+    if (it != probes_.end()) it->second = result;  // still the same suspicion episode
+  };
+  timer->expires_after(std::chrono::seconds(1));
+  timer->async_wait([finish](boost::system::error_code ec) {
+    if (!ec) finish(membership::ProbeResult::kTimeout);
+  });
+  socket->async_connect(*ep, [finish](boost::system::error_code ec) {
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) return finish(membership::ProbeResult::kConnected);
+    finish(ec == net::error::connection_refused ? membership::ProbeResult::kRefused
+                                                : membership::ProbeResult::kTimeout);
+  });
+}
+
+void MembershipService::Leave(std::chrono::milliseconds timeout, std::function<void(bool)> done) {
+  const std::string self = coordinator_.self().id;
+  auto left = [this, self] {
+    const auto* m = coordinator_.view().Find(self);
+    return !m || m->state == membership::MemberState::kLeft;
+  };
+  if (!coordinator_.view().Find(self)) return done(false);
+  auto p = raft_.Propose(membership::EncodeCommand(coordinator_.Leave(WallMs())));
+  if (!p.ok()) return done(false);
+  log::Info("membership", "leaving the cluster");
+  // Poll the applied view: a follower's proposal is forwarded and its
+  // outcome is only seen when the entry is applied here.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto timer = std::make_shared<net::steady_timer>(ioc_);
+  // The pending wait holds the only strong reference to `check`.
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [timer, weak = std::weak_ptr<std::function<void()>>(check), left, deadline, done,
+            alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    if (left()) return done(true);
+    if (std::chrono::steady_clock::now() >= deadline) return done(false);
+    timer->expires_after(std::chrono::milliseconds(10));
+    timer->async_wait([strong = weak.lock()](boost::system::error_code ec) {
+      if (!ec && strong) (*strong)();
+    });
+  };
+  (*check)();
+}
+
+}  // namespace ringwatch::agent

@@ -1,0 +1,84 @@
+#pragma once
+// MembershipService: runs this agent's membership::Coordinator. Every
+// heartbeat interval it hands the coordinator the heartbeat service's
+// verdicts (plus a TCP probe of each suspected member's peer port: refused
+// or timed out) and carries out what comes back — Raft proposals and
+// configuration changes, join/rejoin/report requests over the peer
+// transport — and keeps the heartbeat targets and watch list on the observer
+// assignment of the committed view. Committed entries and snapshots reach
+// the coordinator through RaftService.
+//
+// Before this agent is in the committed view it heartbeats with the seeds,
+// as before membership. Voters also watch the leader, and the leader sends
+// heartbeats to every voter, so the fast failover input always has a
+// detector behind it.
+//
+// Threading: lives on the core io_context; call every method from it.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/heartbeat_service.h"
+#include "agent/raft_service.h"
+#include "agent/raft_transport.h"
+#include "config/config.h"
+#include "membership/coordinator.h"
+
+namespace ringwatch::agent {
+
+class MembershipService {
+ public:
+  struct Options {
+    membership::CoordinatorOptions coordinator;
+    std::vector<boost::asio::ip::udp::endpoint> seeds;
+  };
+
+  MembershipService(boost::asio::io_context& ioc, Options options, RaftService& raft,
+                    RaftTransport& transport, HeartbeatService& heartbeats, PeerMetrics& metrics);
+
+  // Hooks into RaftService; call before raft.Start().
+  void Attach();
+  void Start();
+  void Stop();
+
+  // Graceful leave: proposes Leave for this member; `done(true)` once it is
+  // committed, `done(false)` if that did not happen within `timeout`.
+  void Leave(std::chrono::milliseconds timeout, std::function<void(bool)> done);
+
+  const membership::Coordinator& coordinator() const { return coordinator_; }
+  bool Ready() const;
+  void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
+
+ private:
+  void ScheduleTick();
+  void Tick();
+  void Execute(membership::Effects fx);
+  void UpdateWatch();
+  void Probe(const std::string& id, const std::string& address);
+  membership::RaftFacts Facts() const;
+
+  boost::asio::io_context& ioc_;
+  Options options_;
+  RaftService& raft_;
+  RaftTransport& transport_;
+  HeartbeatService& heartbeats_;
+  PeerMetrics& metrics_;
+  membership::Coordinator coordinator_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+  bool watch_dirty_ = true;
+  std::string watched_leader_;
+  std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
+  std::map<std::string, std::shared_ptr<boost::asio::ip::tcp::socket>> probing_;
+  std::function<void()> on_change_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringwatch::agent

@@ -1,0 +1,260 @@
+#include "membership/coordinator.h"
+
+#include <algorithm>
+
+#include "raft/codec.h"
+
+namespace ringwatch::membership {
+
+Coordinator::Coordinator(CoordinatorOptions options)
+    : options_(std::move(options)),
+      aggregator_({options_.confirmations,
+                   // Reports are repeated every interval; three missed ones retire it.
+                   3 * options_.heartbeat_interval, 20 * options_.heartbeat_interval}) {}
+
+bool Coordinator::Alive() const {
+  const Member* me = view_.Find(options_.self.id);
+  return me && me->state == MemberState::kAlive &&
+         me->info.incarnation == options_.self.incarnation;
+}
+
+void Coordinator::Recompute() {
+  observers_ = Observers::Compute(view_.AliveIds(), options_.observers);
+}
+
+bool Coordinator::Apply(const raft::Entry& entry) {
+  switch (entry.type) {
+    case raft::EntryType::kBootstrap:
+      if (auto conf = raft::DecodeConfState(entry.data)) {
+        conf_ = *conf;
+        for (const raft::NodeId& v : conf_.voters)
+          view_.VoterAdded(v.value);
+      }
+      return false;
+    case raft::EntryType::kConfChange:
+      if (auto change = raft::DecodeConfChange(entry.data)) {
+        bool was_voter = conf_.voters.count(change->node) > 0;
+        switch (change->type) {
+          case raft::ConfChangeType::kAddLearner:
+            if (!conf_.Contains(change->node)) conf_.learners.insert(change->node);
+            break;
+          case raft::ConfChangeType::kPromote:
+            if (conf_.learners.erase(change->node)) {
+              conf_.voters.insert(change->node);
+              view_.VoterAdded(change->node.value);
+            }
+            break;
+          case raft::ConfChangeType::kRemove:
+            conf_.voters.erase(change->node);
+            conf_.learners.erase(change->node);
+            if (was_voter) view_.VoterRemoved(change->node.value);
+            break;
+        }
+      }
+      return false;
+    case raft::EntryType::kNormal:
+      if (auto command = DecodeCommand(entry.data)) {
+        if (view_.Apply(*command).member_changed) {
+          Recompute();
+          return true;
+        }
+      }
+      return false;
+    case raft::EntryType::kEmpty:
+      return false;
+  }
+  return false;
+}
+
+bool Coordinator::Restore(const raft::Snapshot& snapshot) {
+  conf_ = snapshot.conf;
+  if (snapshot.data.empty()) {
+    view_ = View{};
+  } else if (auto v = View::Decode(snapshot.data)) {
+    view_ = std::move(*v);
+  } else {
+    return false;
+  }
+  Recompute();
+  return true;
+}
+
+Command Coordinator::Leave(int64_t wall_ms) {
+  leaving_ = true;
+  return Command{wall_ms, membership::Leave{options_.self.id}};
+}
+
+std::vector<MemberInfo> Coordinator::HeartbeatTargets() const {
+  std::vector<MemberInfo> out;
+  for (const std::string& id : observers_.Of(options_.self.id))
+    if (const Member* m = view_.Find(id)) out.push_back(m->info);
+  return out;
+}
+
+std::vector<MemberInfo> Coordinator::Watched() const {
+  std::vector<MemberInfo> out;
+  for (const std::string& id : observers_.SubjectsOf(options_.self.id))
+    if (const Member* m = view_.Find(id)) out.push_back(m->info);
+  return out;
+}
+
+void Coordinator::Route(const RaftFacts& raft, PeerMessage m, Effects& fx) {
+  if (!raft.leader.empty() && raft.leader != options_.self.id) {
+    fx.messages.emplace_back(raft.leader, std::move(m));
+  } else if (raft.leader.empty() && std::holds_alternative<JoinRequest>(m)) {
+    fx.messages.emplace_back("", std::move(m));  // no leader known: ask the seeds
+  }
+}
+
+Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
+                          const std::vector<LocalObservation>& observations) {
+  Effects fx;
+  MemberInfo& self = options_.self;
+  const Member* me = view_.Find(self.id);
+  if (!leaving_) {
+    if (me && me->state == MemberState::kDead) {
+      // Declared dead while alive (paused, partitioned): come back as a new
+      // incarnation, after the leader's probation.
+      if (me->info.incarnation >= self.incarnation) self.incarnation = me->info.incarnation + 1;
+      RejoinRequest r{self.id, self.incarnation, false};
+      if (raft.is_leader) {
+        OnRejoin(r, now);
+      } else {
+        Route(raft, r, fx);
+      }
+    } else if (!me || me->info.incarnation < self.incarnation) {
+      if (me && me->state != MemberState::kAlive && me->info.incarnation >= self.incarnation)
+        self.incarnation = me->info.incarnation + 1;
+      if (!last_join_ || now - *last_join_ >= options_.join_retry) {
+        last_join_ = now;
+        if (raft.is_leader) {
+          fx.proposals.push_back(Command{wall_ms, AddMember{self}});
+        } else {
+          Route(raft, JoinRequest{self, false}, fx);
+        }
+      }
+    }
+  }
+
+  // Reports about the members this agent watches: repeated while suspected,
+  // one clearing report when the suspicion ends.
+  for (const LocalObservation& o : observations) {
+    const Member* m = view_.Find(o.id);
+    if (!m || m->state != MemberState::kAlive) {
+      suspected_.erase(o.id);
+      continue;
+    }
+    bool was = suspected_.count(o.id) > 0;
+    if (!o.suspected && !was) continue;
+    Report r;
+    r.observer = self.id;
+    r.subject = o.id;
+    // An observer that never heard the member speaks of the view's incarnation.
+    r.incarnation = o.incarnation ? o.incarnation : m->info.incarnation;
+    r.suspected = o.suspected;
+    r.phi = o.phi;
+    r.silence_seconds = o.silence_seconds;
+    r.probe = o.probe;
+    r.health = o.health;
+    if (o.suspected) {
+      suspected_.insert(o.id);
+    } else {
+      suspected_.erase(o.id);
+    }
+    if (raft.is_leader) {
+      aggregator_.Receive(r, now);
+    } else {
+      Route(raft, ReportMessage{r, false}, fx);
+    }
+  }
+
+  if (raft.is_leader) {
+    LeaderDuties(raft, now, wall_ms, fx);
+  } else {
+    aggregator_.Clear();
+    rejoining_.clear();
+    joins_proposed_.clear();
+  }
+  return fx;
+}
+
+void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
+                               Effects& fx) {
+  if (raft.term != led_term_) {
+    led_term_ = raft.term;
+    aggregator_.Clear();
+    fx.proposals.push_back(Command{wall_ms, LeaderElected{options_.self.id, raft.term}});
+  }
+  for (Decision& d : aggregator_.Decide(view_, observers_, now, wall_ms))
+    fx.proposals.push_back(
+        Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
+
+  // Readmit members whose rejoin requests came steadily for their probation,
+  // doubled for every recent flap (at most 64 times).
+  for (auto it = rejoining_.begin(); it != rejoining_.end();) {
+    const Member* m = view_.Find(it->first);
+    const Probation& p = it->second;
+    if (!m || m->state != MemberState::kDead || p.incarnation <= m->info.incarnation ||
+        now - p.last > 5 * options_.heartbeat_interval) {
+      it = rejoining_.erase(it);
+      continue;
+    }
+    auto probation = options_.rejoin_probation * (1u << std::min<uint32_t>(m->flaps, 6));
+    if (p.last - p.first >= probation) {
+      fx.proposals.push_back(Command{wall_ms, MarkAlive{it->first, p.incarnation}});
+      it = rejoining_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+
+  AutopilotInput in;
+  in.view = &view_;
+  in.conf = conf_;
+  in.leader = options_.self.id;
+  in.target_voters = options_.target_voters;
+  in.now_ms = std::max(wall_ms, view_.last_time_ms());
+  in.stabilization_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.stabilization).count();
+  if (auto step = NextVoterChange(in)) fx.conf_change = step->change;
+}
+
+void Coordinator::OnRejoin(const RejoinRequest& r, core::Instant now) {
+  auto [it, fresh] = rejoining_.try_emplace(r.id, Probation{r.incarnation, now, now});
+  if (!fresh) {
+    if (it->second.incarnation != r.incarnation) it->second = Probation{r.incarnation, now, now};
+    it->second.last = now;
+  }
+}
+
+Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, core::Instant now,
+                             int64_t wall_ms) {
+  Effects fx;
+  if (!raft.is_leader) {
+    // One hop to the leader; a forwarded request is not forwarded again.
+    bool forwarded = std::visit([](const auto& m) { return m.forwarded; }, message);
+    if (!forwarded && !raft.leader.empty() && raft.leader != options_.self.id) {
+      PeerMessage copy = message;
+      std::visit([](auto& m) { m.forwarded = true; }, copy);
+      fx.messages.emplace_back(raft.leader, std::move(copy));
+    }
+    return fx;
+  }
+  if (const auto* j = std::get_if<JoinRequest>(&message)) {
+    const Member* m = view_.Find(j->info.id);
+    if (m && m->info.incarnation >= j->info.incarnation) return fx;  // nothing new
+    // A dead member comes back through a rejoin and its probation, not a join.
+    if (m && m->state == MemberState::kDead) return fx;
+    auto it = joins_proposed_.find(j->info.id);
+    if (it != joins_proposed_.end() && now - it->second < options_.join_retry) return fx;
+    joins_proposed_[j->info.id] = now;
+    fx.proposals.push_back(Command{wall_ms, AddMember{j->info}});
+  } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
+    OnRejoin(*r, now);
+  } else if (const auto* rep = std::get_if<ReportMessage>(&message)) {
+    aggregator_.Receive(rep->report, now);
+  }
+  return fx;
+}
+
+}  // namespace ringwatch::membership

@@ -1,0 +1,130 @@
+#pragma once
+// membership::Coordinator — one agent's side of agreed membership, sans I/O.
+// It holds the committed View (applied from Raft entries), derives the
+// observer assignment, and decides what this agent does each heartbeat
+// interval: join, rejoin after being declared dead, report suspicions of the
+// members it watches, and — while it leads — turn reports into MarkDead,
+// readmit rejoining members after their probation, and keep the voters in
+// line (autopilot). The agent feeds it time, local detector observations,
+// peer messages and committed entries, and carries out the Effects; the
+// whole-agent simulation does the same with simulated ones.
+//
+// Not thread-safe; one owner (the agent's core loop).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/duration.h"
+#include "membership/aggregator.h"
+#include "membership/autopilot.h"
+#include "membership/command.h"
+#include "membership/observers.h"
+#include "membership/peer_message.h"
+#include "membership/view.h"
+#include "raft/types.h"
+
+namespace ringwatch::membership {
+
+// This agent's detector verdict on one member it watches.
+struct LocalObservation {
+  std::string id;
+  uint64_t incarnation = 0;  // from its heartbeats
+  bool suspected = false;
+  double phi = 0;
+  double silence_seconds = 0;
+  ProbeResult probe = ProbeResult::kNone;
+  std::optional<Health> health;
+};
+
+// The Raft facts the coordinator needs, given before every call.
+struct RaftFacts {
+  std::string leader;  // empty: none known
+  bool is_leader = false;
+  uint64_t term = 0;
+};
+
+struct CoordinatorOptions {
+  MemberInfo self;
+  uint32_t observers = 5;      // detector.observers (K)
+  uint32_t confirmations = 0;  // detector.confirmations
+  core::Duration heartbeat_interval = std::chrono::milliseconds(100);
+  core::Duration rejoin_probation = std::chrono::seconds(2);
+  uint32_t target_voters = 3;
+  core::Duration stabilization = std::chrono::seconds(10);
+  core::Duration join_retry = std::chrono::seconds(1);
+};
+
+// What the agent must do after a call.
+struct Effects {
+  std::vector<Command> proposals;               // raft Propose (forwarded when not leader)
+  std::optional<raft::ConfChange> conf_change;  // raft ProposeConfChange (leader only)
+  // Requests to send: to a member id, or to every seed when the id is empty.
+  std::vector<std::pair<std::string, PeerMessage>> messages;
+  bool watch_changed = false;  // re-read HeartbeatTargets() / Watched()
+};
+
+class Coordinator {
+ public:
+  explicit Coordinator(CoordinatorOptions options);
+
+  // Committed Raft entries, in log order (all types). True when the
+  // heartbeat targets or watched members may have changed.
+  bool Apply(const raft::Entry& entry);
+  // A snapshot replaced the state (at start, or from the leader).
+  bool Restore(const raft::Snapshot& snapshot);
+  std::string SnapshotData() const { return view_.Encode(); }
+
+  // Once per heartbeat interval.
+  Effects Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
+               const std::vector<LocalObservation>& observations);
+  Effects Receive(const RaftFacts& raft, const PeerMessage& message, core::Instant now,
+                  int64_t wall_ms);
+  // Graceful leave: the proposal to make (and stop rejoining afterwards).
+  Command Leave(int64_t wall_ms);
+
+  const View& view() const { return view_; }
+  const Observers& observers() const { return observers_; }
+  const raft::ConfState& conf() const { return conf_; }
+  const MemberInfo& self() const { return options_.self; }
+  // This member is alive in the committed view.
+  bool Alive() const;
+  // Members this agent sends heartbeats to (its observers) and watches.
+  std::vector<MemberInfo> HeartbeatTargets() const;
+  std::vector<MemberInfo> Watched() const;
+  // Fresh suspicions the leader holds about `id` (status and tests).
+  std::size_t Suspicions(const std::string& id, core::Instant now) const {
+    return aggregator_.Suspicions(id, now);
+  }
+
+ private:
+  void Recompute();
+  void LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms, Effects& fx);
+  void OnRejoin(const RejoinRequest& r, core::Instant now);
+  void Route(const RaftFacts& raft, PeerMessage m, Effects& fx);
+
+  CoordinatorOptions options_;
+  View view_;
+  raft::ConfState conf_;
+  Observers observers_;
+  Aggregator aggregator_;
+  uint64_t led_term_ = 0;  // the term this agent last acted as leader in
+  std::optional<core::Instant> last_join_;
+  bool leaving_ = false;
+  std::set<std::string> suspected_;  // members this agent currently reports
+
+  struct Probation {
+    uint64_t incarnation = 0;
+    core::Instant first;
+    core::Instant last;
+  };
+  std::map<std::string, Probation> rejoining_;  // leader: members asking to come back
+  std::map<std::string, core::Instant> joins_proposed_;
+};
+
+}  // namespace ringwatch::membership

@@ -1,0 +1,72 @@
+#include "membership/peer_message.h"
+
+#include "membership/wire.h"
+
+namespace ringwatch::membership {
+
+std::string EncodePeerMessage(const PeerMessage& message) {
+  core::ByteWriter w;
+  w.U8(static_cast<uint8_t>(message.index() + 1));
+  if (const auto* j = std::get_if<JoinRequest>(&message)) {
+    wire::PutInfo(w, j->info);
+    w.U8(j->forwarded ? 1 : 0);
+  } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
+    wire::PutString(w, r->id);
+    w.U64(r->incarnation);
+    w.U8(r->forwarded ? 1 : 0);
+  } else if (const auto* m = std::get_if<ReportMessage>(&message)) {
+    const Report& p = m->report;
+    wire::PutString(w, p.observer);
+    wire::PutString(w, p.subject);
+    w.U64(p.incarnation);
+    w.U8(p.suspected ? 1 : 0);
+    wire::PutF64(w, p.phi);
+    wire::PutF64(w, p.silence_seconds);
+    w.U8(static_cast<uint8_t>(p.probe));
+    w.U8(p.health ? 1 : 0);
+    if (p.health) wire::PutHealth(w, *p.health);
+    w.U8(m->forwarded ? 1 : 0);
+  }
+  return w.Take();
+}
+
+std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
+  core::ByteReader r(bytes);
+  uint8_t tag = 0, flag = 0;
+  if (!r.U8(&tag)) return std::nullopt;
+  PeerMessage out;
+  bool ok = false;
+  if (tag == 1) {
+    JoinRequest j;
+    ok = wire::GetInfo(r, &j.info) && r.U8(&flag) && flag <= 1;
+    j.forwarded = flag == 1;
+    out = std::move(j);
+  } else if (tag == 2) {
+    RejoinRequest j;
+    ok = wire::GetString(r, &j.id) && !j.id.empty() && r.U64(&j.incarnation) && r.U8(&flag) &&
+         flag <= 1;
+    j.forwarded = flag == 1;
+    out = std::move(j);
+  } else if (tag == 3) {
+    ReportMessage m;
+    Report& p = m.report;
+    uint8_t suspected = 0, probe = 0, has_health = 0;
+    ok = wire::GetString(r, &p.observer) && !p.observer.empty() && wire::GetString(r, &p.subject) &&
+         !p.subject.empty() && r.U64(&p.incarnation) && r.U8(&suspected) && suspected <= 1 &&
+         wire::GetF64(r, &p.phi) && wire::GetF64(r, &p.silence_seconds) && r.U8(&probe) &&
+         probe <= 3 && r.U8(&has_health) && has_health <= 1;
+    p.suspected = suspected == 1;
+    p.probe = static_cast<ProbeResult>(probe);
+    if (ok && has_health) {
+      p.health.emplace();
+      ok = wire::GetHealth(r, &*p.health);
+    }
+    ok = ok && r.U8(&flag) && flag <= 1;
+    m.forwarded = flag == 1;
+    out = std::move(m);
+  }
+  if (!ok || !r.ok() || r.remaining() != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace ringwatch::membership

@@ -1,0 +1,44 @@
+#pragma once
+// Membership requests between agents (TCP, peer frame type kMembership),
+// all addressed to the Raft leader (a non-leader forwards once):
+//   JoinRequest    a new agent, or one restarted with a new incarnation;
+//   Report         an observer's verdict on a member it watches, repeated
+//                  every heartbeat interval while it suspects, once on clearing;
+//   RejoinRequest  a member the view declares dead, but alive, repeated
+//                  every heartbeat interval until the leader readmits it.
+// Leave and Remove travel as ordinary Raft proposals. Pure codec.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "membership/aggregator.h"
+#include "membership/types.h"
+
+namespace ringwatch::membership {
+
+struct JoinRequest {
+  MemberInfo info;
+  bool forwarded = false;
+  bool operator==(const JoinRequest&) const = default;
+};
+
+struct RejoinRequest {
+  std::string id;
+  uint64_t incarnation = 0;  // the new one: higher than the view's
+  bool forwarded = false;
+  bool operator==(const RejoinRequest&) const = default;
+};
+
+struct ReportMessage {
+  Report report;
+  bool forwarded = false;
+};
+
+using PeerMessage = std::variant<JoinRequest, RejoinRequest, ReportMessage>;
+
+std::string EncodePeerMessage(const PeerMessage& message);
+std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes);
+
+}  // namespace ringwatch::membership
