@@ -245,6 +245,7 @@ int Agent::Run() {
     }
     MembershipService::Options mo;
     mo.seeds = targets;
+    mo.probe_phi = config_.detector.phi_threshold / 2;
     heartbeats.SetTargets(std::move(targets));
     heartbeats.SetWatchList(std::move(watched));
 

@@ -106,7 +106,7 @@ void MembershipService::Tick() {
                                     static_cast<float>(p.health->memory_available_ratio),
                                     static_cast<float>(p.health->fullest_filesystem_ratio),
                                     static_cast<float>(p.health->agent_cpu_ratio)};
-    if (p.suspected) {
+    if (p.suspected || p.phi >= options_.probe_phi) {
       auto it = probes_.find(p.id);
       if (it == probes_.end()) {
         probes_[p.id] = membership::ProbeResult::kNone;
@@ -114,8 +114,8 @@ void MembershipService::Tick() {
       } else {
         o.probe = it->second;
       }
-    } else {
-      probes_.erase(p.id);
+    } else if (p.phi < options_.probe_phi / 2) {
+      probes_.erase(p.id);  // heard normally again: the next episode probes afresh
     }
     observations.push_back(std::move(o));
   }

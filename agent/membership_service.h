@@ -38,6 +38,9 @@ class MembershipService {
   struct Options {
     membership::CoordinatorOptions coordinator;
     std::vector<boost::asio::ip::udp::endpoint> seeds;
+    // A watched member is probed (TCP connect to its peer port) once its phi
+    // reaches this, before it is suspected, so the verdict can carry the result.
+    double probe_phi = 4.0;
   };
 
   MembershipService(boost::asio::io_context& ioc, Options options, RaftService& raft,

@@ -27,7 +27,12 @@ DiagnosisClass Classify(const std::vector<Report>& reports) {
 }
 
 void Aggregator::Receive(const Report& report, core::Instant now) {
-  reports_[{report.subject, report.observer}] = Held{report, now};
+  auto key = std::make_pair(report.subject, report.observer);
+  auto it = reports_.find(key);
+  core::Instant since = now;
+  if (it != reports_.end() && it->second.report.suspected && report.suspected)
+    since = it->second.since;
+  reports_[key] = Held{report, now, since};
 }
 
 void Aggregator::Clear() {
@@ -65,6 +70,8 @@ std::vector<Decision> Aggregator::Decide(const View& view, const Observers& obse
                                    : live.size() / 2 + 1;
     std::vector<Report> fresh;
     std::size_t suspecting = 0;
+    bool probed = false;
+    core::Instant first_suspicion = now;
     for (const std::string& o : live) {
       auto it = reports_.find({id, o});
       if (it == reports_.end()) continue;
@@ -72,9 +79,16 @@ std::vector<Decision> Aggregator::Decide(const View& view, const Observers& obse
       // A report about an older incarnation says nothing about this one.
       if (r.incarnation != member.info.incarnation) continue;
       fresh.push_back(r);
-      if (r.suspected) ++suspecting;
+      if (r.suspected) {
+        ++suspecting;
+        first_suspicion = std::min(first_suspicion, it->second.since);
+        probed = probed || r.probe != ProbeResult::kNone;
+      }
     }
     if (suspecting < needed) continue;
+    // Give the observers' probes a moment: "refused" or "timed out" is the
+    // difference between process_down and host_down.
+    if (!probed && now - first_suspicion < options_.probe_grace) continue;
     Decision d;
     d.subject = id;
     d.incarnation = member.info.incarnation;

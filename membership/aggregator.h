@@ -53,6 +53,9 @@ class Aggregator {
     core::Duration report_ttl = std::chrono::seconds(1);
     // A decision not yet committed is not proposed again before this.
     core::Duration repropose_after = std::chrono::seconds(2);
+    // How long a decision may wait for an observer's TCP probe result (which
+    // tells process_down from host_down) once enough observers agree.
+    core::Duration probe_grace = std::chrono::milliseconds(0);
   };
 
   explicit Aggregator(Options options) : options_(options) {}
@@ -72,7 +75,8 @@ class Aggregator {
  private:
   struct Held {
     Report report;
-    core::Instant at;
+    core::Instant at;     // last received
+    core::Instant since;  // when this observer's current suspicion began
   };
   Options options_;
   std::map<std::pair<std::string, std::string>, Held> reports_;  // (subject, observer)

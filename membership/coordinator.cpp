@@ -10,7 +10,9 @@ Coordinator::Coordinator(CoordinatorOptions options)
     : options_(std::move(options)),
       aggregator_({options_.confirmations,
                    // Reports are repeated every interval; three missed ones retire it.
-                   3 * options_.heartbeat_interval, 20 * options_.heartbeat_interval}) {}
+                   3 * options_.heartbeat_interval, 20 * options_.heartbeat_interval,
+                   // Observers probe before they suspect; at most one interval's wait.
+                   options_.heartbeat_interval}) {}
 
 bool Coordinator::Alive() const {
   const Member* me = view_.Find(options_.self.id);

@@ -107,3 +107,50 @@ TEST(Diagnose, ClassesFollowTheEvidence) {
 
 }  // namespace
 }  // namespace ringwatch::membership
+
+namespace ringwatch::membership {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Agreement without any probe result waits up to probe_grace for one, so the
+// diagnosis can tell process_down from host_down; a result ends the wait.
+TEST(AggregatorProbeGrace, WaitsBrieflyForAProbeResult) {
+  View view;
+  for (const char* id : {"a", "b", "c", "d"})
+    view.Apply({0, AddMember{MemberInfo{id, "", "", "", 1, 1}}});
+  auto observers = Observers::Compute(view.AliveIds(), 5);  // all-to-all
+  Aggregator agg(
+      {.confirmations = 0, .report_ttl = 1s, .repropose_after = 2s, .probe_grace = 100ms});
+  core::Instant t0{};
+  auto report = [](const std::string& o, ProbeResult p) {
+    Report r;
+    r.observer = o;
+    r.subject = "d";
+    r.incarnation = 1;
+    r.suspected = true;
+    r.probe = p;
+    return r;
+  };
+  for (const char* o : {"a", "b"})
+    agg.Receive(report(o, ProbeResult::kNone), t0);
+  EXPECT_TRUE(agg.Decide(view, observers, t0 + 50ms, 1).empty()) << "waiting for a probe";
+  agg.Receive(report("a", ProbeResult::kRefused), t0 + 60ms);
+  auto d = agg.Decide(view, observers, t0 + 60ms, 1);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].diagnosis.cls, DiagnosisClass::kProcessDown);
+  EXPECT_EQ(d[0].diagnosis.probe, ProbeResult::kRefused);
+
+  Aggregator late(
+      {.confirmations = 0, .report_ttl = 1s, .repropose_after = 2s, .probe_grace = 100ms});
+  for (const char* o : {"a", "b"})
+    late.Receive(report(o, ProbeResult::kNone), t0);
+  for (const char* o : {"a", "b"})
+    late.Receive(report(o, ProbeResult::kNone), t0 + 100ms);
+  auto without = late.Decide(view, observers, t0 + 100ms, 1);
+  ASSERT_EQ(without.size(), 1u) << "the grace is bounded";
+  EXPECT_EQ(without[0].diagnosis.cls, DiagnosisClass::kHostDown);
+}
+
+}  // namespace
+}  // namespace ringwatch::membership
