@@ -154,7 +154,6 @@ int Agent::Run() {
       core_ioc, {config_.node.id, config_.cluster.name, key, base.incarnation, config_.detector},
       peer_metrics);
   RaftTransport raft_transport(core_ioc, {config_.cluster.name, key}, peer_metrics);
-  std::unique_ptr<MembershipService> membership;
   RaftService raft(core_ioc,
                    {config_.node.id, config_.data_dir + "/raft", config_.cluster.bootstrap_voters,
                     !config_.cluster.seeds.empty(), config_.raft, base.incarnation},
@@ -175,6 +174,37 @@ int Agent::Run() {
     return detectors::FormatTrace(
         *arrivals, "heartbeat arrivals of " + id + " (seconds, monotonic clock of the observer)");
   };
+  // POST /v1/leave and /v1/members/{id}/remove run on the core thread; the
+  // HTTP thread waits for the outcome, boundedly.
+  std::function<void(std::function<void(bool)>)> leave_and_stop;  // set below
+  std::unique_ptr<MembershipService> membership;
+  sources.leave = [&]() -> ActionResult {
+    auto promise = std::make_shared<std::promise<bool>>();
+    auto future = promise->get_future();
+    net::post(core_ioc,
+              [&, promise] { leave_and_stop([promise](bool left) { promise->set_value(left); }); });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+      return {504, "the leave did not complete in time"};
+    if (!future.get())
+      return {409,
+              "not left: this agent is not an alive member, is already stopping, or the leave did "
+              "not commit"};
+    return {200, "left the cluster; the agent is stopping"};
+  };
+  sources.remove = [&](const std::string& id) -> ActionResult {
+    auto promise = std::make_shared<std::promise<ActionResult>>();
+    auto future = promise->get_future();
+    net::post(core_ioc, [&, promise, id] {
+      membership->Remove(id, std::chrono::seconds(5), [promise](int status, std::string message) {
+        promise->set_value(ActionResult{status, std::move(message)});
+      });
+    });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+      return {504, "the removal did not complete in time"};
+    return future.get();
+  };
+  if (!config_.http.token_file.empty())
+    sources.token = std::string(core::Trim(core::ReadFile(config_.http.token_file).value_or("")));
   HttpRouter router(std::move(sources));
 
   HttpServerOptions http_options;
@@ -354,24 +384,35 @@ int Agent::Run() {
     });
     core_ioc.stop();
   };
-  net::signal_set signals(core_ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec || stopping) return;
+  // A graceful stop: a leader hands over first, so the cluster does not wait
+  // an election timeout for a new one (bounded by one election timeout);
+  // then, when leaving, the member's Leave is committed so nobody waits for a
+  // detector to declare it dead.
+  auto graceful_stop = [&](bool leave, std::function<void(bool)> done) {
     stopping = true;
-    log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     NotifyStopping();
-    // A leader hands over first, so the cluster does not wait an election
-    // timeout for a new one (bounded by one election timeout); then, with
-    // cluster.leave_on_terminate, the member leaves (Leave committed) so
-    // nobody waits for a detector to declare it dead.
-    raft.TransferLeadershipThen([&] {
-      if (!config_.cluster.leave_on_terminate || !membership->coordinator().Alive())
+    raft.TransferLeadershipThen([&, leave, done] {
+      if (!leave || !membership->coordinator().Alive()) {
+        done(false);
         return shutdown();
-      membership->Leave(std::chrono::milliseconds(2000), [&](bool left) {
+      }
+      membership->Leave(std::chrono::milliseconds(2000), [&, done](bool left) {
         log::Info("agent", left ? "left the cluster" : "leave not confirmed in time");
+        done(left);
         shutdown();
       });
     });
+  };
+  leave_and_stop = [&](std::function<void(bool)> done) {
+    if (stopping || !membership->coordinator().Alive()) return done(false);
+    log::Info("agent", "shutting down", {{"reason", "POST /v1/leave"}});
+    graceful_stop(true, std::move(done));
+  };
+  net::signal_set signals(core_ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec || stopping) return;
+    log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
+    graceful_stop(config_.cluster.leave_on_terminate, [](bool) {});
   });
   raft.OnFatal([&](const std::string&) {
     if (stopping) return;

@@ -15,6 +15,8 @@ struct HttpRequest {
   std::string target;                          // as sent, e.g. "/v1/events?since=3"
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+  // The client connected from a loopback address (set by the server).
+  bool from_loopback = false;
 
   // Path of target (before '?'), and its query parameters (percent-decoded;
   // a repeated name keeps the first value).

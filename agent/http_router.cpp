@@ -124,6 +124,22 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
        "diagnosis",
        {"GET"},
        [this](const HttpRequest&, const Params& p) { return DiagnosisOf(p.at("id")); }},
+      {Split("/v1/leave"),
+       "leave",
+       {"POST"},
+       [this](const HttpRequest& r, const Params&) {
+         if (auto denied = Authorize(r)) return *denied;
+         if (!sources_.leave) return JsonError(503, "leave is not available");
+         return Action(sources_.leave());
+       }},
+      {Split("/v1/members/{id}/remove"),
+       "remove",
+       {"POST"},
+       [this](const HttpRequest& r, const Params& p) {
+         if (auto denied = Authorize(r)) return *denied;
+         if (!sources_.remove) return JsonError(503, "remove is not available");
+         return Action(sources_.remove(p.at("id")));
+       }},
       {Split("/v1/peers/{id}/arrivals"),
        "arrivals",
        {"GET"},
@@ -304,6 +320,33 @@ HttpResponse HttpRouter::Members() const {
   r.body = json{{"version", 0}, {"members", std::move(members)}}.dump(
                -1, ' ', false, json::error_handler_t::replace) +
            "\n";
+  return r;
+}
+
+std::optional<HttpResponse> HttpRouter::Authorize(const HttpRequest& request) const {
+  if (sources_.token.empty()) {
+    if (request.from_loopback) return std::nullopt;
+    return JsonError(
+        403, "POST endpoints accept only loopback clients while http.token_file is not set");
+  }
+  auto it = request.headers.find("authorization");
+  const std::string expected = "Bearer " + sources_.token;
+  // Compare in constant time: the token is a secret.
+  bool match = it != request.headers.end() && it->second.size() == expected.size();
+  unsigned char diff = 0;
+  for (std::size_t i = 0; match && i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(it->second[i] ^ expected[i]);
+  if (match && diff == 0) return std::nullopt;
+  HttpResponse r = JsonError(401, "a valid \"Authorization: Bearer <token>\" header is required");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+HttpResponse HttpRouter::Action(const ActionResult& result) const {
+  if (result.status >= 400) return JsonError(result.status, result.message);
+  HttpResponse r;
+  r.status = result.status;
+  r.body = Dump(nlohmann::json{{"result", result.message}});
   return r;
 }
 

@@ -20,12 +20,24 @@
 
 namespace ringwatch::agent {
 
+// The outcome of a POST action: an HTTP status and a message for the body.
+struct ActionResult {
+  int status = 200;
+  std::string message;
+};
+
 struct RouterSources {
   std::function<std::shared_ptr<const StatusSnapshot>()> snapshot;
   std::function<std::string()> metrics;
   // Arrival times of a watched peer, one per line (a `ringwatch tune`
   // trace); nullopt when the peer is not watched.
   std::function<std::optional<std::string>(const std::string& id)> arrivals;
+  // POST actions, run by the agent (they wait, boundedly, for the outcome).
+  std::function<ActionResult()> leave;
+  std::function<ActionResult(const std::string& id)> remove;
+  // Bearer token the POST endpoints require (http.token_file). Empty: they
+  // are accepted from loopback clients only.
+  std::string token;
 };
 
 class HttpRouter {
@@ -53,6 +65,9 @@ class HttpRouter {
   HttpResponse Status() const;
   HttpResponse Members() const;
   HttpResponse Events(const HttpRequest& request) const;
+  // 401/403 when a POST may not proceed; nullopt when it may.
+  std::optional<HttpResponse> Authorize(const HttpRequest& request) const;
+  HttpResponse Action(const ActionResult& result) const;
   HttpResponse DiagnosisOf(const std::string& id) const;
   HttpResponse Arrivals(const std::string& id) const;
 

@@ -182,6 +182,11 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers.emplace(std::move(name), std::string(field.value()));
     }
     request.body = req.body();
+    {
+      boost::system::error_code ec;
+      const auto remote = stream_.socket().remote_endpoint(ec);
+      request.from_loopback = !ec && remote.address().is_loopback();
+    }
     const bool head = req.method() == http::verb::head;
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();

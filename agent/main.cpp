@@ -7,6 +7,7 @@
 #include <map>
 
 #include "agent/agent.h"
+#include "agent/client_command.h"
 #include "agent/logging.h"
 #include "agent/tune_command.h"
 #include "config/loader.h"
@@ -98,6 +99,29 @@ int main(int argc, char** argv) {
                    "mistake rate the recommendation must meet")
       ->capture_default_str();
 
+  // Client commands: they talk to a running agent's HTTP API.
+  ringwatch::agent::ClientOptions client;
+  std::vector<CLI::App*> clients;
+  auto add_client = [&](const std::string& name, const std::string& help) {
+    auto* c = app.add_subcommand(name, help);
+    c->add_option("--http-addr", client.http_addr, "the agent's HTTP address")
+        ->envname("RINGWATCH_HTTP_ADDR")
+        ->capture_default_str();
+    c->add_flag("--json", client.json, "print the JSON answer");
+    clients.push_back(c);
+    return c;
+  };
+  add_client("members", "list the members of the committed view");
+  add_client("status", "show this agent's Raft and view status");
+  add_client("events", "list membership events")
+      ->add_flag("-f,--follow", client.follow, "keep printing new events (Ctrl-C stops)");
+  add_client("diagnose", "show the latest diagnosis of a member")
+      ->add_option("ID", client.id, "member id")
+      ->required();
+  add_client("leave", "make the agent leave the cluster gracefully and stop")
+      ->add_option("--token", client.token, "bearer token (http.token_file)")
+      ->envname("RINGWATCH_TOKEN");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -107,6 +131,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  for (auto* c : clients)
+    if (c->parsed())
+      return ringwatch::agent::RunClient(c->get_name(), client, std::cout, std::cerr);
   if (version->parsed()) {
     std::cout << "ringwatch " << ringwatch::core::kVersion << " (revision "
               << ringwatch::core::kRevision << ")\n";

@@ -219,26 +219,16 @@ void MembershipService::Probe(const std::string& id, const std::string& address)
   });
 }
 
-void MembershipService::Leave(std::chrono::milliseconds timeout, std::function<void(bool)> done) {
-  const std::string self = coordinator_.self().id;
-  auto left = [this, self] {
-    const auto* m = coordinator_.view().Find(self);
-    return !m || m->state == membership::MemberState::kLeft;
-  };
-  if (!coordinator_.view().Find(self)) return done(false);
-  auto p = raft_.Propose(membership::EncodeCommand(coordinator_.Leave(WallMs())));
-  if (!p.ok()) return done(false);
-  log::Info("membership", "leaving the cluster");
-  // Poll the applied view: a follower's proposal is forwarded and its
-  // outcome is only seen when the entry is applied here.
+void MembershipService::WaitFor(std::function<bool()> reached, std::chrono::milliseconds timeout,
+                                std::function<void(bool)> done) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto timer = std::make_shared<net::steady_timer>(ioc_);
   // The pending wait holds the only strong reference to `check`.
   auto check = std::make_shared<std::function<void()>>();
-  *check = [timer, weak = std::weak_ptr<std::function<void()>>(check), left, deadline, done,
+  *check = [timer, weak = std::weak_ptr<std::function<void()>>(check), reached, deadline, done,
             alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;
-    if (left()) return done(true);
+    if (reached()) return done(true);
     if (std::chrono::steady_clock::now() >= deadline) return done(false);
     timer->expires_after(std::chrono::milliseconds(10));
     timer->async_wait([strong = weak.lock()](boost::system::error_code ec) {
@@ -246,6 +236,38 @@ void MembershipService::Leave(std::chrono::milliseconds timeout, std::function<v
     });
   };
   (*check)();
+}
+
+void MembershipService::Leave(std::chrono::milliseconds timeout, std::function<void(bool)> done) {
+  const std::string self = coordinator_.self().id;
+  if (!coordinator_.view().Find(self)) return done(false);
+  auto p = raft_.Propose(membership::EncodeCommand(coordinator_.Leave(WallMs())));
+  if (!p.ok()) return done(false);
+  log::Info("membership", "leaving the cluster");
+  // A follower's proposal is forwarded; its outcome shows when it is applied here.
+  WaitFor(
+      [this, self] {
+        const auto* m = coordinator_.view().Find(self);
+        return !m || m->state == membership::MemberState::kLeft;
+      },
+      timeout, std::move(done));
+}
+
+void MembershipService::Remove(const std::string& id, std::chrono::milliseconds timeout,
+                               std::function<void(int, std::string)> done) {
+  const auto* m = coordinator_.view().Find(id);
+  if (!m) return done(404, "no member " + id + " in the committed view");
+  if (m->state == membership::MemberState::kAlive)
+    return done(409, "member " + id + " is alive; only dead or left members can be removed");
+  auto p = raft_.Propose(
+      membership::EncodeCommand(membership::Command{WallMs(), membership::Remove{id}}));
+  if (!p.ok()) return done(503, "cannot propose the removal: " + p.error().detail);
+  log::Info("membership", "removing member", {{"member", id}});
+  WaitFor([this, id] { return coordinator_.view().Find(id) == nullptr; }, timeout,
+          [done, id](bool removed) {
+            if (removed) return done(200, "removed " + id);
+            done(504, "the removal of " + id + " was not committed in time (no quorum?)");
+          });
 }
 
 }  // namespace ringwatch::agent

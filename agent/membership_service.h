@@ -55,6 +55,12 @@ class MembershipService {
   // committed, `done(false)` if that did not happen within `timeout`.
   void Leave(std::chrono::milliseconds timeout, std::function<void(bool)> done);
 
+  // Operator removal of a dead or left member: `done(status, message)` with
+  // 200 once the removal is applied here, 404/409 when it cannot be, 504
+  // when it did not commit within `timeout`.
+  void Remove(const std::string& id, std::chrono::milliseconds timeout,
+              std::function<void(int, std::string)> done);
+
   const membership::Coordinator& coordinator() const { return coordinator_; }
   bool Ready() const;
   void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
@@ -66,6 +72,9 @@ class MembershipService {
   void UpdateWatch();
   void Probe(const std::string& id, const std::string& address);
   membership::RaftFacts Facts() const;
+  // Calls done(true) once `reached()` holds, done(false) after `timeout`.
+  void WaitFor(std::function<bool()> reached, std::chrono::milliseconds timeout,
+               std::function<void(bool)> done);
 
   boost::asio::io_context& ioc_;
   Options options_;

@@ -297,3 +297,75 @@ TEST_F(RouterTest, DiagnosisOfADeadMemberAnd404Otherwise) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+class PostRouterTest : public ::testing::Test {
+ protected:
+  HttpRouter Make(const std::string& token) {
+    RouterSources s;
+    auto snap = std::make_shared<StatusSnapshot>();
+    s.snapshot = [snap] { return snap; };
+    s.metrics = [] { return std::string(); };
+    s.leave = [this] {
+      ++leaves_;
+      return ActionResult{200, "left the cluster; the agent is stopping"};
+    };
+    s.remove = [this](const std::string& id) {
+      removed_.push_back(id);
+      return id == "alive-one" ? ActionResult{409, "member alive-one is alive"}
+                               : ActionResult{200, "removed " + id};
+    };
+    s.token = token;
+    return HttpRouter(std::move(s));
+  }
+  static HttpRequest Post(const std::string& target, bool loopback,
+                          const std::string& authorization = "") {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = target;
+    r.from_loopback = loopback;
+    if (!authorization.empty()) r.headers["authorization"] = authorization;
+    return r;
+  }
+  int leaves_ = 0;
+  std::vector<std::string> removed_;
+};
+
+TEST_F(PostRouterTest, WithoutATokenOnlyLoopbackClientsMayPost) {
+  HttpRouter router = Make("");
+  auto remote = router.Route(Post("/v1/leave", false));
+  EXPECT_EQ(remote.status, 403);
+  EXPECT_NE(remote.body.find("http.token_file"), std::string::npos);
+  EXPECT_EQ(leaves_, 0);
+  auto local = router.Route(Post("/v1/leave", true));
+  EXPECT_EQ(local.status, 200);
+  EXPECT_EQ(leaves_, 1);
+  EXPECT_EQ(router.Route(Post("/v1/members/n9/remove", true)).status, 200);
+  EXPECT_EQ(router.Route(Post("/v1/members/alive-one/remove", true)).status, 409);
+  EXPECT_EQ(removed_, (std::vector<std::string>{"n9", "alive-one"}));
+  HttpRequest get;
+  get.method = "GET";
+  get.target = "/v1/leave";
+  EXPECT_EQ(router.Route(get).status, 405);
+}
+
+TEST_F(PostRouterTest, WithATokenEveryClientNeedsTheBearerHeader) {
+  HttpRouter router = Make("s3cret");
+  for (const std::string& bad : std::vector<std::string>{"", "Bearer nope", "Bearer s3cre",
+                                                         "Basic s3cret", "Bearer s3cret "}) {
+    auto r = router.Route(Post("/v1/leave", true, bad));
+    EXPECT_EQ(r.status, 401) << bad;
+    bool challenge = false;
+    for (const auto& [k, v] : r.headers)
+      challenge = challenge || k == "WWW-Authenticate";
+    EXPECT_TRUE(challenge);
+  }
+  EXPECT_EQ(leaves_, 0);
+  EXPECT_EQ(router.Route(Post("/v1/leave", false, "Bearer s3cret")).status, 200);
+  EXPECT_EQ(leaves_, 1);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

@@ -1,0 +1,63 @@
+#include "agent/client_command.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace ringwatch::agent {
+namespace {
+
+TEST(ClientFormat, MembersTableShowsStateAndTheLocalObservation) {
+  auto j = nlohmann::json::parse(R"({"version":7,"members":[
+    {"id":"node-1","address":"10.0.0.1:7420","zone":"a","service":"10.0.0.1:80","weight":1,
+     "state":"alive","incarnation":5,"since":"2026-11-26T10:00:00.000Z","local":null},
+    {"id":"node-2","address":"10.0.0.2:7420","zone":"b","service":"","weight":1,
+     "state":"dead","incarnation":6,"since":"2026-11-26T10:01:00.000Z",
+     "local":{"phi":21.25,"silence_seconds":3.5,"suspected":true}}]})");
+  const std::string t = FormatMembers(j);
+  EXPECT_NE(t.find("ID      STATE  ADDRESS"), std::string::npos) << t;
+  EXPECT_NE(t.find("node-2  dead"), std::string::npos) << t;
+  EXPECT_NE(t.find("SUSPECTED phi=21.2 silence=3.50s"), std::string::npos) << t;
+  EXPECT_NE(t.find("view version 7"), std::string::npos);
+}
+
+TEST(ClientFormat, StatusEventsAndDiagnosis) {
+  auto status = nlohmann::json::parse(R"({"node":"n1","cluster":"c","version":"0.1.0",
+    "raft":{"role":"leader","term":4,"leader":"n1","commit_index":9,"applied_index":9,
+            "voters":["n1","n2","n3"],"learners":[]},
+    "view":{"version":3,"alive":2,"dead":1,"left":0},"ring":null})");
+  const std::string s = FormatStatus(status);
+  EXPECT_NE(s.find("raft      leader, term 4, leader n1, commit 9, applied 9"), std::string::npos)
+      << s;
+  EXPECT_NE(s.find("voters    n1,n2,n3"), std::string::npos);
+  EXPECT_NE(s.find("learners  -"), std::string::npos);
+  EXPECT_NE(s.find("2 alive, 1 dead, 0 left"), std::string::npos);
+
+  auto events = nlohmann::json::parse(R"({"events":[
+    {"seq":3,"time":"2026-11-26T10:00:00.000Z","kind":"dead","member":"n2","diagnosis":"process_down"}]})");
+  EXPECT_EQ(FormatEvents(events), "3  2026-11-26T10:00:00.000Z  dead  n2  process_down\n");
+
+  auto d = nlohmann::json::parse(R"({"member":"n2","class":"partition","probe":"timeout",
+    "health":{"load1_per_core":0.5,"memory_available_ratio":0.25,"fullest_filesystem_ratio":0.5,
+              "agent_cpu_ratio":0.01},
+    "decided_at":"2026-11-26T10:00:00.000Z",
+    "observers":[{"id":"n1","phi":12.5,"silence_seconds":0.75,"suspected":true},
+                 {"id":"n3","phi":0.1,"silence_seconds":0.05,"suspected":false}]})");
+  const std::string t = FormatDiagnosis(d);
+  EXPECT_NE(t.find("class       partition"), std::string::npos) << t;
+  EXPECT_NE(t.find("memory available 25%"), std::string::npos) << t;
+  EXPECT_NE(t.find("n3        0.1   0.050s   no"), std::string::npos) << t;
+}
+
+TEST(ClientCommand, UnreachableAgentIsExit1WithTheAddress) {
+  ClientOptions o;
+  o.http_addr = "127.0.0.1:9";  // discard port: nothing listens
+  o.timeout = std::chrono::milliseconds(2000);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunClient("members", o, out, err), 1);
+  EXPECT_NE(err.str().find("cannot reach the agent at 127.0.0.1:9"), std::string::npos)
+      << err.str();
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
