@@ -292,7 +292,7 @@ int Agent::Run() {
     co.rejoin_probation = config_.detector.rejoin_probation;
     co.target_voters = config_.cluster.voters;
     membership = std::make_unique<MembershipService>(core_ioc, std::move(mo), raft, raft_transport,
-                                                     heartbeats, peer_metrics);
+                                                     heartbeats, peer_metrics, metrics.registry());
     membership->Attach();
     if (std::string err = raft.Start(); !err.empty()) {
       log::Error("agent", "cannot start raft", {{"error", err}});

@@ -25,7 +25,7 @@ int64_t WallMs() {
 
 MembershipService::MembershipService(net::io_context& ioc, Options options, RaftService& raft,
                                      RaftTransport& transport, HeartbeatService& heartbeats,
-                                     PeerMetrics& metrics)
+                                     PeerMetrics& metrics, prometheus::Registry& registry)
     : ioc_(ioc),
       options_(std::move(options)),
       raft_(raft),
@@ -33,11 +33,87 @@ MembershipService::MembershipService(net::io_context& ioc, Options options, Raft
       heartbeats_(heartbeats),
       metrics_(metrics),
       coordinator_(options_.coordinator),
-      timer_(ioc) {}
+      timer_(ioc),
+      members_(prometheus::BuildGauge()
+                   .Name("ringwatch_members")
+                   .Help("Members of the committed view by state.")
+                   .Register(registry)),
+      member_up_(prometheus::BuildGauge()
+                     .Name("ringwatch_member_up")
+                     .Help("1 when the member is alive in the committed view, else 0.")
+                     .Register(registry)),
+      changes_(prometheus::BuildCounter()
+                   .Name("ringwatch_membership_changes_total")
+                   .Help("Membership events applied from the committed log, by kind.")
+                   .Register(registry)),
+      detection_seconds_(
+          prometheus::BuildHistogram()
+              .Name("ringwatch_detection_seconds")
+              .Help("From a dead member's last heartbeat (as its observers heard it) to this "
+                    "agent applying the committed MarkDead.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1,
+                                                               1.5, 2, 3, 5, 10, 30})),
+      view_version_(prometheus::BuildGauge()
+                        .Name("ringwatch_view_version")
+                        .Help("Version of the committed membership view applied here.")
+                        .Register(registry)
+                        .Add({})) {
+  for (const char* state : {"alive", "dead", "left"})
+    members_.Add({{"state", state}});
+  for (auto kind : {membership::EventKind::kJoin, membership::EventKind::kDead,
+                    membership::EventKind::kAlive, membership::EventKind::kLeave,
+                    membership::EventKind::kLeader, membership::EventKind::kVoterAdded,
+                    membership::EventKind::kVoterRemoved, membership::EventKind::kRemoved})
+    changes_.Add({{"kind", membership::ToString(kind)}});
+}
+
+void MembershipService::UpdateMetrics() {
+  const membership::View& view = coordinator_.view();
+  view_version_.Set(static_cast<double>(view.version()));
+  members_.Add({{"state", "alive"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kAlive)));
+  members_.Add({{"state", "dead"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kDead)));
+  members_.Add({{"state", "left"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kLeft)));
+  for (auto it = up_series_.begin(); it != up_series_.end();) {
+    if (view.Find(it->first)) {
+      ++it;
+      continue;
+    }
+    member_up_.Remove(it->second);  // removed from the view: its series goes too
+    it = up_series_.erase(it);
+  }
+  for (const auto& [id, m] : view.members()) {
+    auto [it, added] = up_series_.try_emplace(id, nullptr);
+    if (added) it->second = &member_up_.Add({{"member", id}});
+    it->second->Set(m.state == membership::MemberState::kAlive ? 1 : 0);
+  }
+  const int64_t now_ms = WallMs();
+  for (const membership::Event& e : view.events()) {
+    if (e.seq <= counted_seq_) continue;
+    counted_seq_ = e.seq;
+    changes_.Add({{"kind", membership::ToString(e.kind)}}).Increment();
+    if (e.kind != membership::EventKind::kDead) continue;
+    const membership::Member* m = view.Find(e.member);
+    if (!m || !m->diagnosis) continue;
+    // The most recent heartbeat any suspecting observer had heard.
+    double silence = -1;
+    for (const auto& o : m->diagnosis->observers)
+      if (o.suspected && (silence < 0 || o.silence_seconds < silence)) silence = o.silence_seconds;
+    if (silence < 0) continue;
+    double since_decision = static_cast<double>(now_ms - m->diagnosis->decided_at_ms) / 1000.0;
+    // Only deaths decided while this agent ran: a replayed log is history.
+    if (since_decision >= 0 && since_decision < 60)
+      detection_seconds_.Observe(silence + since_decision);
+  }
+}
 
 void MembershipService::Attach() {
   raft_.OnApply([this](const raft::Entry& e) {
     if (coordinator_.Apply(e)) watch_dirty_ = true;
+    UpdateMetrics();
     if (e.type == raft::EntryType::kNormal && on_change_) on_change_();
   });
   raft_.OnRestore([this](const raft::Snapshot& s) {
@@ -45,6 +121,7 @@ void MembershipService::Attach() {
       log::Error("membership", "snapshot does not decode; keeping the current view",
                  {{"index", std::to_string(s.index.value)}});
     watch_dirty_ = true;
+    UpdateMetrics();
   });
   raft_.SnapshotSource([this] { return coordinator_.SnapshotData(); });
   transport_.OnMembership([this](std::string_view payload) {

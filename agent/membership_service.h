@@ -25,6 +25,12 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include "agent/heartbeat_service.h"
 #include "agent/raft_service.h"
 #include "agent/raft_transport.h"
@@ -44,7 +50,8 @@ class MembershipService {
   };
 
   MembershipService(boost::asio::io_context& ioc, Options options, RaftService& raft,
-                    RaftTransport& transport, HeartbeatService& heartbeats, PeerMetrics& metrics);
+                    RaftTransport& transport, HeartbeatService& heartbeats, PeerMetrics& metrics,
+                    prometheus::Registry& registry);
 
   // Hooks into RaftService; call before raft.Start().
   void Attach();
@@ -89,7 +96,17 @@ class MembershipService {
   std::string watched_leader_;
   std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
   std::map<std::string, std::shared_ptr<boost::asio::ip::tcp::socket>> probing_;
+  void UpdateMetrics();
+
   std::function<void()> on_change_;
+  // CONTRACT.md membership metrics, from the committed view this agent applied.
+  prometheus::Family<prometheus::Gauge>& members_;
+  prometheus::Family<prometheus::Gauge>& member_up_;
+  prometheus::Family<prometheus::Counter>& changes_;
+  prometheus::Histogram& detection_seconds_;
+  prometheus::Gauge& view_version_;
+  std::map<std::string, prometheus::Gauge*> up_series_;
+  uint64_t counted_seq_ = 0;  // events up to this seq are counted
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

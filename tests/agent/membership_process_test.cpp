@@ -34,6 +34,15 @@ nlohmann::json GetJson(AgentProcess& a, const std::string& path) {
   }
 }
 
+// The value of one series in `a`'s /metrics, or -1.
+double Sample(AgentProcess& a, const std::string& series) {
+  auto r = testing::Get(a.http_port(), "/metrics");
+  if (!r) return -1;
+  const auto at = r->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r->body.substr(at + series.size() + 2));
+}
+
 // The state of `id` in `a`'s committed view ("" when absent or unreachable).
 std::string StateIn(AgentProcess& a, const std::string& id) {
   auto j = GetJson(a, "/v1/members");
@@ -101,6 +110,17 @@ TEST_F(MembershipProcess, SigkilledMemberIsDeadEverywhereWithProcessDownAndRejoi
   auto events = GetJson(*Except(&v)[0], "/v1/events");
   EXPECT_EQ(events["events"].back()["kind"], "dead");
   EXPECT_EQ(events["events"].back()["member"], victim);
+  AgentProcess& witness = *Except(&v)[0];
+  EXPECT_EQ(Sample(witness, "ringwatch_members{state=\"alive\"}"), 4);
+  EXPECT_EQ(Sample(witness, "ringwatch_members{state=\"dead\"}"), 1);
+  EXPECT_EQ(Sample(witness, "ringwatch_member_up{member=\"" + victim + "\"}"), 0);
+  EXPECT_GE(Sample(witness, "ringwatch_membership_changes_total{kind=\"dead\"}"), 1);
+  EXPECT_EQ(Sample(witness, "ringwatch_detection_seconds_count"), 1);
+  const double detection = Sample(witness, "ringwatch_detection_seconds_sum");
+  std::cout << "ringwatch_detection_seconds on "
+            << "a survivor: " << detection << " s\n";
+  EXPECT_GT(detection, 0.1);
+  EXPECT_LT(detection, 3.0);
 
   std::string error;
   ASSERT_TRUE(v.Start(&error)) << error;
