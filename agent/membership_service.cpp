@@ -199,7 +199,10 @@ void MembershipService::Tick() {
   membership::RaftFacts facts = Facts();
   Execute(coordinator_.Tick(facts, core::MonotonicNow(), WallMs(), observations));
   heartbeats_.SetIncarnation(coordinator_.self().incarnation);
-  if (watch_dirty_ || facts.leader != watched_leader_) UpdateWatch();
+  bool lapsed = false;
+  for (const auto& [ep, until] : lingering_)
+    lapsed = lapsed || until <= std::chrono::steady_clock::now();
+  if (watch_dirty_ || facts.leader != watched_leader_ || lapsed) UpdateWatch();
 }
 
 void MembershipService::Execute(membership::Effects fx) {
@@ -233,9 +236,19 @@ void MembershipService::UpdateWatch() {
     if (auto ep = ParseEndpointText<tcp::endpoint>(m.info.address)) transport_.SetAddress(id, *ep);
   RaftView raft = raft_.View();
   watched_leader_ = raft.leader;
+  const auto now = std::chrono::steady_clock::now();
+  const auto linger = now + 4 * options_.coordinator.heartbeat_interval * 10;
+  std::erase_if(lingering_, [&](const auto& kv) { return kv.second <= now; });
+  auto with_lingering = [&](std::vector<udp::endpoint> targets) {
+    for (const auto& t : targets)
+      lingering_[t] = linger;
+    for (const auto& [ep, until] : lingering_)
+      if (std::find(targets.begin(), targets.end(), ep) == targets.end()) targets.push_back(ep);
+    return targets;
+  };
   if (!coordinator_.Alive()) {
     // Not (or no longer) a member: heartbeat with the seeds, as before membership.
-    heartbeats_.SetTargets(options_.seeds);
+    heartbeats_.SetTargets(with_lingering(options_.seeds));
     std::vector<WatchedPeer> watched;
     for (const auto& s : options_.seeds)
       watched.push_back({"", s});
@@ -262,7 +275,7 @@ void MembershipService::UpdateWatch() {
   std::vector<WatchedPeer> watch;
   for (const auto& [id, info] : watched)
     if (auto ep = ParseEndpointText<udp::endpoint>(info.address)) watch.push_back({id, *ep});
-  heartbeats_.SetTargets(std::move(target_endpoints));
+  heartbeats_.SetTargets(with_lingering(std::move(target_endpoints)));
   heartbeats_.SetWatchList(std::move(watch));
 }
 

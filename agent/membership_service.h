@@ -94,6 +94,10 @@ class MembershipService {
   bool stopped_ = false;
   bool watch_dirty_ = true;
   std::string watched_leader_;
+  // Former heartbeat targets keep receiving heartbeats until this time: views
+  // reach members at slightly different moments, and an observer whose view
+  // is ahead must not miss heartbeats from a member whose view is behind.
+  std::map<boost::asio::ip::udp::endpoint, std::chrono::steady_clock::time_point> lingering_;
   std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
   std::map<std::string, std::shared_ptr<boost::asio::ip::tcp::socket>> probing_;
   void UpdateMetrics();

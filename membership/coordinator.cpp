@@ -111,6 +111,7 @@ void Coordinator::Route(const RaftFacts& raft, PeerMessage m, Effects& fx) {
 Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                           const std::vector<LocalObservation>& observations) {
   Effects fx;
+  BeginTerm(raft, wall_ms, fx);  // before this tick's own reports reach the aggregator
   MemberInfo& self = options_.self;
   const Member* me = view_.Find(self.id);
   if (!leaving_) {
@@ -180,13 +181,17 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
   return fx;
 }
 
+void Coordinator::BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx) {
+  if (!raft.is_leader || raft.term == led_term_) return;
+  // A new term as leader: decisions start from the reports of this term.
+  led_term_ = raft.term;
+  aggregator_.Clear();
+  fx.proposals.push_back(Command{wall_ms, LeaderElected{options_.self.id, raft.term}});
+}
+
 void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                                Effects& fx) {
-  if (raft.term != led_term_) {
-    led_term_ = raft.term;
-    aggregator_.Clear();
-    fx.proposals.push_back(Command{wall_ms, LeaderElected{options_.self.id, raft.term}});
-  }
+  BeginTerm(raft, wall_ms, fx);
   for (Decision& d : aggregator_.Decide(view_, observers_, now, wall_ms))
     fx.proposals.push_back(
         Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
@@ -242,6 +247,7 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
     }
     return fx;
   }
+  BeginTerm(raft, wall_ms, fx);
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
     const Member* m = view_.Find(j->info.id);
     if (m && m->info.incarnation >= j->info.incarnation) return fx;  // nothing new

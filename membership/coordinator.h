@@ -104,6 +104,7 @@ class Coordinator {
 
  private:
   void Recompute();
+  void BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx);
   void LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms, Effects& fx);
   void OnRejoin(const RejoinRequest& r, core::Instant now);
   void Route(const RaftFacts& raft, PeerMessage m, Effects& fx);

@@ -1,0 +1,157 @@
+// Failure detection end to end with real agents: five `ringwatch agent`
+// processes on loopback with the default configuration (node-1..3 voters).
+// Each trial SIGKILLs one member and measures, polling every 2 ms:
+//   follower trials: SIGKILL → the member is dead in every survivor's view;
+//   leader trials:   SIGKILL → a new leader agreed by all survivors, and
+//                    → the old leader dead in every survivor's view.
+// The victim is restarted and the cluster settles (all alive everywhere)
+// before the next trial. Prints each trial and the median and p99.
+//
+//   build/release/bench/membership_bench [TRIALS=20]
+//
+// Bounded: 2 x TRIALS trials, each with 30 s deadlines; agents stop on exit.
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/poll.h"
+#include "tests/support/raft_status.h"
+#include "tests/support/raw_http.h"
+
+using namespace std::chrono_literals;
+using ringwatch::testing::AgentProcess;
+using ringwatch::testing::AgreedLeader;
+
+namespace {
+
+std::string StateIn(AgentProcess& a, const std::string& id) {
+  try {
+    auto r = ringwatch::testing::Get(a.http_port(), "/v1/members");
+    if (!r || r->status != 200) return "";
+    auto j = nlohmann::json::parse(r->body);
+    for (const auto& m : j["members"])
+      if (m["id"] == id && m["state"].is_string()) return m["state"];
+  } catch (...) {
+  }
+  return "";
+}
+
+// Every agent hears every member it watches, unsuspected.
+bool Heard(const std::vector<AgentProcess*>& who) {
+  return ringwatch::testing::PollUntil(
+      [&] {
+        for (AgentProcess* a : who) {
+          try {
+            auto r = ringwatch::testing::Get(a->http_port(), "/v1/members");
+            if (!r || r->status != 200) return false;
+            for (const auto& m : nlohmann::json::parse(r->body)["members"])
+              if (!m["local"].is_null() &&
+                  (m["local"]["heard"] != true || m["local"]["suspected"] == true))
+                return false;
+          } catch (...) {
+            return false;
+          }
+        }
+        return true;
+      },
+      30s, 20ms);
+}
+
+bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string>& ids,
+            const std::string& state, std::chrono::milliseconds every = 2ms) {
+  return ringwatch::testing::PollUntil(
+      [&] {
+        for (AgentProcess* a : who)
+          for (const auto& id : ids)
+            if (StateIn(*a, id) != state) return false;
+        return true;
+      },
+      30s, every);
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+void Fail(const std::string& why) {
+  std::cerr << why << "\n";
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int trials = argc > 1 ? std::atoi(argv[1]) : 20;
+  const auto ports = ringwatch::testing::FreeLoopbackPorts(5);
+  const std::string yaml = "cluster:\n  seeds: " + ringwatch::testing::SeedList(ports) +
+                           "\n  bootstrap_voters: [node-1, node-2, node-3]\n";
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  std::vector<AgentProcess*> all;
+  std::vector<std::string> ids;
+  std::string error;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back("node-" + std::to_string(i + 1));
+    agents.push_back(std::make_unique<AgentProcess>(ids.back(), yaml, ports[i]));
+    if (!agents.back()->Start(&error)) Fail(error);
+    all.push_back(agents.back().get());
+  }
+  std::vector<double> follower_dead, leader_new, leader_dead;
+  for (int t = 0; t < 2 * trials; ++t) {
+    if (!AllSee(all, ids, "alive", 20ms) || !Heard(all)) Fail("the cluster did not settle");
+    // A member is not killed the instant it is back: let heartbeats flow for
+    // a moment, as they would have before any real failure.
+    std::this_thread::sleep_for(1s);
+    std::string leader;
+    if (!ringwatch::testing::PollUntil([&] { return !(leader = AgreedLeader(all)).empty(); }, 30s))
+      Fail("no agreed leader");
+    const bool kill_leader = t % 2 == 1;
+    std::string victim = leader;
+    if (!kill_leader) {
+      // Followers in turn, voters and learners alike.
+      for (int k = 0; k < 5 && victim == leader; ++k)
+        victim = ids[(t / 2 + k) % 5];
+    }
+    AgentProcess& v = *all[std::stoi(victim.substr(5)) - 1];
+    std::vector<AgentProcess*> rest;
+    for (AgentProcess* a : all)
+      if (a != &v) rest.push_back(a);
+    const auto t0 = std::chrono::steady_clock::now();
+    v.process().Signal(SIGKILL);
+    auto since = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    if (kill_leader) {
+      std::string next;
+      if (!ringwatch::testing::PollUntil(
+              [&] { return !(next = AgreedLeader(rest)).empty() && next != leader; }, 30s, 2ms))
+        Fail("no new leader");
+      leader_new.push_back(since());
+      if (!AllSee(rest, {victim}, "dead")) Fail("old leader never dead");
+      leader_dead.push_back(since());
+      std::printf("  trial %2d: leader %s killed: new leader %s after %.3f s, dead after %.3f s\n",
+                  t + 1, victim.c_str(), next.c_str(), leader_new.back(), leader_dead.back());
+    } else {
+      if (!AllSee(rest, {victim}, "dead")) Fail("never dead");
+      follower_dead.push_back(since());
+      std::printf("  trial %2d: %s killed: dead in every view after %.3f s\n", t + 1,
+                  victim.c_str(), follower_dead.back());
+    }
+    v.process().Wait(10s);
+    if (!v.Start(&error)) Fail(error);
+  }
+  std::printf("5 agents on loopback, default configuration, %d trials each\n", trials);
+  std::printf("  follower SIGKILL -> dead in every view: median %.3f s, p99 %.3f s\n",
+              Percentile(follower_dead, 0.5), Percentile(follower_dead, 0.99));
+  std::printf("  leader SIGKILL -> new leader:            median %.3f s, p99 %.3f s\n",
+              Percentile(leader_new, 0.5), Percentile(leader_new, 0.99));
+  std::printf("  leader SIGKILL -> old leader dead:       median %.3f s, p99 %.3f s\n",
+              Percentile(leader_dead, 0.5), Percentile(leader_dead, 0.99));
+  return 0;
+}
