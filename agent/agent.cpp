@@ -346,6 +346,7 @@ int Agent::Run() {
     // during the pre-vote the suspicion started) the flag stays as it is,
     // so one suspicion episode starts one pre-vote, not one per heartbeat.
     if (leader_suspected) raft.SetLeaderSuspected(*leader_suspected);
+    membership->OnDetectorTick();
     publish();
   });
   raft.OnChange(publish);

@@ -163,9 +163,17 @@ void MembershipService::ScheduleTick() {
   timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
     if (ec || alive.expired() || stopped_) return;
     Tick();
-    timer_.expires_after(options_.coordinator.heartbeat_interval);
+    timer_.expires_after(2 * options_.coordinator.heartbeat_interval);
     ScheduleTick();
   });
+}
+
+void MembershipService::OnDetectorTick() {
+  if (stopped_) return;
+  Tick();
+  // The detector drives the cadence; the timer only stands in when it does not.
+  timer_.expires_after(2 * options_.coordinator.heartbeat_interval);
+  ScheduleTick();
 }
 
 void MembershipService::Tick() {

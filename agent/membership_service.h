@@ -57,6 +57,9 @@ class MembershipService {
   void Attach();
   void Start();
   void Stop();
+  // Called right after every detector tick of the heartbeat service, so
+  // verdicts go out with no phase delay; a timer covers a silent detector.
+  void OnDetectorTick();
 
   // Graceful leave: proposes Leave for this member; `done(true)` once it is
   // committed, `done(false)` if that did not happen within `timeout`.

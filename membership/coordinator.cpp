@@ -261,6 +261,12 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
     OnRejoin(*r, now);
   } else if (const auto* rep = std::get_if<ReportMessage>(&message)) {
     aggregator_.Receive(rep->report, now);
+    // Decide at once: the report that completes a quorum of suspicions
+    // should not wait for the next tick.
+    if (rep->report.suspected)
+      for (Decision& d : aggregator_.Decide(view_, observers_, now, wall_ms))
+        fx.proposals.push_back(
+            Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
   }
   return fx;
 }
