@@ -80,6 +80,16 @@ double Percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
+void Dump(const std::vector<AgentProcess*>& who) {
+  for (AgentProcess* a : who) {
+    auto r = ringwatch::testing::Get(a->http_port(), "/v1/members");
+    std::cerr << "---- " << (r ? r->body : "(no answer)") << "\n"
+              << ringwatch::testing::RaftStatus(*a).dump() << "\n";
+    const std::string err = a->process().Stderr();
+    std::cerr << err.substr(err.size() > 4000 ? err.size() - 4000 : 0) << "\n";
+  }
+}
+
 void Fail(const std::string& why) {
   std::cerr << why << "\n";
   std::exit(1);
@@ -106,7 +116,10 @@ int main(int argc, char** argv) {
       if (!agents.back()->Start(&error)) Fail(error);
       all.push_back(agents.back().get());
     }
-    if (!AllSee(all, ids, "alive", 20ms) || !Heard(all)) Fail("the cluster did not settle");
+    if (!AllSee(all, ids, "alive", 20ms) || !Heard(all)) {
+      Dump(all);
+      Fail("the cluster did not settle");
+    }
     // Let heartbeats flow for a moment, as they would before any real failure.
     std::this_thread::sleep_for(2s);
     std::string leader;
@@ -131,15 +144,25 @@ int main(int argc, char** argv) {
     if (kill_leader) {
       std::string next;
       if (!ringwatch::testing::PollUntil(
-              [&] { return !(next = AgreedLeader(rest)).empty() && next != leader; }, 30s, 2ms))
+              [&] { return !(next = AgreedLeader(rest)).empty() && next != leader; }, 30s, 2ms)) {
+        for (AgentProcess* a : rest)
+          std::cerr << ringwatch::testing::RaftStatus(*a).dump() << "\n"
+                    << a->process().Stderr().substr(a->process().Stderr().size() > 3000
+                                                        ? a->process().Stderr().size() - 3000
+                                                        : 0)
+                    << "\n";
         Fail("no new leader");
+      }
       leader_new.push_back(since());
       if (!AllSee(rest, {victim}, "dead")) Fail("old leader never dead");
       leader_dead.push_back(since());
       std::printf("  trial %2d: leader %s killed: new leader %s after %.3f s, dead after %.3f s\n",
                   t + 1, victim.c_str(), next.c_str(), leader_new.back(), leader_dead.back());
     } else {
-      if (!AllSee(rest, {victim}, "dead")) Fail("never dead");
+      if (!AllSee(rest, {victim}, "dead")) {
+        Dump(rest);
+        Fail("never dead: " + victim);
+      }
       follower_dead.push_back(since());
       std::printf("  trial %2d: %s killed: dead in every view after %.3f s\n", t + 1,
                   victim.c_str(), follower_dead.back());

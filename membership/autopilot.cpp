@@ -52,11 +52,14 @@ std::optional<NodeId> BestLearner(const AutopilotInput& in) {
 std::optional<AutopilotStep> NextVoterChange(const AutopilotInput& in) {
   const View& v = *in.view;
   const NodeId leader{in.leader};
-  // 1. Members that left or are gone from the view leave the configuration.
+  // 1. Members that left or were removed leave the configuration. One that
+  // is merely absent from the view (a bootstrap voter whose join has not
+  // committed yet) stays.
   for (const std::set<NodeId>* group : {&in.conf.learners, &in.conf.voters}) {
     for (const NodeId& id : *group) {
       const Member* m = v.Find(id.value);
-      if ((m && m->state != MemberState::kLeft) || id == leader) continue;
+      const bool gone = m ? m->state == MemberState::kLeft : in.removed.count(id.value) > 0;
+      if (!gone || id == leader) continue;
       if (group == &in.conf.voters && !KeepsLiveQuorum(v, in.conf.voters, id)) continue;
       return AutopilotStep{{ConfChangeType::kRemove, id, ""},
                            id.value + (m ? " left the cluster" : " is no longer a member")};

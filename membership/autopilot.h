@@ -3,8 +3,9 @@
 // and at `cluster.voters` voters drawn from healthy members, one
 // single-server change at a time (Consul's autopilot is the model). Each call
 // returns at most the next change, in this order:
-//   1. a member that left or was removed from the view leaves the
-//      configuration (a voter only when the others keep a live quorum);
+//   1. a member that left, or that an operator removed from the view, leaves
+//      the configuration (a voter only when the others keep a live quorum);
+//      one merely absent (its join not committed yet) stays;
 //   2. an alive member outside the configuration joins it as a learner (its
 //      peer address travels in the change);
 //   3. a voter dead for `stabilization` is replaced: a healthy learner is
@@ -18,6 +19,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "membership/view.h"
@@ -32,6 +34,8 @@ struct AutopilotInput {
   uint32_t target_voters = 3;
   int64_t now_ms = 0;  // on the view's clock (leader wall time)
   int64_t stabilization_ms = 10'000;
+  // Ids an operator removed from the view (Remove commands applied).
+  std::set<std::string> removed;
 };
 
 struct AutopilotStep {

@@ -81,6 +81,20 @@ TEST_F(AutopilotTest, ShrinksByDeadVotersOnlyWhileTheLiveQuorumHolds) {
   EXPECT_FALSE(NextVoterChange(In({"a", "b", "c", "d", "e"}, {}, 60'000)));
 }
 
+// A bootstrap voter whose join has not committed yet is not "gone": removing
+// it would shrink the group to two voters before the cluster even started.
+TEST_F(AutopilotTest, VotersNotYetInTheViewStayRemovedOnesGo) {
+  Add("a", "z1");
+  Add("c", "z1");
+  auto in = In({"a", "b", "c"}, {}, 60'000);
+  EXPECT_FALSE(NextVoterChange(in)) << "b has not joined the view yet";
+  in.removed = {"b"};
+  auto step = NextVoterChange(in);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->change.type, ConfChangeType::kRemove);
+  EXPECT_EQ(step->change.node, NodeId{"b"});
+}
+
 TEST_F(AutopilotTest, LeftMembersLeaveTheConfigurationAndFreshLearnersWait) {
   for (auto id : {"a", "b", "c", "d"})
     Add(id, "z1");
