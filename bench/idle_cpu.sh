@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Idle CPU of an agent that watches 10 peers at 100 ms heartbeats.
-# Starts AGENTS agents on 127.0.0.1 (each seeded with all of them, so each
-# sends to and watches AGENTS-1 peers), lets them settle for 5 s, then reads
-# every agent's CPU time (utime + stime from /proc/PID/stat) over SECONDS and
-# prints the median, minimum and maximum share of one core.
+# Idle footprint of an agent in a running cluster: starts AGENTS agents on
+# 127.0.0.1 with the default configuration (node-1..3 bootstrap the Raft
+# group; every agent joins the committed view and watches its K=5 observer
+# subjects at 100 ms heartbeats), lets them settle for 10 s, then reads every
+# agent's CPU time (utime + stime from /proc/PID/stat) over SECONDS and its
+# resident memory (VmRSS, and RssAnon: the part not shared with other
+# processes) at the end, and prints median, minimum and maximum.
 #
 #   bench/idle_cpu.sh [SECONDS=60] [AGENTS=11]
 #
@@ -16,7 +18,7 @@ agents="${2:-11}"
 . bench/local_cluster.sh
 start_local_cluster "$agents" 27400 27600
 
-sleep 5  # settle: every agent hears every other
+sleep 10  # settle: every agent has joined and hears its observers
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 declare -A before
@@ -29,6 +31,11 @@ for p in "${pids[@]}"; do
 done
 sorted=$(printf '%s\n' "${results[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-echo "agents: $agents (each watching $((agents - 1)) peers at 100 ms), measured over ${seconds}s"
+echo "agents: $agents (Raft group of 3, K=5 observers, 100 ms heartbeats), measured over ${seconds}s"
 echo "CPU per agent, % of one core: median $median, min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
+for field in VmRSS RssAnon; do
+  kb=$(for p in "${pids[@]}"; do awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status"; done | sort -n)
+  echo "$field per agent, KiB: median $(echo "$kb" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'), min $(echo "$kb" | head -1), max $(echo "$kb" | tail -1)"
+done
+curl -s "127.0.0.1:27601/v1/status"; echo
 curl -s "127.0.0.1:27601/metrics" | grep -E '^ringwatch_heartbeats_(sent|received)_total' || true

@@ -1,7 +1,9 @@
 # Sourced by the bench scripts: starts AGENTS agents of the Release build on
 # 127.0.0.1, each seeded with all of them (so each sends to and watches the
 # others), and stops them all when the calling script exits.
-#   start_local_cluster AGENTS BASE_PEER_PORT BASE_HTTP_PORT
+#   start_local_cluster AGENTS BASE_PEER_PORT BASE_HTTP_PORT [VOTERS=3]
+# node-1..node-VOTERS bootstrap the Raft group (VOTERS=0: no group, the
+# agents only heartbeat with their seeds).
 # Sets: work (a temp dir, removed on exit), pids (one per agent; agent i
 # listens on BASE_PEER_PORT+i and BASE_HTTP_PORT+i).
 bin=build/release/ringwatch
@@ -16,15 +18,18 @@ cleanup_local_cluster() {
 trap cleanup_local_cluster EXIT
 
 start_local_cluster() {
-  local agents="$1" base_peer="$2" base_http="$3" seeds="" i
+  local agents="$1" base_peer="$2" base_http="$3" voters="${4:-3}" seeds="" boot="" i
   for i in $(seq 1 "$agents"); do seeds+="\"127.0.0.1:$((base_peer + i))\","; done
   seeds="[${seeds%,}]"
+  for i in $(seq 1 "$voters"); do boot+="node-$i,"; done
+  boot="[${boot%,}]"
   for i in $(seq 1 "$agents"); do
     cat >"$work/n$i.yaml" <<YAML
 node:
   id: node-$i
 cluster:
   seeds: $seeds
+  bootstrap_voters: $boot
 listen:
   peer: 127.0.0.1:$((base_peer + i))
   http: 127.0.0.1:$((base_http + i))
