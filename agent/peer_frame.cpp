@@ -1,10 +1,7 @@
 #include "agent/peer_frame.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "core/byte_codec.h"
+#include "core/sha256.h"
 
 namespace ringwatch::agent {
 namespace {
@@ -13,11 +10,8 @@ constexpr uint8_t kAuthenticated = 0x01;
 constexpr std::size_t kTagSize = 32;
 
 std::string Tag(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
-  return std::string(reinterpret_cast<const char*>(out), length);
+  const core::Sha256Digest d = core::HmacSha256(key, data);
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
 }  // namespace
@@ -88,7 +82,7 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
   if (tagged) {
     const std::string_view signed_part = bytes.substr(0, r.position());
     const std::string expected = Tag(key, signed_part);
-    if (CRYPTO_memcmp(expected.data(), bytes.data() + r.position(), kTagSize) != 0) {
+    if (!core::ConstantTimeEqual(expected, bytes.substr(r.position(), kTagSize))) {
       return MakeError(DropReason::kBadHmac);
     }
   }

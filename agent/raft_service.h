@@ -6,9 +6,9 @@
 // failure is fatal: the service stops and reports it (OnFatal), because
 // going on without durable state could break Raft's safety.
 //
-// Timing: one tick is a tenth of raft.heartbeat_interval, so the leader's
-// heartbeat is 10 ticks and the election timeout raft.election_timeout /
-// tick; the fine tick lets the fast failover retry within a heartbeat.
+// Timing: one tick is a quarter of raft.heartbeat_interval, so the leader's
+// heartbeat is 4 ticks and the election timeout raft.election_timeout /
+// tick; the tick lets the fast failover retry within a heartbeat or two.
 //
 // A new data directory: a member of cluster.bootstrap_voters writes the
 // bootstrap entry (all bootstrap voters write the same one); with no
