@@ -3,7 +3,10 @@
 // Request -> Response function testable without sockets or Beast types.
 // agent/http_server.h converts to and from Beast messages.
 
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +27,13 @@ struct HttpRequest {
   std::map<std::string, std::string> Query() const;
 };
 
+// A Consul-style blocking query: answer once the index exceeds `index`, or
+// when `wait` has passed, whichever comes first (the server re-routes then).
+struct BlockUntil {
+  uint64_t index = 0;
+  std::chrono::milliseconds wait{0};
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -32,6 +42,7 @@ struct HttpResponse {
   // Route that answered, a bounded name for the requests metric ("livez",
   // "metrics", ..., "not_found").
   std::string route = "not_found";
+  std::optional<BlockUntil> block;  // set: not ready yet, wait as it says
 };
 
 // {"error": message} with `status`.

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/duration.h"
 #include "exporters/metrics_registry.h"
 
 namespace ringwatch::agent {
@@ -162,7 +163,61 @@ bool HttpRouter::Match(const RouteEntry& route, const std::vector<std::string>& 
   return true;
 }
 
+uint64_t HttpRouter::ViewIndex() const {
+  const auto s = sources_.snapshot();
+  return s && s->view ? s->view->version() : 0;
+}
+
+namespace {
+
+// Routes that answer Consul-style blocking queries (?index=V&wait=D).
+bool Blocking(const std::string& route) {
+  return route == "status" || route == "members" || route == "events";
+}
+
+constexpr std::chrono::minutes kMaxWait{10};
+constexpr std::chrono::minutes kDefaultWait{5};
+
+}  // namespace
+
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
+  HttpResponse response = RouteOnce(request);
+  if (!Blocking(response.route) || response.status != 200) return response;
+  const uint64_t current = ViewIndex();
+  response.headers.emplace_back("X-Ringwatch-Index", std::to_string(current));
+  const auto query = request.Query();
+  auto it = query.find("index");
+  if (it == query.end()) return response;
+  uint64_t index = 0;
+  std::size_t used = 0;
+  try {
+    index = std::stoull(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size() || it->second[0] == '-') {
+    HttpResponse bad = JsonError(400, "index must be a view version, got \"" + it->second + "\"");
+    bad.route = response.route;
+    return bad;
+  }
+  std::chrono::milliseconds wait = kDefaultWait;
+  if (auto w = query.find("wait"); w != query.end()) {
+    core::DurationParseError error;
+    auto d = core::ParseDuration(w->second, &error);
+    if (!d || *d < core::Duration::zero()) {
+      HttpResponse bad =
+          JsonError(400, "wait must be a duration such as 30s, got \"" + w->second + "\"");
+      bad.route = response.route;
+      return bad;
+    }
+    wait = std::min<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*d), kMaxWait);
+  }
+  if (current <= index && wait.count() > 0) response.block = BlockUntil{index, wait};
+  return response;
+}
+
+HttpResponse HttpRouter::RouteOnce(const HttpRequest& request) const {
   const std::string path = request.Path();
   const std::vector<std::string> segments = Split(path);
   for (const auto& r : routes_) {

@@ -45,6 +45,10 @@ class HttpRouter {
   explicit HttpRouter(RouterSources sources);
 
   HttpResponse Route(const HttpRequest& request) const;
+  // One routing pass, without the blocking-query handling.
+  HttpResponse RouteOnce(const HttpRequest& request) const;
+  // The index blocking queries wait on: the committed view's version.
+  uint64_t ViewIndex() const;
 
  private:
   using Params = std::map<std::string, std::string>;

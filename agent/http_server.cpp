@@ -197,16 +197,46 @@ class Session : public std::enable_shared_from_this<Session> {
       response = JsonError(400, "request target must be an absolute path");
       response.route = "bad_request";
     } else {
-      // Nothing may escape a handler: a failing route is a 500, not a crash.
-      try {
-        response = shared_->router.Route(request);
-      } catch (const std::exception& e) {
-        log::Error("http", "handler failed", {{"target", request.target}, {"error", e.what()}});
-        response = JsonError(500, "internal error");
-        response.route = "error";
-      }
+      response = RouteSafely(request);
     }
+    if (response.block)
+      return Block(std::move(request), *response.block, version, keep_alive, head);
     Write(std::move(response), version, keep_alive, head);
+  }
+
+  HttpResponse RouteSafely(const HttpRequest& request) {
+    // Nothing may escape a handler: a failing route is a 500, not a crash.
+    try {
+      return shared_->router.Route(request);
+    } catch (const std::exception& e) {
+      log::Error("http", "handler failed", {{"target", request.target}, {"error", e.what()}});
+      HttpResponse response = JsonError(500, "internal error");
+      response.route = "error";
+      return response;
+    }
+  }
+
+  // A blocking query: look at the index every 25 ms (a cheap snapshot read)
+  // until it moves past the client's, the wait ends or the server stops;
+  // then answer with a fresh routing of the same request.
+  void Block(HttpRequest request, BlockUntil block, unsigned version, bool keep_alive, bool head) {
+    const auto deadline = std::chrono::steady_clock::now() + block.wait;
+    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor());
+    auto poll = std::make_shared<std::function<void()>>();
+    *poll = [self = shared_from_this(), timer, weak = std::weak_ptr<std::function<void()>>(poll),
+             request = std::move(request), block, deadline, version, keep_alive, head] {
+      if (self->shared_->stopped.load() || self->shared_->router.ViewIndex() > block.index ||
+          std::chrono::steady_clock::now() >= deadline) {
+        HttpResponse response = self->RouteSafely(request);
+        response.block.reset();
+        return self->Write(std::move(response), version, keep_alive, head);
+      }
+      timer->expires_after(std::chrono::milliseconds(25));
+      timer->async_wait([strong = weak.lock()](beast::error_code ec) {
+        if (!ec && strong) (*strong)();
+      });
+    };
+    (*poll)();
   }
 
   // Answers an unreadable request and closes the connection.

@@ -369,3 +369,38 @@ TEST_F(PostRouterTest, WithATokenEveryClientNeedsTheBearerHeader) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+TEST_F(RouterTest, BlockingQueriesWaitForAHigherIndex) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();  // version 3
+  snapshot_ = s;
+  auto header = [](const HttpResponse& r) {
+    for (const auto& [k, v] : r.headers)
+      if (k == "X-Ringwatch-Index") return v;
+    return std::string();
+  };
+  auto plain = Call("GET", "/v1/members");
+  EXPECT_EQ(header(plain), "3");
+  EXPECT_FALSE(plain.block);
+  auto behind = Call("GET", "/v1/members?index=2&wait=30s");
+  EXPECT_FALSE(behind.block) << "the client is behind: answer at once";
+  auto current = Call("GET", "/v1/events?index=3&wait=1500ms");
+  ASSERT_TRUE(current.block);
+  EXPECT_EQ(current.block->index, 3u);
+  EXPECT_EQ(current.block->wait, std::chrono::milliseconds(1500));
+  auto capped = Call("GET", "/v1/status?index=3&wait=2h");
+  ASSERT_TRUE(capped.block);
+  EXPECT_EQ(capped.block->wait, std::chrono::minutes(10));
+  auto defaulted = Call("GET", "/v1/status?index=3");
+  ASSERT_TRUE(defaulted.block);
+  EXPECT_EQ(defaulted.block->wait, std::chrono::minutes(5));
+  EXPECT_EQ(Call("GET", "/v1/members?index=x").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/members?index=3&wait=soon").status, 400);
+  EXPECT_FALSE(Call("GET", "/livez?index=3").block) << "only the view endpoints block";
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

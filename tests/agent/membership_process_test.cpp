@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/agent_process.h"
@@ -184,6 +185,33 @@ TEST_F(MembershipProcess, GracefulLeaveIsCommittedAtOnce) {
   EXPECT_LT(seconds, 5.0) << "no detection wait (the detector would need ~0.5 s + confirmation)";
   auto d = GetJson(*Except(&v)[0], "/v1/diagnosis/" + victim);
   EXPECT_EQ(d["class"], "left");
+}
+
+// Consul-style blocking query: with the current index it waits (here for
+// its whole 300 ms), and a membership change releases a waiting query.
+TEST_F(MembershipProcess, BlockingQueriesReturnOnTheNextViewChange) {
+  auto& a = *all_[0];
+  auto first = testing::Get(a.http_port(), "/v1/members");
+  ASSERT_TRUE(first);
+  const std::string index = first->headers["x-ringwatch-index"];
+  ASSERT_FALSE(index.empty());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto idle = testing::Get(a.http_port(), "/v1/members?index=" + index + "&wait=300ms");
+  ASSERT_TRUE(idle);
+  EXPECT_EQ(idle->status, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms) << "nothing changed: it waited";
+
+  auto waiting = std::async(std::launch::async, [&] {
+    return testing::Get(a.http_port(), "/v1/members?index=" + index + "&wait=60s");
+  });
+  std::string leader = testing::AgreedLeader(all_);
+  AgentProcess& v = Node(leader == "node-5" ? "node-4" : "node-5");
+  ASSERT_TRUE(v.process().Signal(SIGKILL));
+  ASSERT_EQ(waiting.wait_for(kDeadline), std::future_status::ready);
+  auto changed = waiting.get();
+  ASSERT_TRUE(changed);
+  auto body = nlohmann::json::parse(changed->body);
+  EXPECT_GT(body["version"].get<uint64_t>(), std::stoull(index));
 }
 
 TEST_F(MembershipProcess, ARestartedAgentKeepsItsCommittedHistory) {
