@@ -1,0 +1,367 @@
+// Deterministic simulation of whole agents: per agent a raft::Node with its
+// MemoryStorage, a membership::Coordinator, and a detectors::Policy per
+// watched member, on a simulated clock and network (heartbeats lossy and
+// jittered like UDP; Raft and membership messages delivered in order unless
+// an end is down or partitioned). Everything is driven from the seed; a
+// failing seed prints how to re-run it (RINGWATCH_AGENT_SIM_SEED).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "config/config.h"
+#include "detectors/policy.h"
+#include "membership/coordinator.h"
+#include "raft/node.h"
+#include "raft/storage.h"
+
+namespace ringwatch::membership {
+namespace {
+
+using namespace std::chrono_literals;
+using core::Instant;
+
+constexpr auto kStep = 25ms;           // one Raft tick
+constexpr int kStepsPerHeartbeat = 4;  // heartbeat interval 100 ms
+
+struct Net {
+  struct Item {
+    std::string from, to;
+    // Exactly one of these.
+    std::optional<raft::Message> raft;
+    std::optional<PeerMessage> member;
+    bool heartbeat = false;
+    uint64_t incarnation = 0;
+  };
+  std::multimap<std::pair<Instant, uint64_t>, Item> queue;
+  uint64_t seq = 0;
+};
+
+class AgentSim {
+ public:
+  struct Agent {
+    std::string id;
+    bool up = true;
+    std::unique_ptr<raft::Node> node;
+    std::unique_ptr<raft::MemoryStorage> storage;
+    std::unique_ptr<Coordinator> coord;
+    std::map<std::string, detectors::Policy> watched;
+    std::map<std::string, uint64_t> heard_incarnation;
+    int boot_step = 0;
+  };
+
+  AgentSim(uint64_t seed, int members, int voters) : rng_(seed), seed_(seed) {
+    raft::ConfState conf;
+    for (int i = 1; i <= members; ++i)
+      ids_.push_back("n" + std::to_string(i));
+    for (int i = 0; i < voters; ++i)
+      conf.voters.insert(raft::NodeId{ids_[static_cast<std::size_t>(i)]});
+    conf_ = conf;
+    for (int i = 0; i < members; ++i)
+      Start(ids_[static_cast<std::size_t>(i)], i < voters);
+  }
+
+  void Start(const std::string& id, bool bootstrap) {
+    Agent& a = agents_[id];
+    a.id = id;
+    a.up = true;
+    if (!a.storage) {
+      a.storage = std::make_unique<raft::MemoryStorage>();
+      if (bootstrap) {
+        raft::Restored r = raft::Bootstrap(conf_);
+        raft::Ready first;
+        first.hard_state = r.hard_state;
+        first.entries = r.entries;
+        (void)a.storage->Save(first);
+      }
+    }
+    raft::Options o;
+    o.id = raft::NodeId{id};
+    o.heartbeat_ticks = kStepsPerHeartbeat;
+    o.election_ticks = 40;
+    o.learner_heartbeat_ticks = 5 * kStepsPerHeartbeat;
+    o.seed = seed_ * 7919 + static_cast<uint64_t>(step_);
+    a.node = std::make_unique<raft::Node>(o, a.storage->Load().value());
+    CoordinatorOptions co;
+    co.self = MemberInfo{id, id, "", id, 1, static_cast<uint64_t>(1000 + step_)};
+    co.heartbeat_interval = kStep * kStepsPerHeartbeat;
+    a.coord = std::make_unique<Coordinator>(co);
+    if (const auto& s = a.storage->snapshot()) a.coord->Restore(*s);
+    a.watched.clear();
+    a.boot_step = step_;
+  }
+
+  Instant Now() const { return Instant{} + step_ * kStep; }
+  int64_t WallMs() const { return 1'700'000'000'000 + step_ * 25; }
+
+  RaftFacts Facts(const Agent& a) const {
+    return RaftFacts{a.node->leader().value, a.node->role() == raft::Role::kLeader,
+                     a.node->term().value};
+  }
+
+  void Send(Net::Item item, std::chrono::milliseconds delay) {
+    net_.queue.emplace(std::make_pair(Now() + delay, net_.seq++), std::move(item));
+  }
+
+  void Flush(Agent& a) {
+    while (a.node->HasReady()) {
+      raft::Ready rd = a.node->GetReady();
+      (void)a.storage->Save(rd);
+      for (raft::Message& m : rd.messages) {
+        Net::Item it{a.id, m.to.value, std::move(m), std::nullopt, false, 0};
+        Send(std::move(it), std::chrono::milliseconds(Uniform(0, 2)));
+      }
+      if (rd.snapshot && rd.restore) a.coord->Restore(*rd.snapshot);
+      for (const raft::Entry& e : rd.committed) {
+        a.coord->Apply(e);
+        applied_[a.id].push_back(e.index.value);
+      }
+      a.node->Advance(rd);
+    }
+  }
+
+  void Execute(Agent& a, Effects fx) {
+    for (const Command& c : fx.proposals)
+      (void)a.node->Propose(EncodeCommand(c));
+    if (fx.conf_change) (void)a.node->ProposeConfChange(*fx.conf_change);
+    for (auto& [to, m] : fx.messages) {
+      std::vector<std::string> dests = to.empty() ? ids_ : std::vector<std::string>{to};
+      for (const auto& d : dests) {
+        if (d == a.id) continue;
+        Send(Net::Item{a.id, d, std::nullopt, m, false, 0},
+             std::chrono::milliseconds(Uniform(0, 2)));
+      }
+    }
+    Flush(a);
+  }
+
+  std::vector<std::string> Targets(Agent& a) {
+    std::set<std::string> out;
+    if (!a.coord->Alive()) {
+      out.insert(ids_.begin(), ids_.end());  // seeds mode
+    } else {
+      for (const auto& m : a.coord->HeartbeatTargets())
+        out.insert(m.id);
+      if (a.node->role() == raft::Role::kLeader)
+        for (const auto& v : a.node->conf().voters)
+          out.insert(v.value);
+    }
+    out.erase(a.id);
+    return {out.begin(), out.end()};
+  }
+
+  std::set<std::string> WatchSet(Agent& a) {
+    std::set<std::string> out;
+    if (!a.coord->Alive()) return out;
+    for (const auto& m : a.coord->Watched())
+      out.insert(m.id);
+    const std::string leader = a.node->leader().value;
+    if (a.node->IsVoter() && !leader.empty() && leader != a.id) out.insert(leader);
+    return out;
+  }
+
+  void StepOnce() {
+    ++step_;
+    // Deliver what is due.
+    while (!net_.queue.empty() && net_.queue.begin()->first.first <= Now()) {
+      Net::Item it = std::move(net_.queue.begin()->second);
+      net_.queue.erase(net_.queue.begin());
+      auto dst = agents_.find(it.to);
+      if (dst == agents_.end() || !dst->second.up || !agents_[it.from].up) continue;
+      if (Cut(it.from, it.to)) continue;
+      Agent& a = dst->second;
+      if (it.heartbeat) {
+        if (lossy_links_.count({it.from, it.to})) continue;
+        a.heard_incarnation[it.from] = it.incarnation;
+        auto w = a.watched.find(it.from);
+        if (w != a.watched.end()) w->second.Heartbeat(Now());
+      } else if (it.raft) {
+        a.node->Step(std::move(*it.raft));
+        Flush(a);
+      } else if (it.member) {
+        Execute(a, a.coord->Receive(Facts(a), *it.member, Now(), WallMs()));
+      }
+    }
+    for (auto& [id, a] : agents_) {
+      if (!a.up) continue;
+      a.node->Tick();
+      Flush(a);
+      if ((step_ - a.boot_step) % kStepsPerHeartbeat != 0) continue;
+      // Heartbeats out (lossy, jittered).
+      for (const std::string& t : Targets(a)) {
+        if (Uniform(0, 9999) < loss_per_10000_) continue;
+        Send(Net::Item{id, t, std::nullopt, std::nullopt, true, a.coord->self().incarnation},
+             std::chrono::milliseconds(Uniform(0, jitter_ms_)));
+      }
+      // Watch list follows the assignment; verdicts to the coordinator.
+      std::set<std::string> want = WatchSet(a);
+      std::erase_if(a.watched, [&](const auto& kv) { return !want.count(kv.first); });
+      for (const auto& w : want)
+        a.watched.try_emplace(w, detectors::Policy(detector_, Now()));
+      std::vector<LocalObservation> obs;
+      bool leader_suspected = false;
+      for (auto& [w, policy] : a.watched) {
+        auto o = policy.Observe(Now());
+        LocalObservation lo;
+        lo.id = w;
+        lo.incarnation = a.heard_incarnation[w];
+        lo.suspected = o.suspected;
+        lo.phi = o.phi;
+        lo.silence_seconds = core::ToSeconds(o.silence);
+        // A crashed agent's port refuses; a partitioned one times out.
+        if (o.suspected) lo.probe = agents_[w].up ? ProbeResult::kTimeout : ProbeResult::kRefused;
+        obs.push_back(lo);
+        if (w == a.node->leader().value) leader_suspected = o.suspected;
+      }
+      a.node->SetLeaderSuspected(leader_suspected);
+      Execute(a, a.coord->Tick(Facts(a), Now(), WallMs(), obs));
+    }
+  }
+
+  void Run(std::chrono::milliseconds d) {
+    for (int64_t i = 0; i < d / kStep; ++i)
+      StepOnce();
+  }
+
+  bool Cut(const std::string& a, const std::string& b) const {
+    return side_.count(a) != side_.count(b);
+  }
+
+  int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+
+  // The state of `id` in the view of every up agent (empty when they differ).
+  std::string StateEverywhere(const std::string& id) {
+    std::string state;
+    for (auto& [aid, a] : agents_) {
+      if (!a.up) continue;
+      const Member* m = a.coord->view().Find(id);
+      std::string s = m ? ToString(m->state) : "absent";
+      if (state.empty()) state = s;
+      if (s != state) return "";
+    }
+    return state;
+  }
+
+  // Views byte-identical across up agents that applied the same entries.
+  bool ViewsIdentical() {
+    std::map<uint64_t, std::string> by_applied;
+    for (auto& [id, a] : agents_) {
+      if (!a.up) continue;
+      auto [it, fresh] =
+          by_applied.try_emplace(a.node->log().applied().value, a.coord->view().Encode());
+      if (!fresh && it->second != a.coord->view().Encode()) return false;
+    }
+    return true;
+  }
+
+  std::size_t DeadEvents() {
+    std::size_t n = 0;
+    for (auto& [id, a] : agents_) {
+      if (!a.up) continue;
+      for (const Event& e : a.coord->view().events())
+        n += e.kind == EventKind::kDead ? 1 : 0;
+      return n;
+    }
+    return 0;
+  }
+
+  std::map<std::string, Agent> agents_;
+  std::vector<std::string> ids_;
+  std::set<std::string> side_;                                 // one side of a partition
+  std::set<std::pair<std::string, std::string>> lossy_links_;  // (from, to): heartbeats lost
+  int loss_per_10000_ = 0;
+  int jitter_ms_ = 5;
+  config::DetectorConfig detector_;
+
+ private:
+  std::mt19937_64 rng_;
+  uint64_t seed_;
+  raft::ConfState conf_;
+  Net net_;
+  int step_ = 0;
+  std::map<std::string, std::vector<uint64_t>> applied_;
+};
+
+uint64_t Seeds() {
+  const char* v = std::getenv("RINGWATCH_AGENT_SIM_SEEDS");
+  return v ? std::strtoull(v, nullptr, 10) : 20;
+}
+
+std::string Rerun(uint64_t seed) {
+  return "re-run: RINGWATCH_AGENT_SIM_SEED=" + std::to_string(seed) +
+         " build/release/tests/membership_tests --gtest_filter='AgentSimulation.*'";
+}
+
+std::vector<uint64_t> SeedList() {
+  if (const char* one = std::getenv("RINGWATCH_AGENT_SIM_SEED"))
+    return {std::strtoull(one, nullptr, 10)};
+  std::vector<uint64_t> out;
+  for (uint64_t s = 1; s <= Seeds(); ++s)
+    out.push_back(s);
+  return out;
+}
+
+// Five agents form one view; a crashed member is dead in every live view
+// within a bound (2 s of simulated time after the crash); views are
+// byte-identical wherever the same entries are applied.
+TEST(AgentSimulation, CrashedMemberIsDeadEverywhereWithinTheBound) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, 5, 3);
+    sim.Run(5s);
+    for (const auto& id : sim.ids_)
+      ASSERT_EQ(sim.StateEverywhere(id), "alive") << id << " " << Rerun(seed);
+    ASSERT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+    std::string victim = "n" + std::to_string(1 + seed % 5);
+    sim.agents_[victim].up = false;
+    bool dead = false;
+    for (int i = 0; i < 80 && !dead; ++i) {  // 80 steps = 2 s
+      sim.StepOnce();
+      dead = sim.StateEverywhere(victim) == "dead";
+    }
+    EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
+    EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+    EXPECT_EQ(sim.DeadEvents(), 1u) << "only the crashed member; " << Rerun(seed);
+  }
+}
+
+// Heartbeat jitter (0-20 ms) and 2 % loss for a simulated minute kill nobody.
+TEST(AgentSimulation, JitterAndLossWithinBoundsCauseNoMarkDead) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, 5, 3);
+    sim.Run(5s);
+    sim.jitter_ms_ = 20;
+    sim.loss_per_10000_ = 200;
+    sim.Run(60s);
+    EXPECT_EQ(sim.DeadEvents(), 0u) << Rerun(seed);
+    for (const auto& id : sim.ids_)
+      EXPECT_EQ(sim.StateEverywhere(id), "alive") << id << " " << Rerun(seed);
+  }
+}
+
+// One bad link — every heartbeat from one member to one of its observers
+// lost — never kills the member: the other observers still hear it.
+TEST(AgentSimulation, ASingleLossyLinkCausesNoMarkDead) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, 5, 3);
+    sim.Run(5s);
+    std::string member = "n" + std::to_string(1 + seed % 5);
+    std::string observer = "n" + std::to_string(1 + (seed + 2) % 5);
+    sim.lossy_links_.insert({member, observer});
+    sim.Run(30s);
+    // The bad link is seen: the leader holds the observer's suspicion ...
+    std::size_t suspicions = 0;
+    for (auto& [id, a] : sim.agents_)
+      if (a.node->role() == raft::Role::kLeader)
+        suspicions = a.coord->Suspicions(member, sim.Now());
+    EXPECT_EQ(suspicions, 1u) << Rerun(seed);
+    // ... and one suspicion is not a majority of the member's observers.
+    EXPECT_EQ(sim.DeadEvents(), 0u) << member << " via " << observer << "; " << Rerun(seed);
+    EXPECT_EQ(sim.StateEverywhere(member), "alive") << Rerun(seed);
+  }
+}
+
+}  // namespace
+}  // namespace ringwatch::membership
