@@ -106,8 +106,10 @@ std::vector<MemberInfo> Coordinator::Watched() const {
 void Coordinator::Route(const RaftFacts& raft, PeerMessage m, Effects& fx) {
   if (!raft.leader.empty() && raft.leader != options_.self.id) {
     fx.messages.emplace_back(raft.leader, std::move(m));
-  } else if (raft.leader.empty() && std::holds_alternative<JoinRequest>(m)) {
-    fx.messages.emplace_back("", std::move(m));  // no leader known: ask the seeds
+  } else if (raft.leader.empty() && !std::holds_alternative<ReportMessage>(m)) {
+    // No leader known — a new agent, or one cut off and perhaps removed from
+    // the Raft configuration meanwhile: ask the seeds, who forward once.
+    fx.messages.emplace_back("", std::move(m));
   }
 }
 

@@ -245,6 +245,11 @@ class AgentSim {
     return state;
   }
 
+  std::string StateIn(const std::string& agent, const std::string& id) {
+    const Member* m = agents_[agent].coord->view().Find(id);
+    return m ? ToString(m->state) : "absent";
+  }
+
   // Views byte-identical across up agents that applied the same entries.
   bool ViewsIdentical() {
     std::map<uint64_t, std::string> by_applied;
@@ -360,6 +365,59 @@ TEST(AgentSimulation, ASingleLossyLinkCausesNoMarkDead) {
     // ... and one suspicion is not a majority of the member's observers.
     EXPECT_EQ(sim.DeadEvents(), 0u) << member << " via " << observer << "; " << Rerun(seed);
     EXPECT_EQ(sim.StateEverywhere(member), "alive") << Rerun(seed);
+  }
+}
+
+// A 2|3 partition with one voter on the small side: the small side commits
+// nothing; the large side (two voters) declares the two cut-off members dead
+// (host_down: their ports time out, nobody on the large side hears them);
+// after healing, every agent converges to one view with everyone alive again.
+TEST(AgentSimulation, MinorityPartitionCommitsNothingAndRejoinsAfterHealing) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, 5, 3);  // voters n1..n3
+    sim.Run(5s);
+    const std::vector<std::string> minority = {"n1", "n4"}, majority = {"n2", "n3", "n5"};
+    uint64_t minority_commit = sim.agents_["n1"].node->log().committed().value;
+    sim.side_ = {minority.begin(), minority.end()};
+    sim.Run(10s);
+    EXPECT_EQ(sim.agents_["n1"].node->log().committed().value, minority_commit)
+        << "the minority committed something; " << Rerun(seed);
+    EXPECT_EQ(sim.agents_["n4"].node->log().committed().value, minority_commit) << Rerun(seed);
+    for (const auto& observer : majority) {
+      for (const auto& cut : minority) {
+        EXPECT_EQ(sim.StateIn(observer, cut), "dead")
+            << observer << " sees " << cut << "; " << Rerun(seed);
+        const Member* m = sim.agents_[observer].coord->view().Find(cut);
+        if (m && m->diagnosis) {
+          EXPECT_TRUE(m->diagnosis->cls == DiagnosisClass::kHostDown ||
+                      m->diagnosis->cls == DiagnosisClass::kPartition)
+              << ToString(m->diagnosis->cls) << "; " << Rerun(seed);
+        }
+      }
+      for (const auto& other : majority)
+        EXPECT_EQ(sim.StateIn(observer, other), "alive") << Rerun(seed);
+    }
+    sim.side_.clear();
+    bool converged = false;
+    for (int i = 0; i < 30 * 40 && !converged; ++i) {  // up to 30 s
+      sim.StepOnce();
+      converged = sim.ViewsIdentical();
+      for (const auto& id : sim.ids_)
+        converged = converged && sim.StateEverywhere(id) == "alive";
+    }
+    if (!converged) {
+      for (auto& [id, a] : sim.agents_) {
+        std::string states;
+        for (const auto& [mid, m] : a.coord->view().members())
+          states += mid + "=" + ToString(m.state) + "/" + std::to_string(m.info.incarnation) + " ";
+        ADD_FAILURE() << id << " role=" << raft::ToString(a.node->role())
+                      << " term=" << a.node->term().value << " leader=" << a.node->leader().value
+                      << " commit=" << a.node->log().committed().value
+                      << " self_inc=" << a.coord->self().incarnation
+                      << " alive=" << a.coord->Alive() << " : " << states;
+      }
+    }
+    EXPECT_TRUE(converged) << "no single all-alive view 30 s after healing; " << Rerun(seed);
   }
 }
 
