@@ -24,10 +24,12 @@ namespace {
 struct Answer {
   int status = 0;
   std::string body;
+  std::string index;  // X-Ringwatch-Index, when the agent sent one
 };
 
 // One request on a fresh connection; throws on network errors.
-Answer Request(const ClientOptions& o, http::verb verb, const std::string& target) {
+Answer Request(const ClientOptions& o, http::verb verb, const std::string& target,
+               std::chrono::milliseconds timeout) {
   const auto colon = o.http_addr.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("--http-addr must be HOST:PORT");
   std::string host = o.http_addr.substr(0, colon);
@@ -43,14 +45,16 @@ Answer Request(const ClientOptions& o, http::verb verb, const std::string& targe
   req.set(http::field::user_agent, "ringwatch-cli");
   if (!o.token.empty()) req.set(http::field::authorization, "Bearer " + o.token);
   req.prepare_payload();
-  stream.expires_after(o.timeout);
+  stream.expires_after(timeout);
   http::write(stream, req);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return Answer{static_cast<int>(res.result_int()), res.body()};
+  Answer a{static_cast<int>(res.result_int()), res.body(), ""};
+  if (auto it = res.find("X-Ringwatch-Index"); it != res.end()) a.index = std::string(it->value());
+  return a;
 }
 
 std::string Str(const json& j) {
@@ -157,9 +161,11 @@ std::string FormatDiagnosis(const json& j) {
 
 int RunClient(const std::string& command, const ClientOptions& o, std::ostream& out,
               std::ostream& err) {
-  auto get = [&](const std::string& target, Answer* a) {
+  auto get = [&](const std::string& target, Answer* a,
+                 std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
     try {
-      *a = Request(o, command == "leave" ? http::verb::post : http::verb::get, target);
+      *a = Request(o, command == "leave" ? http::verb::post : http::verb::get, target,
+                   o.timeout + wait);
     } catch (const std::exception& e) {
       err << "ringwatch " << command << ": cannot reach the agent at " << o.http_addr << ": "
           << e.what() << "\n";
@@ -200,8 +206,18 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
     }
     if (command == "events") {
       uint64_t since = 0;
+      std::string index;
       for (;;) {
-        if (!get("/v1/events?since=" + std::to_string(since), &a)) return 1;
+        // Following, each request is a blocking query: it returns when the
+        // view changes (or after 5 minutes), not on a polling period.
+        std::string target = "/v1/events?since=" + std::to_string(since);
+        std::chrono::milliseconds wait(0);
+        if (o.follow && !index.empty()) {
+          target += "&index=" + index + "&wait=5m";
+          wait = std::chrono::minutes(5);
+        }
+        if (!get(target, &a, wait)) return 1;
+        index = a.index;
         json j = json::parse(a.body);
         if (o.json) {
           for (const auto& e : j["events"])
@@ -213,7 +229,8 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
         for (const auto& e : j["events"])
           since = std::max(since, e["seq"].get<uint64_t>());
         if (!o.follow) return 0;
-        std::this_thread::sleep_for(std::chrono::seconds(1));  // until Ctrl-C
+        // An agent without blocking queries is polled once a second instead.
+        if (index.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
       }
     }
   } catch (const std::exception& e) {
