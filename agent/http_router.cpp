@@ -1,9 +1,11 @@
 #include "agent/http_router.h"
 
+#include <charconv>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
+#include "core/sha256.h"
 #include "exporters/metrics_registry.h"
 
 namespace ringwatch::agent {
@@ -74,6 +76,12 @@ nlohmann::json HealthJson(const std::optional<membership::Health>& h) {
           {"memory_available_ratio", h->memory_available_ratio},
           {"fullest_filesystem_ratio", h->fullest_filesystem_ratio},
           {"agent_cpu_ratio", h->agent_cpu_ratio}};
+}
+
+// A query parameter that must be a plain decimal number (no sign, no junk).
+bool ParseUnsigned(const std::string& text, uint64_t* out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 std::string Dump(const nlohmann::json& j) {
@@ -189,13 +197,7 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   auto it = query.find("index");
   if (it == query.end()) return response;
   uint64_t index = 0;
-  std::size_t used = 0;
-  try {
-    index = std::stoull(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != it->second.size() || it->second[0] == '-') {
+  if (!ParseUnsigned(it->second, &index)) {
     HttpResponse bad = JsonError(400, "index must be a view version, got \"" + it->second + "\"");
     bad.route = response.route;
     return bad;
@@ -386,12 +388,9 @@ std::optional<HttpResponse> HttpRouter::Authorize(const HttpRequest& request) co
   }
   auto it = request.headers.find("authorization");
   const std::string expected = "Bearer " + sources_.token;
-  // Compare in constant time: the token is a secret.
-  bool match = it != request.headers.end() && it->second.size() == expected.size();
-  unsigned char diff = 0;
-  for (std::size_t i = 0; match && i < expected.size(); ++i)
-    diff |= static_cast<unsigned char>(it->second[i] ^ expected[i]);
-  if (match && diff == 0) return std::nullopt;
+  // Compared in constant time: the token is a secret.
+  if (it != request.headers.end() && core::ConstantTimeEqual(it->second, expected))
+    return std::nullopt;
   HttpResponse r = JsonError(401, "a valid \"Authorization: Bearer <token>\" header is required");
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
@@ -411,13 +410,7 @@ HttpResponse HttpRouter::Events(const HttpRequest& request) const {
   uint64_t since = 0;
   const auto query = request.Query();
   if (auto it = query.find("since"); it != query.end()) {
-    std::size_t used = 0;
-    try {
-      since = std::stoull(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size() || it->second[0] == '-')
+    if (!ParseUnsigned(it->second, &since))
       return JsonError(400, "since must be an event sequence number, got \"" + it->second + "\"");
   }
   json events = json::array();

@@ -20,60 +20,16 @@
 #include <vector>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
-#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 using namespace std::chrono_literals;
 using ringwatch::testing::AgentProcess;
 using ringwatch::testing::AgreedLeader;
+using ringwatch::testing::AllSee;
 
 namespace {
-
-std::string StateIn(AgentProcess& a, const std::string& id) {
-  try {
-    auto r = ringwatch::testing::Get(a.http_port(), "/v1/members");
-    if (!r || r->status != 200) return "";
-    auto j = nlohmann::json::parse(r->body);
-    for (const auto& m : j["members"])
-      if (m["id"] == id && m["state"].is_string()) return m["state"];
-  } catch (...) {
-  }
-  return "";
-}
-
-// Every agent hears every member it watches, unsuspected.
-bool Heard(const std::vector<AgentProcess*>& who) {
-  return ringwatch::testing::PollUntil(
-      [&] {
-        for (AgentProcess* a : who) {
-          try {
-            auto r = ringwatch::testing::Get(a->http_port(), "/v1/members");
-            if (!r || r->status != 200) return false;
-            for (const auto& m : nlohmann::json::parse(r->body)["members"])
-              if (!m["local"].is_null() &&
-                  (m["local"]["heard"] != true || m["local"]["suspected"] == true))
-                return false;
-          } catch (...) {
-            return false;
-          }
-        }
-        return true;
-      },
-      30s, 20ms);
-}
-
-bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string>& ids,
-            const std::string& state, std::chrono::milliseconds every = 2ms) {
-  return ringwatch::testing::PollUntil(
-      [&] {
-        for (AgentProcess* a : who)
-          for (const auto& id : ids)
-            if (StateIn(*a, id) != state) return false;
-        return true;
-      },
-      30s, every);
-}
 
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -116,7 +72,9 @@ int main(int argc, char** argv) {
       if (!agents.back()->Start(&error)) Fail(error);
       all.push_back(agents.back().get());
     }
-    if (!AllSee(all, ids, "alive", 20ms) || !Heard(all)) {
+    if (!AllSee(all, ids, "alive", 20ms) ||
+        !ringwatch::testing::PollUntil(
+            [&] { return ringwatch::testing::EveryWatchedMemberHeard(all); }, 30s, 20ms)) {
       Dump(all);
       Fail("the cluster did not settle");
     }
@@ -154,12 +112,12 @@ int main(int argc, char** argv) {
         Fail("no new leader");
       }
       leader_new.push_back(since());
-      if (!AllSee(rest, {victim}, "dead")) Fail("old leader never dead");
+      if (!AllSee(rest, {victim}, "dead", 2ms)) Fail("old leader never dead");
       leader_dead.push_back(since());
       std::printf("  trial %2d: leader %s killed: new leader %s after %.3f s, dead after %.3f s\n",
                   t + 1, victim.c_str(), next.c_str(), leader_new.back(), leader_dead.back());
     } else {
-      if (!AllSee(rest, {victim}, "dead")) {
+      if (!AllSee(rest, {victim}, "dead", 2ms)) {
         Dump(rest);
         Fail("never dead: " + victim);
       }

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
-#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 using namespace std::chrono_literals;
@@ -28,26 +28,6 @@ using ringwatch::testing::AgentProcess;
 namespace {
 
 using ringwatch::testing::AgreedLeader;
-
-// Every agent hears every other one and suspects nobody.
-bool Settled(const std::vector<AgentProcess*>& agents) {
-  for (AgentProcess* a : agents) {
-    try {
-      auto r = ringwatch::testing::Get(a->http_port(), "/v1/members");
-      if (!r || r->status != 200) return false;
-      auto body = nlohmann::json::parse(r->body);
-      int healthy = 0;
-      for (const auto& m : body["members"])
-        if (!m["local"].is_null() && m["local"]["heard"] == true &&
-            m["local"]["suspected"] == false)
-          ++healthy;
-      if (healthy < static_cast<int>(agents.size()) - 1) return false;
-    } catch (...) {
-      return false;
-    }
-  }
-  return true;
-}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -77,7 +57,8 @@ std::vector<double> Run(bool fast, int rounds) {
     std::string leader;
     if (!ringwatch::testing::PollUntil([&] { return !(leader = AgreedLeader(all)).empty(); },
                                        30s) ||
-        !ringwatch::testing::PollUntil([&] { return Settled(all); }, 30s)) {
+        !ringwatch::testing::PollUntil(
+            [&] { return ringwatch::testing::EveryWatchedMemberHeard(all); }, 30s)) {
       std::cerr << "cluster did not settle\n";
       std::exit(1);
     }

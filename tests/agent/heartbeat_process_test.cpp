@@ -14,6 +14,7 @@
 #include <random>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
@@ -49,14 +50,6 @@ bool PollObservation(AgentProcess& agent, const std::string& peer, Pred pred,
         return !o.is_null() && pred(o);
       },
       deadline, std::chrono::milliseconds(10));
-}
-
-double Sample(AgentProcess& agent, const std::string& series) {
-  auto r = testing::Get(agent.http_port(), "/metrics");
-  if (!r) return -1;
-  const auto at = r->body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(r->body.substr(at + series.size() + 2));
 }
 
 TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
@@ -106,15 +99,17 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
     EXPECT_EQ(seen["suspected_by"], "phi");
     EXPECT_GE(seen["phi"].get<double>(), 8.0);
     EXPECT_LT(seen["silence_seconds"].get<double>(), 3.0);
-    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
-    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
+    EXPECT_GE(testing::MetricSample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"),
+              1);
+    EXPECT_GE(testing::MetricSample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
   }
 
   ASSERT_TRUE(agents[2]->Start(&error)) << error;
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(PollObservation(*agents[i], "node-3", healthy, kDeadline)) << "node-" << i + 1;
-    EXPECT_LT(Sample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
-    EXPECT_GE(Sample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 1);
+    EXPECT_LT(testing::MetricSample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
+    EXPECT_GE(testing::MetricSample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"),
+              1);
   }
 }
 
@@ -144,10 +139,13 @@ TEST(HeartbeatProcess, AnAgentPausedBySigstopSuspectsNobodyOnWaking) {
   // node-1 hears its peers again and never counted a suspicion.
   for (const char* peer : {"node-2", "node-3"})
     ASSERT_TRUE(PollObservation(*agents[0], peer, healthy, kDeadline));
-  EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-2\"}"), 0);
-  EXPECT_EQ(Sample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"), 0);
+  EXPECT_EQ(testing::MetricSample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-2\"}"),
+            0);
+  EXPECT_EQ(testing::MetricSample(*agents[0], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"),
+            0);
   EXPECT_NE(agents[0]->process().Stderr().find("observer stalled"), std::string::npos);
-  EXPECT_GE(Sample(*agents[1], "ringwatch_peer_suspicions_total{peer=\"node-1\"}"), 1);
+  EXPECT_GE(testing::MetricSample(*agents[1], "ringwatch_peer_suspicions_total{peer=\"node-1\"}"),
+            1);
 }
 
 TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
@@ -174,12 +172,15 @@ TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
   // never reached a detector.
   testing::PollUntil(
       [&] {
-        return Sample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}") >= 5 &&
-               Sample(a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}") >= 5;
+        return testing::MetricSample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}") >=
+                   5 &&
+               testing::MetricSample(
+                   a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}") >= 5;
       },
       kDeadline);
-  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}"), 5);
-  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}"), 5);
+  EXPECT_GE(testing::MetricSample(a, "ringwatch_messages_dropped_total{reason=\"bad_hmac\"}"), 5);
+  EXPECT_GE(testing::MetricSample(a, "ringwatch_messages_dropped_total{reason=\"wrong_cluster\"}"),
+            5);
   auto r = testing::Get(a.http_port(), "/v1/members");
   ASSERT_TRUE(r);
   const auto body = nlohmann::json::parse(r->body);
@@ -202,8 +203,8 @@ TEST(HeartbeatProcess, GarbageOnThePeerPortIsCountedAndHarmless) {
     double total = 0;
     for (const char* reason :
          {"bad_hmac", "bad_version", "malformed", "oversize", "wrong_cluster"}) {
-      total +=
-          Sample(a, std::string("ringwatch_messages_dropped_total{reason=\"") + reason + "\"}");
+      total += testing::MetricSample(
+          a, std::string("ringwatch_messages_dropped_total{reason=\"") + reason + "\"}");
     }
     return total;
   };
@@ -226,8 +227,8 @@ TEST(HeartbeatProcess, GarbageOnThePeerPortIsCountedAndHarmless) {
   ::close(fd);
   ASSERT_TRUE(testing::PollUntil([&] { return dropped() >= sent; }, kDeadline));
   EXPECT_EQ(dropped(), sent);
-  EXPECT_GE(Sample(a, "ringwatch_messages_dropped_total{reason=\"oversize\"}"), 1);
-  EXPECT_EQ(Sample(a, "ringwatch_heartbeats_received_total"), 0);
+  EXPECT_GE(testing::MetricSample(a, "ringwatch_messages_dropped_total{reason=\"oversize\"}"), 1);
+  EXPECT_EQ(testing::MetricSample(a, "ringwatch_heartbeats_received_total"), 0);
   EXPECT_TRUE(a.process().Running());
   auto r = testing::Get(a.http_port(), "/livez");
   ASSERT_TRUE(r);

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
-#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::agent {
@@ -25,33 +25,9 @@ using testing::AgentProcess;
 
 constexpr auto kDeadline = 30s;
 
-nlohmann::json GetJson(AgentProcess& a, const std::string& path) {
-  try {
-    auto r = testing::Get(a.http_port(), path);
-    if (!r || r->status != 200) return nullptr;
-    return nlohmann::json::parse(r->body);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
-// The value of one series in `a`'s /metrics, or -1.
-double Sample(AgentProcess& a, const std::string& series) {
-  auto r = testing::Get(a.http_port(), "/metrics");
-  if (!r) return -1;
-  const auto at = r->body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(r->body.substr(at + series.size() + 2));
-}
-
-// The state of `id` in `a`'s committed view ("" when absent or unreachable).
-std::string StateIn(AgentProcess& a, const std::string& id) {
-  auto j = GetJson(a, "/v1/members");
-  if (j.is_null()) return "";
-  for (const auto& m : j["members"])
-    if (m["id"] == id && m["state"].is_string()) return m["state"];
-  return "";
-}
+using testing::AllSee;
+using testing::GetJson;
+using testing::MetricSample;
 
 class MembershipProcess : public ::testing::Test {
  protected:
@@ -64,19 +40,6 @@ class MembershipProcess : public ::testing::Test {
       all_.push_back(a.get());
     ASSERT_TRUE(AllSee(all_, {"node-1", "node-2", "node-3", "node-4", "node-5"}, "alive"))
         << agents_[0]->process().Stderr();
-  }
-
-  // Every agent in `who` sees every member of `ids` in `state`.
-  bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string>& ids,
-              const std::string& state) {
-    return testing::PollUntil(
-        [&] {
-          for (AgentProcess* a : who)
-            for (const auto& id : ids)
-              if (StateIn(*a, id) != state) return false;
-          return true;
-        },
-        kDeadline, 10ms);
   }
 
   std::vector<AgentProcess*> Except(AgentProcess* gone) {
@@ -112,12 +75,12 @@ TEST_F(MembershipProcess, SigkilledMemberIsDeadEverywhereWithProcessDownAndRejoi
   EXPECT_EQ(events["events"].back()["kind"], "dead");
   EXPECT_EQ(events["events"].back()["member"], victim);
   AgentProcess& witness = *Except(&v)[0];
-  EXPECT_EQ(Sample(witness, "ringwatch_members{state=\"alive\"}"), 4);
-  EXPECT_EQ(Sample(witness, "ringwatch_members{state=\"dead\"}"), 1);
-  EXPECT_EQ(Sample(witness, "ringwatch_member_up{member=\"" + victim + "\"}"), 0);
-  EXPECT_GE(Sample(witness, "ringwatch_membership_changes_total{kind=\"dead\"}"), 1);
-  EXPECT_EQ(Sample(witness, "ringwatch_detection_seconds_count"), 1);
-  const double detection = Sample(witness, "ringwatch_detection_seconds_sum");
+  EXPECT_EQ(MetricSample(witness, "ringwatch_members{state=\"alive\"}"), 4);
+  EXPECT_EQ(MetricSample(witness, "ringwatch_members{state=\"dead\"}"), 1);
+  EXPECT_EQ(MetricSample(witness, "ringwatch_member_up{member=\"" + victim + "\"}"), 0);
+  EXPECT_GE(MetricSample(witness, "ringwatch_membership_changes_total{kind=\"dead\"}"), 1);
+  EXPECT_EQ(MetricSample(witness, "ringwatch_detection_seconds_count"), 1);
+  const double detection = MetricSample(witness, "ringwatch_detection_seconds_sum");
   std::cout << "ringwatch_detection_seconds on "
             << "a survivor: " << detection << " s\n";
   EXPECT_GT(detection, 0.1);

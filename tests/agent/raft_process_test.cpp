@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
-#include "tests/support/raft_status.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::agent {
@@ -26,10 +26,7 @@ constexpr auto kDeadline = 30s;
 const std::string kVoters = "  bootstrap_voters: [node-1, node-2, node-3]\n";
 
 using testing::AgreedLeader;
-
-nlohmann::json Raft(AgentProcess& agent) {
-  return testing::RaftStatus(agent);
-}
+using testing::RaftStatus;
 
 int IndexOf(const std::string& id) {
   return std::stoi(id.substr(5)) - 1;
@@ -48,7 +45,7 @@ TEST(RaftProcess, ElectsOneLeaderFailsOverAfterSigkillAndTheKilledAgentRejoins) 
   nlohmann::json status;
   ASSERT_TRUE(testing::PollUntil(
       [&] {
-        status = Raft(*all[IndexOf(leader)]);
+        status = RaftStatus(*all[IndexOf(leader)]);
         // The bootstrap entry and the leader's own empty entry.
         return !status.is_null() && status["commit_index"].get<uint64_t>() >= 2;
       },
@@ -80,7 +77,7 @@ TEST(RaftProcess, ElectsOneLeaderFailsOverAfterSigkillAndTheKilledAgentRejoins) 
   // The killed agent restarts from its data directory and follows.
   ASSERT_TRUE(victim.Start(&error)) << error;
   ASSERT_TRUE(testing::PollUntil([&] { return AgreedLeader(all) == next; }, kDeadline, 20ms));
-  auto back = Raft(victim);
+  auto back = RaftStatus(victim);
   EXPECT_EQ(back["role"], "follower");
   EXPECT_GE(back["term"].get<uint64_t>(), next_term);
 }
@@ -97,8 +94,8 @@ TEST(RaftProcess, SigtermOnTheLeaderHandsLeadershipOver) {
   ASSERT_TRUE(testing::PollUntil(
       [&] {
         for (AgentProcess* a : all) {
-          auto r = Raft(*a);
-          if (r.is_null() || r["commit_index"] != Raft(*all[IndexOf(leader)])["commit_index"])
+          auto r = RaftStatus(*a);
+          if (r.is_null() || r["commit_index"] != RaftStatus(*all[IndexOf(leader)])["commit_index"])
             return false;
         }
         return true;
@@ -123,7 +120,7 @@ TEST(RaftProcess, DamagedWalStopsTheAgentNamingFileAndOffset) {
   ASSERT_TRUE(agent.Start(&error)) << error;  // a one-voter cluster of itself
   ASSERT_TRUE(testing::PollUntil(
       [&] {
-        auto r = Raft(agent);
+        auto r = RaftStatus(agent);
         return !r.is_null() && r["role"] == "leader";
       },
       kDeadline, 20ms));

@@ -4,18 +4,12 @@
 
 #include <string>
 
+#include "tests/support/hex.h"
+
 namespace ringwatch::core {
 namespace {
 
-std::string Hex(const Sha256Digest& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : d) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+using ringwatch::testing::Hex;
 
 std::string Unhex(const std::string& h) {
   std::string out;

@@ -5,18 +5,12 @@
 
 #include <random>
 
+#include "tests/support/hex.h"
+
 namespace ringwatch::ring {
 namespace {
 
-std::string Hex(const std::array<uint8_t, 16>& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : d) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+using testing::Hex;
 
 // RFC 1321, appendix A.5.
 TEST(Md5, RfcTestSuite) {

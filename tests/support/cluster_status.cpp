@@ -1,0 +1,80 @@
+#include "tests/support/cluster_status.h"
+
+#include "tests/support/poll.h"
+#include "tests/support/raw_http.h"
+
+namespace ringwatch::testing {
+
+nlohmann::json GetJson(AgentProcess& agent, const std::string& path) {
+  try {
+    auto r = Get(agent.http_port(), path);
+    if (!r || r->status != 200) return nullptr;
+    return nlohmann::json::parse(r->body);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+double MetricSample(AgentProcess& agent, const std::string& series) {
+  auto r = Get(agent.http_port(), "/metrics");
+  if (!r) return -1;
+  const auto at = r->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r->body.substr(at + series.size() + 2));
+}
+
+nlohmann::json RaftStatus(AgentProcess& agent) {
+  auto j = GetJson(agent, "/v1/status");
+  return j.is_null() ? j : j["raft"];
+}
+
+std::string AgreedLeader(const std::vector<AgentProcess*>& agents, uint64_t* term) {
+  std::string leader;
+  uint64_t t = 0;
+  for (AgentProcess* a : agents) {
+    auto r = RaftStatus(*a);
+    if (r.is_null() || r["leader"].is_null()) return "";
+    if (leader.empty()) {
+      leader = r["leader"];
+      t = r["term"];
+    } else if (r["leader"] != leader || r["term"] != t) {
+      return "";
+    }
+  }
+  if (term) *term = t;
+  return leader;
+}
+
+std::string MemberState(AgentProcess& agent, const std::string& id) {
+  const auto j = GetJson(agent, "/v1/members");  // outlives the loop (C++20 range-for)
+  if (j.is_null()) return "";
+  for (const auto& m : j["members"])
+    if (m["id"] == id && m["state"].is_string()) return m["state"];
+  return "";
+}
+
+bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string>& ids,
+            const std::string& state, std::chrono::milliseconds every,
+            std::chrono::milliseconds deadline) {
+  return PollUntil(
+      [&] {
+        for (AgentProcess* a : who)
+          for (const auto& id : ids)
+            if (MemberState(*a, id) != state) return false;
+        return true;
+      },
+      deadline, every);
+}
+
+bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who) {
+  for (AgentProcess* a : who) {
+    const auto j = GetJson(*a, "/v1/members");
+    if (j.is_null()) return false;
+    for (const auto& m : j["members"])
+      if (!m["local"].is_null() && (m["local"]["heard"] != true || m["local"]["suspected"] == true))
+        return false;
+  }
+  return true;
+}
+
+}  // namespace ringwatch::testing

@@ -1,0 +1,42 @@
+#pragma once
+// What running agents report over HTTP, for the multi-process tests and the
+// benchmarks that drive real agents: JSON answers, metric samples, the Raft
+// leader they agree on, and the state of members in their committed views.
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/agent_process.h"
+
+namespace ringwatch::testing {
+
+// GET `path` as JSON; null when the agent does not answer 200 with JSON.
+nlohmann::json GetJson(AgentProcess& agent, const std::string& path);
+
+// The value of one series (name and labels as exposed) in /metrics, or -1.
+double MetricSample(AgentProcess& agent, const std::string& series);
+
+// `raft` of GET /v1/status, or null when the agent does not answer.
+nlohmann::json RaftStatus(AgentProcess& agent);
+
+// The leader every agent in `agents` names in the same term, or "" when they
+// do not agree (yet). Sets `term` when given.
+std::string AgreedLeader(const std::vector<AgentProcess*>& agents, uint64_t* term = nullptr);
+
+// The state of member `id` in `agent`'s committed view ("" when absent or
+// the agent does not answer).
+std::string MemberState(AgentProcess& agent, const std::string& id);
+
+// Polls until every agent in `who` sees every member of `ids` in `state`.
+bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string>& ids,
+            const std::string& state,
+            std::chrono::milliseconds every = std::chrono::milliseconds(10),
+            std::chrono::milliseconds deadline = std::chrono::seconds(30));
+
+// Every agent in `who` hears every member it watches, and suspects none.
+bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who);
+
+}  // namespace ringwatch::testing
