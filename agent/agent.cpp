@@ -260,8 +260,9 @@ int Agent::Run() {
     }
     const auto bound_peer = heartbeats.local_endpoint();
     log::Info("detector", "listening", {{"address", EndpointText(bound_peer)}});
-    std::vector<net::ip::udp::endpoint> targets;
-    std::vector<WatchedPeer> watched;
+    // Until this agent is in the committed view, the membership service
+    // heartbeats with the seeds (and sets the watch list accordingly).
+    MembershipService::Options mo;
     for (const auto& seed : config_.cluster.seeds) {
       tcp::endpoint e;
       if (auto ec = ResolveListen(core_ioc, seed, &e)) {
@@ -269,15 +270,9 @@ int Agent::Run() {
                   {{"seed", seed.ToString()}, {"error", ec.message()}});
         continue;
       }
-      const net::ip::udp::endpoint u(e.address(), e.port());
-      targets.push_back(u);
-      watched.push_back({"", u});
+      mo.seeds.emplace_back(e.address(), e.port());
     }
-    MembershipService::Options mo;
-    mo.seeds = targets;
     mo.probe_phi = config_.detector.phi_threshold / 2;
-    heartbeats.SetTargets(std::move(targets));
-    heartbeats.SetWatchList(std::move(watched));
 
     membership::CoordinatorOptions& co = mo.coordinator;
     const std::string host =
@@ -303,9 +298,9 @@ int Agent::Run() {
 
   // The committed view is copied only when it changed.
   std::shared_ptr<const membership::View> view_copy;
-  auto publish = [&] {
+  auto publish_with = [&](std::vector<PeerView> peers) {
     auto next = std::make_shared<StatusSnapshot>(base);
-    next->peers = heartbeats.Status();
+    next->peers = std::move(peers);
     next->raft = raft.View();
     const membership::Coordinator& c = membership->coordinator();
     if (!view_copy || view_copy->version() != c.view().version() ||
@@ -329,14 +324,16 @@ int Agent::Run() {
     }
     snapshots.Publish(std::move(next));
   };
+  auto publish = [&] { publish_with(heartbeats.Status()); };
   membership->OnChange(publish);
   heartbeats.OnChange([&] {
     // Raft peers are found where their heartbeats come from (same port, TCP),
     // and the leader's suspicion by this agent's detector is the fast
     // failover input.
-    const std::string leader = raft.View().leader;
+    const std::string leader = raft.leader();
+    std::vector<PeerView> peers = heartbeats.Status();
     std::optional<bool> leader_suspected;
-    for (const PeerView& p : heartbeats.Status()) {
+    for (const PeerView& p : peers) {
       if (p.id.empty()) continue;
       if (auto ep = ParseEndpointText<tcp::endpoint>(p.address))
         raft_transport.SetAddress(p.id, *ep);
@@ -346,8 +343,8 @@ int Agent::Run() {
     // during the pre-vote the suspicion started) the flag stays as it is,
     // so one suspicion episode starts one pre-vote, not one per heartbeat.
     if (leader_suspected) raft.SetLeaderSuspected(*leader_suspected);
-    membership->OnDetectorTick();
-    publish();
+    membership->OnDetectorTick(peers);
+    publish_with(std::move(peers));
   });
   raft.OnChange(publish);
   publish();

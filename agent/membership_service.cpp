@@ -151,34 +151,33 @@ void MembershipService::Stop() {
 }
 
 bool MembershipService::Ready() const {
-  return coordinator_.Alive() && !raft_.View().leader.empty();
+  return coordinator_.Alive() && !raft_.leader().empty();
 }
 
 membership::RaftFacts MembershipService::Facts() const {
-  RaftView v = raft_.View();
-  return membership::RaftFacts{v.leader, v.role == "leader", v.term};
+  return membership::RaftFacts{raft_.leader(), raft_.is_leader(), raft_.term()};
 }
 
 void MembershipService::ScheduleTick() {
   timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
     if (ec || alive.expired() || stopped_) return;
-    Tick();
+    Tick(heartbeats_.Status());
     timer_.expires_after(2 * options_.coordinator.heartbeat_interval);
     ScheduleTick();
   });
 }
 
-void MembershipService::OnDetectorTick() {
+void MembershipService::OnDetectorTick(const std::vector<PeerView>& peers) {
   if (stopped_) return;
-  Tick();
+  Tick(peers);
   // The detector drives the cadence; the timer only stands in when it does not.
   timer_.expires_after(2 * options_.coordinator.heartbeat_interval);
   ScheduleTick();
 }
 
-void MembershipService::Tick() {
+void MembershipService::Tick(const std::vector<PeerView>& peers) {
   std::vector<membership::LocalObservation> observations;
-  for (const PeerView& p : heartbeats_.Status()) {
+  for (const PeerView& p : peers) {
     if (p.id.empty()) continue;
     membership::LocalObservation o;
     o.id = p.id;
@@ -245,7 +244,7 @@ void MembershipService::UpdateWatch() {
   RaftView raft = raft_.View();
   watched_leader_ = raft.leader;
   const auto now = std::chrono::steady_clock::now();
-  const auto linger = now + 4 * options_.coordinator.heartbeat_interval * 10;
+  const auto linger = now + kLinger;
   std::erase_if(lingering_, [&](const auto& kv) { return kv.second <= now; });
   auto with_lingering = [&](std::vector<udp::endpoint> targets) {
     for (const auto& t : targets)

@@ -59,7 +59,7 @@ class MembershipService {
   void Stop();
   // Called right after every detector tick of the heartbeat service, so
   // verdicts go out with no phase delay; a timer covers a silent detector.
-  void OnDetectorTick();
+  void OnDetectorTick(const std::vector<PeerView>& peers);
 
   // Graceful leave: proposes Leave for this member; `done(true)` once it is
   // committed, `done(false)` if that did not happen within `timeout`.
@@ -77,7 +77,7 @@ class MembershipService {
 
  private:
   void ScheduleTick();
-  void Tick();
+  void Tick(const std::vector<PeerView>& peers);
   void Execute(membership::Effects fx);
   void UpdateWatch();
   void Probe(const std::string& id, const std::string& address);
@@ -101,6 +101,7 @@ class MembershipService {
   // reach members at slightly different moments, and an observer whose view
   // is ahead must not miss heartbeats from a member whose view is behind.
   std::map<boost::asio::ip::udp::endpoint, std::chrono::steady_clock::time_point> lingering_;
+  static constexpr std::chrono::seconds kLinger{4};
   std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
   std::map<std::string, std::shared_ptr<boost::asio::ip::tcp::socket>> probing_;
   void UpdateMetrics();

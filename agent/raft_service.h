@@ -89,6 +89,10 @@ class RaftService {
   }
 
   RaftView View() const;
+  // The few facts read every heartbeat interval, without building a View.
+  std::string leader() const { return node_ ? node_->leader().value : std::string(); }
+  bool is_leader() const { return node_ && node_->role() == raft::Role::kLeader; }
+  uint64_t term() const { return node_ ? node_->term().value : 0; }
   const raft::Node* node() const { return node_.get(); }
 
  private:
