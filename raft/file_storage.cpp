@@ -227,7 +227,6 @@ core::Result<Restored, StorageError> FileStorage::Load() {
     if (::ftruncate(wal_fd_, static_cast<off_t>(good_end)) != 0 || ::fsync(wal_fd_) != 0)
       return Fail(wal_path_ + ": cannot truncate the torn tail: " + Errno());
   }
-  wal_size_ = good_end;
   return state_;
 }
 
@@ -251,7 +250,6 @@ core::Result<Saved, StorageError> FileStorage::RewriteWal() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
   wal_fd_ = ::open(wal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (wal_fd_ < 0) return Fail(wal_path_ + ": cannot open for writing: " + Errno());
-  wal_size_ = data.size();
   return Saved{};
 }
 
@@ -274,7 +272,6 @@ core::Result<Saved, StorageError> FileStorage::Save(const Ready& ready) {
   if (data.empty()) return Saved{};
   if (!WriteAll(wal_fd_, data) || ::fdatasync(wal_fd_) != 0)
     return Fail(wal_path_ + ": cannot append: " + Errno());
-  wal_size_ += data.size();
   ApplyEntries(state_.entries, ready.entries);
   if (ready.hard_state) state_.hard_state = *ready.hard_state;
   return Saved{};

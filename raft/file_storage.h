@@ -60,7 +60,6 @@ class FileStorage : public Storage {
   std::string wal_path_;
   std::string snapshot_path_;
   int wal_fd_ = -1;
-  uint64_t wal_size_ = 0;
   uint64_t truncated_bytes_ = 0;
   bool fresh_ = false;
   // A mirror of what is stored, to rewrite the wal after a snapshot.

@@ -236,8 +236,6 @@ void Node::BecomeLeader() {
 
 void Node::StartCampaign(CampaignKind kind) {
   if (!IsVoter() || role() == Role::kLeader) return;
-  // A node with committed but unapplied configuration entries could act on a
-  // stale configuration; etcd refuses to campaign then, and so do we.
   Term vote_term;
   if (kind == CampaignKind::kPreElection) {
     BecomePreCandidate();

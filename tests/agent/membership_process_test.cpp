@@ -124,7 +124,6 @@ TEST_F(MembershipProcess, StoppedMemberIsDeadAndRejoinsWhenContinued) {
   EXPECT_TRUE(d["class"] == "host_down" || d["class"] == "overloaded") << d.dump();
   ASSERT_TRUE(v.process().Signal(SIGCONT));
   ASSERT_TRUE(AllSee(all_, {victim}, "alive"));
-  auto r = testing::Get(v.http_port(), "/readyz");
   ASSERT_TRUE(testing::PollUntil(
       [&] {
         auto x = testing::Get(v.http_port(), "/readyz");

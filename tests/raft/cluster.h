@@ -90,9 +90,6 @@ class Cluster {
     (void)st->Save(seed);
     nodes_[id] = std::make_unique<Node>(OptionsFor(id), std::move(restored));
     sm_[id] = StateMachine{};
-    if (nodes_[id]->log().snapshot_index() > LogIndex{}) {
-      // (tests that start from a snapshot restore the state machine themselves)
-    }
   }
 
   Node& node(const std::string& id) { return *nodes_.at(id); }
