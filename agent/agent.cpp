@@ -28,6 +28,7 @@
 #include "agent/peer_metrics.h"
 #include "agent/raft_service.h"
 #include "agent/raft_transport.h"
+#include "agent/ring_service.h"
 #include "agent/status_snapshot.h"
 #include "agent/systemd_notify.h"
 #include "collectors/health_summary.h"
@@ -296,6 +297,8 @@ int Agent::Run() {
     membership->Start();
   }
 
+  RingService ring_service(core_ioc, {config_.ring, config_.node.id}, metrics.registry());
+
   // The committed view is copied only when it changed.
   std::shared_ptr<const membership::View> view_copy;
   auto publish_with = [&](std::vector<PeerView> peers) {
@@ -307,6 +310,7 @@ int Agent::Run() {
         view_copy->next_event_seq() != c.view().next_event_seq())
       view_copy = std::make_shared<const membership::View>(c.view());
     next->view = view_copy;
+    next->ring = ring_service.Current();
     next->incarnation = c.self().incarnation;
     next->address = c.self().address;
     next->ready = membership->Ready();
@@ -325,7 +329,15 @@ int Agent::Run() {
     snapshots.Publish(std::move(next));
   };
   auto publish = [&] { publish_with(heartbeats.Status()); };
-  membership->OnChange(publish);
+  // Each applied change: publish, and rebuild the ring (coalesced, then
+  // published again) when the change moved the ring version.
+  ring_service.Attach([&]() -> const membership::View& { return membership->coordinator().view(); },
+                      publish);
+  membership->OnChange([&] {
+    publish();
+    ring_service.Notify();
+  });
+  ring_service.Update();
   heartbeats.OnChange([&] {
     // Raft peers are found where their heartbeats come from (same port, TCP),
     // and the leader's suspicion by this agent's detector is the fast

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -129,6 +130,9 @@ std::string FormatStatus(const json& j) {
     out += "view      version " + Str(v["version"]) + ": " + Str(v["alive"]) + " alive, " +
            Str(v["dead"]) + " dead, " + Str(v["left"]) + " left\n";
   }
+  if (j.contains("ring") && j["ring"].is_object())
+    out += "ring      version " + Str(j["ring"]["version"]) + ", " + Str(j["ring"]["points"]) +
+           " points\n";
   return out;
 }
 
@@ -157,6 +161,43 @@ std::string FormatDiagnosis(const json& j) {
                     Fixed(o.value("silence_seconds", 0.0), 3) + "s",
                     o.value("suspected", false) ? "yes" : "no"});
   return out + "observers\n" + Table(rows);
+}
+
+std::string FormatRing(const json& j) {
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "SERVICE", "ZONE", "WEIGHT", "POINTS", "OWNERSHIP"}};
+  for (const auto& m : j.value("members", json::array()))
+    rows.push_back({Str(m["id"]), Str(m["service"]),
+                    m.value("zone", "").empty() ? "-" : Str(m["zone"]), Str(m["weight"]),
+                    Str(m["points"]), Fixed(100 * m.value("ownership", 0.0), 2) + "%"});
+  return Table(rows) + "ring version " + Str(j.value("version", json(nullptr))) + ", hash " +
+         Str(j.value("hash", json(nullptr))) + ", " + Str(j.value("points", json(nullptr))) +
+         " points, " + Str(j.value("replicas", json(nullptr))) + " replicas\n";
+}
+
+std::string FormatLookup(const json& j) {
+  std::string out = "key       " + Str(j["key"]) + "\nowner     " + Str(j["owner"]["id"]) + " (" +
+                    Str(j["owner"]["service"]) + ")\n";
+  std::vector<std::vector<std::string>> rows = {{"REPLICA", "ID", "SERVICE"}};
+  int n = 0;
+  for (const auto& r : j.value("replicas", json::array()))
+    rows.push_back({std::to_string(++n), Str(r["id"]), Str(r["service"])});
+  return out + Table(rows) + "ring version " + Str(j["version"]) + "\n";
+}
+
+std::string UrlEncode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 int RunClient(const std::string& command, const ClientOptions& o, std::ostream& out,
@@ -192,6 +233,18 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
         out << (command == "members" ? FormatMembers(json::parse(a.body))
                                      : FormatStatus(json::parse(a.body)));
       }
+      return 0;
+    }
+    if (command == "ring") {
+      if (!get("/v1/ring", &a)) return 1;
+      out << (o.json ? a.body : FormatRing(json::parse(a.body)));
+      return 0;
+    }
+    if (command == "lookup") {
+      std::string target = "/v1/ring/lookup?key=" + UrlEncode(o.key);
+      if (o.replicas >= 0) target += "&replicas=" + std::to_string(o.replicas);
+      if (!get(target, &a)) return 1;
+      out << (o.json ? a.body : FormatLookup(json::parse(a.body)));
       return 0;
     }
     if (command == "diagnose") {

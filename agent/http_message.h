@@ -32,6 +32,7 @@ struct HttpRequest {
 struct BlockUntil {
   uint64_t index = 0;
   std::chrono::milliseconds wait{0};
+  bool ring = false;  // the index is the ring version, not the view version
 };
 
 struct HttpResponse {

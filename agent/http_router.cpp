@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "agent/ring_service.h"
 #include "core/duration.h"
 #include "core/sha256.h"
 #include "exporters/metrics_registry.h"
@@ -133,6 +134,18 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
        "diagnosis",
        {"GET"},
        [this](const HttpRequest&, const Params& p) { return DiagnosisOf(p.at("id")); }},
+      {Split("/v1/ring"),
+       "ring",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return RingOf(); }},
+      {Split("/v1/ring/lookup"),
+       "ring_lookup",
+       {"GET"},
+       [this](const HttpRequest& r, const Params&) { return Lookup(r); }},
+      {Split("/v1/ring/moves"),
+       "ring_moves",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Moves(); }},
       {Split("/v1/leave"),
        "leave",
        {"POST"},
@@ -176,11 +189,25 @@ uint64_t HttpRouter::ViewIndex() const {
   return s && s->view ? s->view->version() : 0;
 }
 
+uint64_t HttpRouter::RingIndex() const {
+  const auto s = sources_.snapshot();
+  return s && s->ring ? s->ring->version : 0;
+}
+
+uint64_t HttpRouter::CurrentIndex(const BlockUntil& block) const {
+  return block.ring ? RingIndex() : ViewIndex();
+}
+
 namespace {
+
+// Ring routes block on the ring version, which moves only when owners change.
+bool RingRoute(const std::string& route) {
+  return route == "ring" || route == "ring_lookup" || route == "ring_moves";
+}
 
 // Routes that answer Consul-style blocking queries (?index=V&wait=D).
 bool Blocking(const std::string& route) {
-  return route == "status" || route == "members" || route == "events";
+  return route == "status" || route == "members" || route == "events" || RingRoute(route);
 }
 
 constexpr std::chrono::minutes kMaxWait{10};
@@ -191,14 +218,16 @@ constexpr std::chrono::minutes kDefaultWait{5};
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   HttpResponse response = RouteOnce(request);
   if (!Blocking(response.route) || response.status != 200) return response;
-  const uint64_t current = ViewIndex();
+  const bool ring = RingRoute(response.route);
+  const uint64_t current = ring ? RingIndex() : ViewIndex();
   response.headers.emplace_back("X-Ringwatch-Index", std::to_string(current));
   const auto query = request.Query();
   auto it = query.find("index");
   if (it == query.end()) return response;
   uint64_t index = 0;
   if (!ParseUnsigned(it->second, &index)) {
-    HttpResponse bad = JsonError(400, "index must be a view version, got \"" + it->second + "\"");
+    HttpResponse bad = JsonError(400, std::string("index must be a ") + (ring ? "ring" : "view") +
+                                          " version, got \"" + it->second + "\"");
     bad.route = response.route;
     return bad;
   }
@@ -215,7 +244,7 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
     wait = std::min<std::chrono::milliseconds>(
         std::chrono::duration_cast<std::chrono::milliseconds>(*d), kMaxWait);
   }
-  if (current <= index && wait.count() > 0) response.block = BlockUntil{index, wait};
+  if (current <= index && wait.count() > 0) response.block = BlockUntil{index, wait, ring};
   return response;
 }
 
@@ -260,6 +289,10 @@ HttpResponse HttpRouter::Index() const {
       "<li><a href=\"/readyz\">/readyz</a> readiness</li>\n"
       "<li><a href=\"/v1/status\">/v1/status</a> Raft role, term, leader and indices</li>\n"
       "<li><a href=\"/v1/members\">/v1/members</a> members and this agent's view of them</li>\n"
+      "<li><a href=\"/v1/events\">/v1/events</a> membership events</li>\n"
+      "<li><a href=\"/v1/ring\">/v1/ring</a> the consistent-hash ring and its owners</li>\n"
+      "<li><a href=\"/v1/ring/moves\">/v1/ring/moves</a> what the latest ring change "
+      "moved</li>\n"
       "</ul>\n</body></html>\n";
   return r;
 }
@@ -315,9 +348,10 @@ HttpResponse HttpRouter::Status() const {
             {"dead", s->view->Count(membership::MemberState::kDead)},
             {"left", s->view->Count(membership::MemberState::kLeft)}};
   }
-  // "ring" comes with the ring wiring; null until then.
+  json ring = nullptr;
+  if (s->ring) ring = {{"version", s->ring->version}, {"points", s->ring->ring.size()}};
   json body = {{"node", s->node_id},      {"cluster", s->cluster},   {"version", s->version},
-               {"raft", std::move(raft)}, {"view", std::move(view)}, {"ring", nullptr}};
+               {"raft", std::move(raft)}, {"view", std::move(view)}, {"ring", std::move(ring)}};
   HttpResponse r;
   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
@@ -451,6 +485,71 @@ HttpResponse HttpRouter::DiagnosisOf(const std::string& id) const {
                      {"probe", membership::ToString(d.probe)},
                      {"health", HealthJson(d.health)},
                      {"decided_at", Rfc3339(d.decided_at_ms)}});
+  return r;
+}
+
+namespace {
+
+constexpr const char* kNoRing =
+    "no ring yet: this agent has not applied a committed view (it is starting or joining)";
+
+nlohmann::json Owner(const ring::RingMember& m) {
+  return {{"id", m.id}, {"service", m.service}};
+}
+
+}  // namespace
+
+HttpResponse HttpRouter::RingOf() const {
+  const auto s = sources_.snapshot();
+  if (!s->ring) return JsonError(503, kNoRing);
+  HttpResponse r;
+  r.body = s->ring->json + "\n";
+  return r;
+}
+
+HttpResponse HttpRouter::Lookup(const HttpRequest& request) const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  const auto query = request.Query();
+  auto key = query.find("key");
+  if (key == query.end()) return JsonError(400, "missing query parameter key (?key=K)");
+  if (!s->ring) return JsonError(503, kNoRing);
+  const RingState& state = *s->ring;
+  uint64_t replicas = state.replicas;
+  if (auto it = query.find("replicas"); it != query.end()) {
+    if (!ParseUnsigned(it->second, &replicas) || replicas > kMaxReplicas)
+      return JsonError(400, "replicas must be a number from 0 to " + std::to_string(kMaxReplicas) +
+                                ", got \"" + it->second + "\"");
+  }
+  if (state.ring.empty())
+    return JsonError(503, "the ring is empty: no member is alive in the committed view");
+  const auto& members = state.ring.members();
+  json chosen = json::array();
+  for (uint32_t i : state.ring.Replicas(key->second, replicas))
+    chosen.push_back(Owner(members[i]));
+  HttpResponse r;
+  r.body = Dump(json{{"key", key->second},
+                     {"version", state.version},
+                     {"owner", Owner(members[state.ring.Owner(key->second)])},
+                     {"replicas", std::move(chosen)}});
+  return r;
+}
+
+HttpResponse HttpRouter::Moves() const {
+  using nlohmann::json;
+  const auto s = sources_.snapshot();
+  if (!s->ring) return JsonError(503, kNoRing);
+  const RingState& state = *s->ring;
+  json moves = json::array();
+  for (const ring::Move& m : state.moves.moves)
+    moves.push_back({{"from", m.from.empty() ? json(nullptr) : json(m.from)},
+                     {"to", m.to.empty() ? json(nullptr) : json(m.to)},
+                     {"ratio", m.ratio}});
+  HttpResponse r;
+  r.body = Dump(json{{"from_version", state.from_version},
+                     {"to_version", state.version},
+                     {"moved_ratio", state.moves.moved_ratio},
+                     {"moves", std::move(moves)}});
   return r;
 }
 

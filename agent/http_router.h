@@ -47,8 +47,13 @@ class HttpRouter {
   HttpResponse Route(const HttpRequest& request) const;
   // One routing pass, without the blocking-query handling.
   HttpResponse RouteOnce(const HttpRequest& request) const;
-  // The index blocking queries wait on: the committed view's version.
+  // The indexes blocking queries wait on: the committed view's version, and
+  // the ring's version for the ring endpoints.
   uint64_t ViewIndex() const;
+  uint64_t RingIndex() const;
+  uint64_t CurrentIndex(const BlockUntil& block) const;
+  // The most owners /v1/ring/lookup returns (?replicas=N).
+  static constexpr uint64_t kMaxReplicas = 64;
 
  private:
   using Params = std::map<std::string, std::string>;
@@ -73,6 +78,9 @@ class HttpRouter {
   std::optional<HttpResponse> Authorize(const HttpRequest& request) const;
   HttpResponse Action(const ActionResult& result) const;
   HttpResponse DiagnosisOf(const std::string& id) const;
+  HttpResponse RingOf() const;
+  HttpResponse Lookup(const HttpRequest& request) const;
+  HttpResponse Moves() const;
   HttpResponse Arrivals(const std::string& id) const;
 
   RouterSources sources_;

@@ -225,7 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto poll = std::make_shared<std::function<void()>>();
     *poll = [self = shared_from_this(), timer, weak = std::weak_ptr<std::function<void()>>(poll),
              request = std::move(request), block, deadline, version, keep_alive, head] {
-      if (self->shared_->stopped.load() || self->shared_->router.ViewIndex() > block.index ||
+      if (self->shared_->stopped.load() ||
+          self->shared_->router.CurrentIndex(block) > block.index ||
           std::chrono::steady_clock::now() >= deadline) {
         HttpResponse response = self->RouteSafely(request);
         response.block.reset();

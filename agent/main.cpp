@@ -113,6 +113,13 @@ int main(int argc, char** argv) {
   };
   add_client("members", "list the members of the committed view");
   add_client("status", "show this agent's Raft and view status");
+  add_client("ring", "show the consistent-hash ring: members, points and ownership");
+  auto* lookup = add_client("lookup", "show which members own a key");
+  lookup->add_option("KEY", client.key, "the key")->required();
+  lookup
+      ->add_option("-r,--replicas", client.replicas,
+                   "how many owners to list (default: the ring's replicas)")
+      ->check(CLI::Range(0, 64));
   add_client("events", "list membership events")
       ->add_flag("-f,--follow", client.follow, "keep printing new events (Ctrl-C stops)");
   add_client("diagnose", "show the latest diagnosis of a member")

@@ -122,6 +122,7 @@ void MembershipService::Attach() {
                  {{"index", std::to_string(s.index.value)}});
     watch_dirty_ = true;
     UpdateMetrics();
+    if (on_change_) on_change_();
   });
   raft_.SnapshotSource([this] { return coordinator_.SnapshotData(); });
   transport_.OnMembership([this](std::string_view payload) {

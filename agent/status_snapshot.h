@@ -42,6 +42,8 @@ struct RaftView {
   std::vector<std::string> learners;
 };
 
+struct RingState;  // agent/ring_service.h
+
 struct StatusSnapshot {
   std::string node_id;
   std::string cluster;
@@ -60,6 +62,8 @@ struct StatusSnapshot {
   // The committed view this agent has applied (shared, immutable; null
   // before the membership service runs).
   std::shared_ptr<const membership::View> view;
+  // The ring built from that view (null until the first view is applied).
+  std::shared_ptr<const RingState> ring;
 };
 
 // Thread-safe holder of the latest snapshot.

@@ -1,5 +1,9 @@
 #include "membership/view.h"
 
+#include <tuple>
+#include <type_traits>
+#include <variant>
+
 #include "membership/wire.h"
 
 namespace ringwatch::membership {
@@ -97,7 +101,46 @@ View::Change View::Record(int64_t time_ms, EventKind kind, const std::string& me
   return Change{member_changed, e};
 }
 
+namespace {
+
+// The member a command is about ("" for none).
+const std::string* Subject(const Command& c) {
+  return std::visit(
+      [](const auto& body) -> const std::string* {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, AddMember> || std::is_same_v<T, UpdateMember>) {
+          return &body.info.id;
+        } else if constexpr (std::is_same_v<T, LeaderElected>) {
+          return nullptr;
+        } else {
+          return &body.id;
+        }
+      },
+      c.body);
+}
+
+// What the ring takes from a member: nothing unless it is alive.
+std::optional<std::tuple<std::string, std::string, uint32_t>> RingPart(const View& v,
+                                                                       const std::string* id) {
+  if (!id) return std::nullopt;
+  const Member* m = v.Find(*id);
+  if (!m || m->state != MemberState::kAlive) return std::nullopt;
+  return std::make_tuple(m->info.service, m->info.zone, m->info.weight);
+}
+
+}  // namespace
+
 View::Change View::Apply(const Command& c) {
+  const std::string* subject = Subject(c);
+  const std::string id = subject ? *subject : std::string();
+  const auto before = RingPart(*this, subject ? &id : nullptr);
+  Change change = ApplyBody(c);
+  if (change.member_changed && RingPart(*this, subject ? &id : nullptr) != before)
+    ring_version_ = version_;
+  return change;
+}
+
+View::Change View::ApplyBody(const Command& c) {
   // Time never runs backwards in the view, even if the leaders' clocks do.
   const int64_t now = std::max(c.time_ms, last_time_ms_);
   last_time_ms_ = now;
@@ -196,7 +239,7 @@ View::Change View::VoterRemoved(const std::string& id) {
 }
 
 namespace {
-constexpr uint8_t kViewFormat = 1;
+constexpr uint8_t kViewFormat = 2;  // 2: ring_version after version
 constexpr uint32_t kMaxMembers = 1u << 20;
 }  // namespace
 
@@ -204,6 +247,7 @@ std::string View::Encode() const {
   core::ByteWriter w;
   w.U8(kViewFormat);
   w.U64(version_);
+  w.U64(ring_version_);
   w.U64(next_seq_);
   w.I64(last_time_ms_);
   w.U32(static_cast<uint32_t>(members_.size()));
@@ -232,8 +276,9 @@ std::optional<View> View::Decode(std::string_view bytes) {
   View v;
   uint8_t format = 0;
   uint32_t members = 0, events = 0;
-  if (!r.U8(&format) || format != kViewFormat || !r.U64(&v.version_) || !r.U64(&v.next_seq_) ||
-      !r.I64(&v.last_time_ms_) || !r.U32(&members) || members > kMaxMembers)
+  if (!r.U8(&format) || format != kViewFormat || !r.U64(&v.version_) || !r.U64(&v.ring_version_) ||
+      v.ring_version_ > v.version_ || !r.U64(&v.next_seq_) || !r.I64(&v.last_time_ms_) ||
+      !r.U32(&members) || members > kMaxMembers)
     return std::nullopt;
   for (uint32_t i = 0; i < members; ++i) {
     Member m;

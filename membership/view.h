@@ -13,8 +13,11 @@
 //   Remove        dead or left → forgotten
 //   UpdateMember  alive, incarnation not lower → new address/zone/service/weight
 //   LeaderElected → an event
-// `version` counts the applied commands that changed a member; the event log
-// keeps the latest kMaxEvents events (their seq keeps counting).
+// `version` counts the applied commands that changed a member; `ring_version`
+// is the version of the latest change to what the ring is built from (the
+// alive members' ids, services, zones and weights), so every agent gives the
+// same ring the same version whatever batches it applied entries in. The
+// event log keeps the latest kMaxEvents events (their seq keeps counting).
 // Not thread-safe; one owner (the agent's core loop), copied for readers.
 
 #include <cstdint>
@@ -49,6 +52,7 @@ class View {
   Change VoterRemoved(const std::string& id);
 
   uint64_t version() const { return version_; }
+  uint64_t ring_version() const { return ring_version_; }
   const std::map<std::string, Member>& members() const { return members_; }
   const Member* Find(const std::string& id) const;
   const std::deque<Event>& events() const { return events_; }
@@ -65,10 +69,12 @@ class View {
   bool operator==(const View&) const = default;
 
  private:
+  Change ApplyBody(const Command& command);
   Change Record(int64_t time_ms, EventKind kind, const std::string& member,
                 std::optional<DiagnosisClass> diagnosis, bool member_changed);
 
   uint64_t version_ = 0;
+  uint64_t ring_version_ = 0;
   std::map<std::string, Member> members_;
   std::deque<Event> events_;
   uint64_t next_seq_ = 1;

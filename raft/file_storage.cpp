@@ -49,39 +49,10 @@ std::string Record(RecordType type, std::string_view body) {
   return out;
 }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-bool SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // Writes `data` to `path` through `path.tmp`: fsync, rename, fsync the directory.
-core::Result<Saved, StorageError> WriteFileAtomically(const std::string& dir,
-                                                      const std::string& path,
-                                                      std::string_view data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(tmp + ": cannot create: " + Errno());
-  bool ok = WriteAll(fd, data) && ::fsync(fd) == 0;
-  std::string error = ok ? "" : Errno();
-  ::close(fd);
-  if (!ok) return Fail(tmp + ": cannot write: " + error);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Fail(path + ": cannot rename: " + Errno());
-  if (!SyncDir(dir)) return Fail(dir + ": cannot fsync directory: " + Errno());
+core::Result<Saved, StorageError> SaveAtomically(const std::string& path, std::string_view data) {
+  std::string error;
+  if (!core::WriteFileAtomically(path, data, 0600, &error)) return Fail(error);
   return Saved{};
 }
 
@@ -237,7 +208,7 @@ core::Result<Saved, StorageError> FileStorage::WriteSnapshot(const Snapshot& sna
   w.U32(static_cast<uint32_t>(body.size()));
   w.U32(core::Crc32c(body));
   w.Bytes(body);
-  return WriteFileAtomically(dir_, snapshot_path_, w.data());
+  return SaveAtomically(snapshot_path_, w.data());
 }
 
 core::Result<Saved, StorageError> FileStorage::RewriteWal() {
@@ -245,7 +216,7 @@ core::Result<Saved, StorageError> FileStorage::RewriteWal() {
   data += Record(RecordType::kHardState, EncodeHardState(state_.hard_state));
   for (const Entry& e : state_.entries)
     data += Record(RecordType::kEntry, EncodeEntry(e));
-  auto written = WriteFileAtomically(dir_, wal_path_, data);
+  auto written = SaveAtomically(wal_path_, data);
   if (!written.ok()) return written;
   if (wal_fd_ >= 0) ::close(wal_fd_);
   wal_fd_ = ::open(wal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -270,7 +241,7 @@ core::Result<Saved, StorageError> FileStorage::Save(const Ready& ready) {
     data += Record(RecordType::kEntry, EncodeEntry(e));
   if (ready.hard_state) data += Record(RecordType::kHardState, EncodeHardState(*ready.hard_state));
   if (data.empty()) return Saved{};
-  if (!WriteAll(wal_fd_, data) || ::fdatasync(wal_fd_) != 0)
+  if (!core::WriteAll(wal_fd_, data) || ::fdatasync(wal_fd_) != 0)
     return Fail(wal_path_ + ": cannot append: " + Errno());
   ApplyEntries(state_.entries, ready.entries);
   if (ready.hard_state) state_.hard_state = *ready.hard_state;

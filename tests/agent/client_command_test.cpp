@@ -49,6 +49,29 @@ TEST(ClientFormat, StatusEventsAndDiagnosis) {
   EXPECT_NE(t.find("n3        0.1   0.050s   no"), std::string::npos) << t;
 }
 
+TEST(ClientFormat, RingAndLookup) {
+  auto ring = nlohmann::json::parse(R"({"version":12,"hash":"ketama","points":320,"replicas":2,
+    "members":[{"id":"n1","service":"10.0.0.1:11211","zone":"","weight":1,"points":160,"ownership":0.5125},
+               {"id":"n2","service":"10.0.0.2:11211","zone":"b","weight":1,"points":160,"ownership":0.4875}]})");
+  const std::string r = FormatRing(ring);
+  EXPECT_NE(r.find("ID  SERVICE         ZONE  WEIGHT  POINTS  OWNERSHIP"), std::string::npos) << r;
+  EXPECT_NE(r.find("n1  10.0.0.1:11211  -     1       160     51.25%"), std::string::npos) << r;
+  EXPECT_NE(r.find("ring version 12, hash ketama, 320 points, 2 replicas"), std::string::npos) << r;
+
+  auto lookup = nlohmann::json::parse(R"({"key":"user:1","version":12,
+    "owner":{"id":"n2","service":"10.0.0.2:11211"},
+    "replicas":[{"id":"n2","service":"10.0.0.2:11211"},{"id":"n1","service":"10.0.0.1:11211"}]})");
+  const std::string l = FormatLookup(lookup);
+  EXPECT_NE(l.find("owner     n2 (10.0.0.2:11211)"), std::string::npos) << l;
+  EXPECT_NE(l.find("2        n1  10.0.0.1:11211"), std::string::npos) << l;
+
+  auto status = nlohmann::json::parse(R"({"node":"n1","cluster":"c","version":"0.1.0",
+    "raft":null,"view":null,"ring":{"version":12,"points":320}})");
+  EXPECT_NE(FormatStatus(status).find("ring      version 12, 320 points"), std::string::npos);
+
+  EXPECT_EQ(UrlEncode("user:1 a/b&c=d~_.-"), "user%3A1%20a%2Fb%26c%3Dd~_.-");
+}
+
 TEST(ClientCommand, UnreachableAgentIsExit1WithTheAddress) {
   ClientOptions o;
   o.http_addr = "127.0.0.1:9";  // discard port: nothing listens

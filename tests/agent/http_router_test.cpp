@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/ring_service.h"
+#include "ring/move_plan.h"
+
 namespace ringwatch::agent {
 namespace {
 
@@ -400,6 +403,122 @@ TEST_F(RouterTest, BlockingQueriesWaitForAHigherIndex) {
   EXPECT_EQ(Call("GET", "/v1/members?index=x").status, 400);
   EXPECT_EQ(Call("GET", "/v1/members?index=3&wait=soon").status, 400);
   EXPECT_FALSE(Call("GET", "/livez?index=3").block) << "only the view endpoints block";
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+// A ring of three members in three zones at version 7, moved from version 4
+// where "c" was absent.
+std::shared_ptr<const RingState> SampleRing() {
+  config::RingConfig config;
+  config.hash = config::RingHash::kXxh3;  // a member's points depend on nobody else's
+  config.replicas = 2;
+  std::vector<ring::RingMember> members = {{"a", "10.0.0.1:11211", "z1", 1},
+                                           {"b", "10.0.0.2:11211", "z2", 1},
+                                           {"c", "10.0.0.3:11211", "z3", 2}};
+  auto before = ring::Ring::Build({members[0], members[1]}, config);
+  auto state = std::make_shared<RingState>();
+  state->version = 7;
+  state->replicas = config.replicas;
+  state->ring = ring::Ring::Build(members, config);
+  state->ownership = state->ring.Ownership();
+  state->points = {0, 0, 0};
+  for (uint32_t o : state->ring.point_owners())
+    ++state->points[o];
+  state->from_version = 4;
+  state->moves = ring::ComputeMovePlan(before, state->ring);
+  state->json = RingJson(*state);
+  return state;
+}
+
+TEST_F(RouterTest, RingEndpointsAnswer503UntilARingExists) {
+  EXPECT_EQ(Call("GET", "/v1/ring").status, 503);
+  EXPECT_EQ(Call("GET", "/v1/ring/moves").status, 503);
+  EXPECT_EQ(Call("GET", "/v1/ring/lookup?key=k").status, 503);
+  EXPECT_TRUE(nlohmann::json::parse(Call("GET", "/v1/status").body)["ring"].is_null());
+}
+
+TEST_F(RouterTest, RingLookupAndMovesComeFromThePublishedRing) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();
+  s->ring = SampleRing();
+  snapshot_ = s;
+  const auto ring = nlohmann::json::parse(Call("GET", "/v1/ring").body);
+  EXPECT_EQ(ring["version"], 7);
+  EXPECT_EQ(ring["hash"], "xxh3");
+  EXPECT_EQ(ring["replicas"], 2);
+  EXPECT_EQ(ring["points"], 640);
+  ASSERT_EQ(ring["members"].size(), 3u);
+  EXPECT_EQ(ring["members"][2]["id"], "c");
+  EXPECT_EQ(ring["members"][2]["weight"], 2);
+  EXPECT_EQ(ring["members"][2]["points"], 320);
+  EXPECT_EQ(ring["members"][2]["zone"], "z3");
+
+  const auto& r = *s->ring;
+  for (const std::string key : {"user:1", "user:2", "a key with spaces"}) {
+    std::string encoded;
+    for (char ch : key)
+      encoded += ch == ' ' ? std::string("%20") : std::string(1, ch);
+    const auto j = nlohmann::json::parse(Call("GET", "/v1/ring/lookup?key=" + encoded).body);
+    EXPECT_EQ(j["key"], key);
+    EXPECT_EQ(j["version"], 7);
+    EXPECT_EQ(j["owner"]["id"], r.ring.members()[r.ring.Owner(key)].id);
+    ASSERT_EQ(j["replicas"].size(), 2u);
+    EXPECT_EQ(j["replicas"][0], j["owner"]) << "the first replica is the owner";
+    EXPECT_NE(j["replicas"][0]["id"], j["replicas"][1]["id"]);
+    EXPECT_EQ(j["replicas"][1]["service"], r.ring.members()[r.ring.Replicas(key, 2)[1]].service);
+  }
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/ring/lookup?key=k&replicas=3").body)["replicas"]
+                .size(),
+            3u);
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/ring/lookup?key=k&replicas=9").body)["replicas"]
+                .size(),
+            3u)
+      << "no more owners than members";
+  EXPECT_EQ(Call("GET", "/v1/ring/lookup").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/ring/lookup?key=k&replicas=-1").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/ring/lookup?key=k&replicas=65").status, 400);
+
+  const auto moves = nlohmann::json::parse(Call("GET", "/v1/ring/moves").body);
+  EXPECT_EQ(moves["from_version"], 4);
+  EXPECT_EQ(moves["to_version"], 7);
+  EXPECT_GT(moves["moved_ratio"].get<double>(), 0.3);
+  for (const auto& m : moves["moves"])
+    EXPECT_EQ(m["to"], "c") << "only c gained keys";
+
+  const auto status = nlohmann::json::parse(Call("GET", "/v1/status").body);
+  EXPECT_EQ(status["ring"]["version"], 7);
+  EXPECT_EQ(status["ring"]["points"], 640);
+}
+
+TEST_F(RouterTest, RingQueriesBlockOnTheRingVersion) {
+  auto s = std::make_shared<StatusSnapshot>(*snapshot_);
+  s->view = SampleView();  // view version 3
+  s->ring = SampleRing();  // ring version 7
+  snapshot_ = s;
+  auto header = [](const HttpResponse& r) {
+    for (const auto& [k, v] : r.headers)
+      if (k == "X-Ringwatch-Index") return v;
+    return std::string();
+  };
+  EXPECT_EQ(header(Call("GET", "/v1/ring")), "7");
+  EXPECT_EQ(header(Call("GET", "/v1/members")), "3");
+  EXPECT_FALSE(Call("GET", "/v1/ring?index=6").block);
+  auto waiting = Call("GET", "/v1/ring/moves?index=7&wait=2s");
+  ASSERT_TRUE(waiting.block);
+  EXPECT_TRUE(waiting.block->ring);
+  EXPECT_EQ(router_.CurrentIndex(*waiting.block), 7u);
+  auto lookup = Call("GET", "/v1/ring/lookup?key=k&index=7&wait=2s");
+  ASSERT_TRUE(lookup.block);
+  EXPECT_TRUE(lookup.block->ring);
+  auto view = Call("GET", "/v1/members?index=3&wait=2s");
+  ASSERT_TRUE(view.block);
+  EXPECT_FALSE(view.block->ring);
+  EXPECT_EQ(router_.CurrentIndex(*view.block), 3u);
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 
 #include <csignal>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
@@ -33,8 +35,12 @@ class MembershipProcess : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
+    // Every agent writes its ring file next to its config, and its hook
+    // copies the ring JSON into hooks_ (one file per node).
     ASSERT_TRUE(testing::StartSeededCluster(5, &agents_, &error,
-                                            "  bootstrap_voters: [node-1, node-2, node-3]\n"))
+                                            "  bootstrap_voters: [node-1, node-2, node-3]\n"
+                                            "ring:\n  file: ring.json\n  on_change: cat > " +
+                                                hooks_.path() + "/$RINGWATCH_NODE_ID.json\n"))
         << error;
     for (auto& a : agents_)
       all_.push_back(a.get());
@@ -51,9 +57,29 @@ class MembershipProcess : public ::testing::Test {
 
   AgentProcess& Node(const std::string& id) { return *all_[std::stoi(id.substr(5)) - 1]; }
 
+  testing::TempDir hooks_;
   std::vector<std::unique_ptr<AgentProcess>> agents_;
   std::vector<AgentProcess*> all_;
 };
+
+// The /v1/ring answers of `agents` once they are all the same ring with
+// `members` members (null if that did not happen in time).
+nlohmann::json AgreedRing(const std::vector<AgentProcess*>& agents, std::size_t members) {
+  nlohmann::json agreed;
+  const bool ok = testing::PollUntil(
+      [&] {
+        agreed = nullptr;
+        for (AgentProcess* a : agents) {
+          auto ring = GetJson(*a, "/v1/ring");
+          if (ring.is_null() || ring["members"].size() != members) return false;
+          if (!agreed.is_null() && ring != agreed) return false;
+          agreed = ring;
+        }
+        return true;
+      },
+      kDeadline);
+  return ok ? agreed : nlohmann::json();
+}
 
 TEST_F(MembershipProcess, SigkilledMemberIsDeadEverywhereWithProcessDownAndRejoinsOnRestart) {
   std::string leader = testing::AgreedLeader(all_);
@@ -174,6 +200,69 @@ TEST_F(MembershipProcess, BlockingQueriesReturnOnTheNextViewChange) {
   ASSERT_TRUE(changed);
   auto body = nlohmann::json::parse(changed->body);
   EXPECT_GT(body["version"].get<uint64_t>(), std::stoull(index));
+}
+
+// The ring follows the committed view: every agent serves the same ring,
+// writes it to ring.file and hands it to ring.on_change; a death moves only
+// the dead member's keys, and every agent reports the same move plan.
+TEST_F(MembershipProcess, RingFollowsTheCommittedViewOnEveryAgent) {
+  auto before = AgreedRing(all_, 5);
+  ASSERT_FALSE(before.is_null());
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    AgentProcess* a = all_[i];
+    const std::string id = "node-" + std::to_string(i + 1);
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          return core::ReadFile(a->dir().File("ring.json")).value_or("") == before.dump() + "\n" &&
+                 core::ReadFile(hooks_.File(id + ".json")).value_or("") ==
+                     core::ReadFile(a->dir().File("ring.json")).value_or("");
+        },
+        kDeadline))
+        << id << ": ring file and hook input are the served ring";
+    EXPECT_EQ(MetricSample(*a, "ringwatch_ring_version"), before["version"].get<double>());
+  }
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> owner;
+  for (int i = 0; i < 50; ++i) {
+    keys.push_back("user:" + std::to_string(i));
+    auto l = GetJson(*all_[0], "/v1/ring/lookup?key=" + keys.back());
+    ASSERT_FALSE(l.is_null());
+    owner[keys.back()] = l["owner"]["id"];
+    EXPECT_EQ(GetJson(*all_[4], "/v1/ring/lookup?key=" + keys.back()), l) << "same answer on all";
+    EXPECT_EQ(l["replicas"].size(), 3u);
+  }
+
+  std::string leader = testing::AgreedLeader(all_);
+  std::string victim = leader == "node-4" ? "node-5" : "node-4";
+  AgentProcess& v = Node(victim);
+  double victim_share = 0;
+  for (const auto& m : before["members"])
+    if (m["id"] == victim) victim_share = m["ownership"];
+  ASSERT_GT(victim_share, 0);
+  ASSERT_TRUE(v.process().Signal(SIGKILL));
+  v.process().Wait(kDeadline);
+  auto after = AgreedRing(Except(&v), 4);
+  ASSERT_FALSE(after.is_null());
+  EXPECT_GT(after["version"].get<uint64_t>(), before["version"].get<uint64_t>());
+  for (const auto& m : after["members"])
+    EXPECT_NE(m["id"], victim);
+  for (AgentProcess* a : Except(&v)) {
+    auto moves = GetJson(*a, "/v1/ring/moves");
+    EXPECT_EQ(moves["from_version"], before["version"]);
+    EXPECT_EQ(moves["to_version"], after["version"]);
+    EXPECT_NEAR(moves["moved_ratio"].get<double>(), victim_share, 1e-9)
+        << "exactly the dead member's share moved";
+    for (const auto& m : moves["moves"])
+      EXPECT_EQ(m["from"], victim);
+    EXPECT_NEAR(MetricSample(*a, "ringwatch_ring_moved_ratio"), victim_share, 1e-6);
+  }
+  for (const std::string& key : keys) {
+    auto l = GetJson(*Except(&v)[0], "/v1/ring/lookup?key=" + key);
+    if (owner[key] != victim) {
+      EXPECT_EQ(l["owner"]["id"], owner[key]) << key << " stayed";
+    }
+    EXPECT_NE(l["owner"]["id"], victim);
+  }
 }
 
 TEST_F(MembershipProcess, ARestartedAgentKeepsItsCommittedHistory) {

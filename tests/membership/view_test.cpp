@@ -113,6 +113,42 @@ TEST(MembershipView, TimeNeverRunsBackwards) {
 
 // The same commands in the same order give byte-identical views, and the
 // encoding round-trips (it is the Raft snapshot).
+// The ring version moves exactly when what the ring is built from moves:
+// the alive members' ids, services, zones and weights.
+TEST(MembershipView, RingVersionFollowsOnlyChangesOfTheRingsInput) {
+  View v;
+  EXPECT_EQ(v.ring_version(), 0u);
+  v.Apply({1, AddMember{Info("a")}});
+  v.Apply({2, AddMember{Info("b")}});
+  EXPECT_EQ(v.ring_version(), 2u) << "joins add owners";
+  v.Apply({3, LeaderElected{"a", 1}});
+  MemberInfo moved = Info("a");
+  moved.address = "elsewhere:7420";
+  v.Apply({4, UpdateMember{moved}});
+  EXPECT_EQ(v.version(), 3u);
+  EXPECT_EQ(v.ring_version(), 2u) << "a new peer address owns the same keys";
+  v.Apply({5, AddMember{Info("b", 2)}});
+  EXPECT_EQ(v.version(), 4u);
+  EXPECT_EQ(v.ring_version(), 2u) << "a restart with the same service owns the same keys";
+  MemberInfo heavier = Info("a");
+  heavier.weight = 2;
+  v.Apply({6, UpdateMember{heavier}});
+  EXPECT_EQ(v.ring_version(), 5u) << "a new weight";
+  v.Apply({7, MarkDead{"b", 2, Died(DiagnosisClass::kHostDown)}});
+  EXPECT_EQ(v.ring_version(), 6u) << "a dead member owns nothing";
+  v.Apply({8, Leave{"b"}});
+  EXPECT_EQ(v.version(), 7u);
+  EXPECT_EQ(v.ring_version(), 6u) << "dead to left: it owned nothing already";
+  v.Apply({9, Remove{"b"}});
+  EXPECT_EQ(v.ring_version(), 6u);
+  v.Apply({10, MarkDead{"a", 1, Died(DiagnosisClass::kHostDown)}});
+  v.Apply({11, MarkAlive{"a", 2}});
+  EXPECT_EQ(v.ring_version(), v.version()) << "a rejoin brings its points back";
+  auto back = View::Decode(v.Encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->ring_version(), v.ring_version());
+}
+
 TEST(MembershipView, SameCommandsGiveByteIdenticalViewsThatRoundTrip) {
   std::mt19937_64 rng(3);
   std::vector<Command> log;
