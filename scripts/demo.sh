@@ -35,6 +35,8 @@ listen:
   peer: 127.0.0.1:$peer
   http: 127.0.0.1:$http
 data_dir: $demo/node-$i/data
+ring:
+  file: $demo/node-$i/ring.json
 YAML
   build/release/ringwatch check-config -c "$demo/node-$i/ringwatch.yaml" >/dev/null
   build/release/ringwatch agent -c "$demo/node-$i/ringwatch.yaml" 2>"$demo/node-$i/agent.log" &
@@ -49,6 +51,8 @@ Try:
   curl -s 127.0.0.1:7421/v1/status     # Raft role, term, leader (elected within ~2 s)
   curl -s 127.0.0.1:7421/v1/members    # what node-1 sees of its peers (phi, RTT, health)
   curl -s 127.0.0.1:7421/metrics       # Prometheus metrics
+  build/release/ringwatch ring         # the ring every agent derived (also $demo/node-N/ring.json)
+  build/release/ringwatch lookup user:42   # which members own a key
   kill -9 <pid of the leader>          # the others elect a new leader in about half a second
 Agent pids: ${pids[*]}    Stop: Ctrl-C
 
