@@ -15,6 +15,8 @@ packages=(
   prometheus
   # systemd-analyze (unit verification and hardening score); dpkg-dev for the .deb
   systemd dpkg-dev
+  # the network-namespace tests (partitions and packet loss with iptables)
+  iproute2 iptables
 )
 
 missing=()

@@ -8,16 +8,18 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tests/support/netns.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
 namespace ringwatch::testing {
 
 AgentProcess::AgentProcess(const std::string& node_id, const std::string& extra_yaml,
-                           uint16_t peer_port)
-    : peer_port_(peer_port) {
-  dir_.Write("ringwatch.yaml", "node:\n  id: " + node_id +
-                                   "\nlisten:\n  peer: 127.0.0.1:" + std::to_string(peer_port) +
+                           uint16_t peer_port, AgentNetwork network)
+    : network_(std::move(network)), peer_port_(peer_port) {
+  const std::string address = network_.netns.empty() ? "" : "\n  address: " + network_.address;
+  dir_.Write("ringwatch.yaml", "node:\n  id: " + node_id + address + "\nlisten:\n  peer: " +
+                                   network_.address + ":" + std::to_string(peer_port) +
                                    "\n  http: 127.0.0.1:0\n"
                                    "data_dir: data\n" +
                                    extra_yaml);
@@ -71,7 +73,11 @@ bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProc
 
 bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
-  std::vector<std::string> argv{RINGWATCH_BINARY, "agent", "-c", config_path()};
+  std::vector<std::string> argv;
+  if (!network_.netns.empty()) argv = {"ip", "netns", "exec", network_.netns};
+  for (std::string arg : {RINGWATCH_BINARY, "agent", "-c"})
+    argv.push_back(arg);
+  argv.push_back(config_path());
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   process_ = std::make_unique<ChildProcess>(std::move(argv), dir_.File("agent"), extra_env_);
   // The agent logs the bound addresses, in text ("[http] listening
@@ -87,18 +93,21 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
       line = process_->WaitForStderrLine(text, std::chrono::milliseconds(200));
       if (!line) line = process_->WaitForStderrLine(json, std::chrono::milliseconds(200));
     }
-    const auto at = line ? line->find("127.0.0.1:") : std::string::npos;
+    const std::string host =
+        std::string(component) == "http" ? std::string("127.0.0.1:") : network_.address + ":";
+    const auto at = line ? line->find(host) : std::string::npos;
     if (at == std::string::npos) {
       *error = std::string("agent did not log its ") + component + " address; stderr:\n" +
                process_->Stderr();
       return false;
     }
     (std::string(component) == "http" ? http_port_ : peer_port_) =
-        static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
+        static_cast<uint16_t>(std::stoi(line->substr(at + host.size())));
   }
   const bool up = PollUntil(
       [&] {
         try {
+          NetnsScope in(network_.netns);
           if (auto r = Get(http_port_, "/livez"); r && r->status == 200) return true;
         } catch (const std::exception&) {
           // not accepting yet

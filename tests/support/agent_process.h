@@ -13,13 +13,21 @@
 
 namespace ringwatch::testing {
 
+// Where an agent runs: by default on loopback in the test's own network
+// namespace; or in `netns` (tests/support/netns.h) with its peer port on
+// `address` and its HTTP port on that namespace's loopback.
+struct AgentNetwork {
+  std::string netns;
+  std::string address = "127.0.0.1";
+};
+
 class AgentProcess {
  public:
-  // `extra_yaml` is appended to a minimal config (node.id, loopback listen
-  // addresses, data_dir in the temp dir). `peer_port` 0 lets the kernel
-  // choose (fine when no other agent needs to know it).
+  // `extra_yaml` is appended to a minimal config (node.id, listen addresses,
+  // data_dir in the temp dir). `peer_port` 0 lets the kernel choose (fine
+  // when no other agent needs to know it).
   explicit AgentProcess(const std::string& node_id, const std::string& extra_yaml = "",
-                        uint16_t peer_port = 0);
+                        uint16_t peer_port = 0, AgentNetwork network = {});
 
   // Starts the agent; false (with the reason in `error`) if it did not come up.
   bool Start(std::string* error, std::chrono::milliseconds deadline = std::chrono::seconds(30));
@@ -30,6 +38,8 @@ class AgentProcess {
   void set_extra_env(std::vector<std::string> env) { extra_env_ = std::move(env); }
 
   uint16_t http_port() const { return http_port_; }
+  // The namespace HTTP requests to this agent must be made from ("": here).
+  const std::string& netns() const { return network_.netns; }
   uint16_t peer_port() const { return peer_port_; }
   ChildProcess& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
@@ -37,6 +47,7 @@ class AgentProcess {
 
  private:
   TempDir dir_;
+  AgentNetwork network_;
   std::unique_ptr<ChildProcess> process_;
   uint16_t http_port_ = 0;
   uint16_t peer_port_ = 0;

@@ -1,5 +1,6 @@
 #include "tests/support/cluster_status.h"
 
+#include "tests/support/netns.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
@@ -7,6 +8,7 @@ namespace ringwatch::testing {
 
 nlohmann::json GetJson(AgentProcess& agent, const std::string& path) {
   try {
+    NetnsScope in(agent.netns());
     auto r = Get(agent.http_port(), path);
     if (!r || r->status != 200) return nullptr;
     return nlohmann::json::parse(r->body);
@@ -16,6 +18,7 @@ nlohmann::json GetJson(AgentProcess& agent, const std::string& path) {
 }
 
 double MetricSample(AgentProcess& agent, const std::string& series) {
+  NetnsScope in(agent.netns());
   auto r = Get(agent.http_port(), "/metrics");
   if (!r) return -1;
   const auto at = r->body.find("\n" + series + " ");
