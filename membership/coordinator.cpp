@@ -49,7 +49,6 @@ bool Coordinator::Apply(const raft::Entry& entry) {
           case raft::ConfChangeType::kRemove:
             conf_.voters.erase(change->node);
             conf_.learners.erase(change->node);
-            removed_.erase(change->node.value);
             if (was_voter) view_.VoterRemoved(change->node.value);
             break;
         }
@@ -57,8 +56,6 @@ bool Coordinator::Apply(const raft::Entry& entry) {
       return false;
     case raft::EntryType::kNormal:
       if (auto command = DecodeCommand(entry.data)) {
-        if (const auto* r = std::get_if<membership::Remove>(&command->body)) removed_.insert(r->id);
-        if (const auto* a = std::get_if<AddMember>(&command->body)) removed_.erase(a->info.id);
         if (view_.Apply(*command).member_changed) {
           Recompute();
           return true;
@@ -226,7 +223,8 @@ void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t
   in.leader = options_.self.id;
   in.target_voters = options_.target_voters;
   in.now_ms = std::max(wall_ms, view_.last_time_ms());
-  in.removed = removed_;
+  for (const auto& [id, version] : view_.removed())
+    in.removed.insert(id);
   in.stabilization_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.stabilization).count();
   if (auto step = NextVoterChange(in)) fx.conf_change = step->change;

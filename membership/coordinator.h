@@ -126,8 +126,6 @@ class Coordinator {
   };
   std::map<std::string, Probation> rejoining_;  // leader: members asking to come back
   std::map<std::string, core::Instant> joins_proposed_;
-  // Members removed by an operator while still in the Raft configuration.
-  std::set<std::string> removed_;
 };
 
 }  // namespace ringwatch::membership

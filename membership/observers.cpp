@@ -7,13 +7,17 @@ namespace {
 
 // FNV-1a over the id, mixed with the ring number (splitmix64 finalizer):
 // stable across platforms and versions, which the assignment must be.
-uint64_t RingPosition(uint32_t ring, const std::string& id) {
+uint64_t Fnv1a(const std::string& id) {
   uint64_t h = 1469598103934665603ull;
   for (char c : id) {
     h ^= static_cast<uint8_t>(c);
     h *= 1099511628211ull;
   }
-  h ^= (static_cast<uint64_t>(ring) + 1) * 0x9E3779B97F4A7C15ull;
+  return h;
+}
+
+uint64_t RingPosition(uint32_t ring, uint64_t fnv) {
+  uint64_t h = fnv ^ (static_cast<uint64_t>(ring) + 1) * 0x9E3779B97F4A7C15ull;
   h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
   h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
   return h ^ (h >> 31);
@@ -40,28 +44,37 @@ Observers Observers::Compute(std::vector<std::string> alive, uint32_t k) {
     // Ring k: ids ordered by their position on that ring.
     std::vector<std::vector<std::size_t>> rings(k);
     std::vector<std::vector<std::size_t>> slot(k, std::vector<std::size_t>(n));
+    std::vector<uint64_t> fnv(n);
+    for (std::size_t i = 0; i < n; ++i)
+      fnv[i] = Fnv1a(alive[i]);
+    std::vector<std::pair<uint64_t, std::size_t>> order(n);
     for (uint32_t r = 0; r < k; ++r) {
-      std::vector<std::pair<uint64_t, std::size_t>> order;
       for (std::size_t i = 0; i < n; ++i)
-        order.emplace_back(RingPosition(r, alive[i]), i);
+        order[i] = {RingPosition(r, fnv[i]), i};
       std::sort(order.begin(), order.end());
       for (std::size_t p = 0; p < n; ++p) {
         rings[r].push_back(order[p].second);
         slot[r][order[p].second] = p;
       }
     }
-    for (std::size_t s = 0; s < n; ++s) {
-      std::vector<std::string>& chosen = o.observers_of_[alive[s]];
+    std::vector<std::size_t> chosen;
+    auto hint = o.observers_of_.begin();
+    for (std::size_t s = 0; s < n; ++s, ++hint) {
+      chosen.clear();
       for (uint32_t r = 0; r < k; ++r) {
         // The first successor on ring r that is neither s nor already chosen.
         for (std::size_t step = 1; step < n; ++step) {
-          const std::string& w = alive[rings[r][(slot[r][s] + step) % n]];
-          if (w == alive[s] || std::find(chosen.begin(), chosen.end(), w) != chosen.end()) continue;
+          const std::size_t w = rings[r][(slot[r][s] + step) % n];
+          if (w == s || std::find(chosen.begin(), chosen.end(), w) != chosen.end()) continue;
           chosen.push_back(w);
           break;
         }
       }
+      // Indices into the sorted ids: sorted indices are sorted ids.
       std::sort(chosen.begin(), chosen.end());
+      std::vector<std::string>& out = hint->second;  // observers_of_ iterates alive in order
+      for (std::size_t w : chosen)
+        out.push_back(alive[w]);
     }
   }
   for (const auto& [subject, watchers] : o.observers_of_)

@@ -1,5 +1,6 @@
 #include "membership/view.h"
 
+#include <algorithm>
 #include <tuple>
 #include <type_traits>
 #include <variant>
@@ -152,6 +153,7 @@ View::Change View::ApplyBody(const Command& c) {
       m.state = MemberState::kAlive;
       m.since_ms = m.alive_since_ms = now;
       members_.emplace(a->info.id, std::move(m));
+      removed_.erase(a->info.id);
       return Record(now, EventKind::kJoin, a->info.id, std::nullopt, true);
     }
     Member& m = it->second;
@@ -211,6 +213,13 @@ View::Change View::ApplyBody(const Command& c) {
     auto it = members_.find(r->id);
     if (it == members_.end() || it->second.state == MemberState::kAlive) return {};
     members_.erase(it);
+    removed_[r->id] = version_ + 1;  // the version this removal makes
+    if (removed_.size() > kMaxRemoved) {
+      auto oldest =
+          std::min_element(removed_.begin(), removed_.end(),
+                           [](const auto& a, const auto& b) { return a.second < b.second; });
+      removed_.erase(oldest);
+    }
     return Record(now, EventKind::kRemoved, r->id, std::nullopt, true);
   }
   if (const auto* u = std::get_if<UpdateMember>(&c.body)) {
@@ -239,7 +248,7 @@ View::Change View::VoterRemoved(const std::string& id) {
 }
 
 namespace {
-constexpr uint8_t kViewFormat = 2;  // 2: ring_version after version
+constexpr uint8_t kViewFormat = 2;  // 2: ring_version, removed ids
 constexpr uint32_t kMaxMembers = 1u << 20;
 }  // namespace
 
@@ -267,6 +276,11 @@ std::string View::Encode() const {
     w.U8(static_cast<uint8_t>(e.kind));
     wire::PutString(w, e.member);
     w.U8(e.diagnosis ? static_cast<uint8_t>(*e.diagnosis) : 0);
+  }
+  w.U32(static_cast<uint32_t>(removed_.size()));
+  for (const auto& [id, version] : removed_) {
+    wire::PutString(w, id);
+    w.U64(version);
   }
   return w.Take();
 }
@@ -305,6 +319,15 @@ std::optional<View> View::Decode(std::string_view bytes) {
     e.kind = static_cast<EventKind>(kind);
     if (diag) e.diagnosis = static_cast<DiagnosisClass>(diag);
     v.events_.push_back(std::move(e));
+  }
+  uint32_t removed = 0;
+  if (!r.U32(&removed) || removed > kMaxRemoved) return std::nullopt;
+  for (uint32_t i = 0; i < removed; ++i) {
+    std::string id;
+    uint64_t version = 0;
+    if (!wire::GetString(r, &id) || !r.U64(&version) || v.members_.count(id) ||
+        !v.removed_.emplace(std::move(id), version).second)
+      return std::nullopt;
   }
   if (!r.ok() || r.remaining() != 0) return std::nullopt;
   return v;

@@ -38,6 +38,7 @@ inline constexpr int64_t kFlapWindowMs = 10 * 60 * 1000;
 class View {
  public:
   static constexpr std::size_t kMaxEvents = 1024;
+  static constexpr std::size_t kMaxRemoved = 1024;
 
   // What applying one command did, for the embedding (events, hooks, metrics).
   struct Change {
@@ -53,6 +54,11 @@ class View {
 
   uint64_t version() const { return version_; }
   uint64_t ring_version() const { return ring_version_; }
+  // Ids an operator removed (Remove applied) and that have not joined again,
+  // the latest kMaxRemoved of them, with the view version of their removal:
+  // autopilot takes them out of the Raft configuration, also on an agent
+  // that learned the view from a snapshot.
+  const std::map<std::string, uint64_t>& removed() const { return removed_; }
   const std::map<std::string, Member>& members() const { return members_; }
   const Member* Find(const std::string& id) const;
   const std::deque<Event>& events() const { return events_; }
@@ -77,6 +83,7 @@ class View {
   uint64_t ring_version_ = 0;
   std::map<std::string, Member> members_;
   std::deque<Event> events_;
+  std::map<std::string, uint64_t> removed_;
   uint64_t next_seq_ = 1;
   int64_t last_time_ms_ = 0;
 };

@@ -30,8 +30,9 @@ scripts/build.sh asan
 
 step "asan+ubsan tests"
 # The Raft simulation runs its full 2000 seeds in the release pass; under the
-# sanitizers (about 30x slower) a 200-seed slice keeps this pass in minutes.
-RINGWATCH_SIM_SEEDS=200 \
+# sanitizers (about 30x slower) a 200-seed slice keeps this pass in minutes,
+# and the 1000-member agent simulation runs one seed instead of two.
+RINGWATCH_SIM_SEEDS=200 RINGWATCH_AGENT_SIM_LARGE_SEEDS=1 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600

@@ -147,6 +147,10 @@ TEST(MembershipView, RingVersionFollowsOnlyChangesOfTheRingsInput) {
   auto back = View::Decode(v.Encode());
   ASSERT_TRUE(back);
   EXPECT_EQ(back->ring_version(), v.ring_version());
+  EXPECT_EQ(back->removed(), v.removed());
+  EXPECT_EQ(v.removed().count("b"), 1u) << "b was removed by an operator";
+  v.Apply({12, AddMember{Info("b", 3)}});
+  EXPECT_EQ(v.removed().count("b"), 0u) << "and is forgotten as removed once it joins again";
 }
 
 TEST(MembershipView, SameCommandsGiveByteIdenticalViewsThatRoundTrip) {
