@@ -51,6 +51,9 @@ class HeartbeatService {
   // Arrivals kept per watched peer for GET /v1/peers/{id}/arrivals (about
   // seven minutes at 100 ms).
   static constexpr std::size_t kArrivalHistory = 4096;
+  // Heartbeats acked (for the round-trip time): those whose sequence number
+  // is a multiple of this.
+  static constexpr uint64_t kAckEvery = 4;
 
   HeartbeatService(boost::asio::io_context& ioc, Options options, PeerMetrics& metrics);
 
@@ -100,7 +103,7 @@ class HeartbeatService {
   void OnAck(const HeartbeatAck& a, const boost::asio::ip::udp::endpoint& from, core::Instant now);
   void Evaluate(Peer& peer, core::Instant now);
   void Forget(const boost::asio::ip::udp::endpoint& endpoint);
-  void Send(std::string frame, const boost::asio::ip::udp::endpoint& to);
+  void Send(const std::string& frame, const boost::asio::ip::udp::endpoint& to);
 
   boost::asio::io_context& ioc_;
   Options options_;

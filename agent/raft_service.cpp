@@ -139,14 +139,20 @@ void RaftService::Stop() {
 }
 
 void RaftService::ScheduleTick() {
-  timer_.expires_after(tick_);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
+  // A learner never campaigns, leads or transfers leadership: its timer
+  // fires every kLearnerTickBatch ticks and delivers them together, the same
+  // count at a coarser grain, with fewer wakeups of an idle agent (most
+  // members are learners). A voter ticks at the full rate.
+  const int batch = node_->IsVoter() ? 1 : kLearnerTickBatch;
+  timer_.expires_after(tick_ * batch);
+  timer_.async_wait([this, batch](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    node_->Tick();
+    for (int i = 0; i < batch; ++i)
+      node_->Tick();
     Process();
     if (transfer_done_) {
       bool moved = node_->role() != raft::Role::kLeader;
-      if (moved || --transfer_ticks_left_ <= 0) {
+      if (moved || (transfer_ticks_left_ -= batch) <= 0) {
         auto done = std::move(transfer_done_);
         transfer_done_ = nullptr;
         log::Info("raft", moved ? "leadership transferred" : "leadership transfer timed out",

@@ -110,6 +110,7 @@ class RaftService {
   std::unique_ptr<raft::Node> node_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::duration tick_;
+  static constexpr int kLearnerTickBatch = 4;
   int election_ticks_ = 10;
   bool stopped_ = false;
 

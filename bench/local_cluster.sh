@@ -6,7 +6,7 @@
 # agents only heartbeat with their seeds).
 # Sets: work (a temp dir, removed on exit), pids (one per agent; agent i
 # listens on BASE_PEER_PORT+i and BASE_HTTP_PORT+i).
-bin=build/release/ringwatch
+bin="${RINGWATCH_BIN:-build/release/ringwatch}"
 [ -x "$bin" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
 work="$(mktemp -d)"
 pids=()
