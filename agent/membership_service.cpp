@@ -77,15 +77,22 @@ void MembershipService::UpdateMetrics() {
       .Set(static_cast<double>(view.Count(membership::MemberState::kDead)));
   members_.Add({{"state", "left"}})
       .Set(static_cast<double>(view.Count(membership::MemberState::kLeft)));
+  // A member that left (or was removed) is not down: its series goes, so
+  // that "member_up == 0" means a member declared dead.
+  auto gone = [&](const std::string& id) {
+    const membership::Member* m = view.Find(id);
+    return !m || m->state == membership::MemberState::kLeft;
+  };
   for (auto it = up_series_.begin(); it != up_series_.end();) {
-    if (view.Find(it->first)) {
+    if (!gone(it->first)) {
       ++it;
       continue;
     }
-    member_up_.Remove(it->second);  // removed from the view: its series goes too
+    member_up_.Remove(it->second);
     it = up_series_.erase(it);
   }
   for (const auto& [id, m] : view.members()) {
+    if (gone(id)) continue;
     auto [it, added] = up_series_.try_emplace(id, nullptr);
     if (added) it->second = &member_up_.Add({{"member", id}});
     it->second->Set(m.state == membership::MemberState::kAlive ? 1 : 0);
@@ -182,7 +189,6 @@ void MembershipService::Tick(const std::vector<PeerView>& peers) {
     if (p.id.empty()) continue;
     membership::LocalObservation o;
     o.id = p.id;
-    o.incarnation = p.incarnation;
     o.suspected = p.suspected;
     o.phi = p.phi;
     o.silence_seconds = p.silence_seconds;

@@ -55,6 +55,8 @@ PeerMetrics::Series& PeerMetrics::For(const std::string& peer) {
   auto it = series_.find(peer);
   if (it != series_.end()) return it->second;
   const std::map<std::string, std::string> labels{{"peer", peer}};
+  // Add returns the existing counter of a peer watched before: suspicions
+  // keep counting across an unwatch and a re-watch.
   Series s{&phi_.Add(labels), &silence_.Add(labels), &interval_.Add(labels, kIntervalBuckets),
            &rtt_.Add(labels, kRttBuckets), &suspicions_.Add(labels)};
   return series_.emplace(peer, s).first->second;
@@ -67,7 +69,9 @@ void PeerMetrics::Remove(const std::string& peer) {
   silence_.Remove(it->second.silence);
   interval_.Remove(it->second.interval);
   rtt_.Remove(it->second.rtt);
-  suspicions_.Remove(it->second.suspicions);
+  // The suspicion counter stays: a peer is typically unwatched because it was
+  // declared dead right after being suspected, and a scrape must still see
+  // that suspicion (increase() over a series that vanished misses it).
   series_.erase(it);
 }
 

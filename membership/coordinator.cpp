@@ -154,8 +154,13 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     Report r;
     r.observer = self.id;
     r.subject = o.id;
-    // An observer that never heard the member speaks of the view's incarnation.
-    r.incarnation = o.incarnation ? o.incarnation : m->info.incarnation;
+    // Reports speak of the member as the committed view knows it. A newer
+    // life it heard (a restart whose re-join has not committed yet) that
+    // falls silent too leaves the view's life no less dead; reporting the
+    // newer incarnation would never match the view, and a member that
+    // restarted and died before its re-join committed would never be
+    // declared dead.
+    r.incarnation = m->info.incarnation;
     r.suspected = o.suspected;
     r.phi = o.phi;
     r.silence_seconds = o.silence_seconds;

@@ -34,7 +34,6 @@ namespace ringwatch::membership {
 // This agent's detector verdict on one member it watches.
 struct LocalObservation {
   std::string id;
-  uint64_t incarnation = 0;  // from its heartbeats
   bool suspected = false;
   double phi = 0;
   double silence_seconds = 0;

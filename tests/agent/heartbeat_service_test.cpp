@@ -89,10 +89,14 @@ TEST_F(HeartbeatServiceTest, TheWatchListIsReplaceableAtRunTime) {
     auto p = Find(*b_, "node-a");
     return p && p->heard;
   }));
-  // Replaced by an empty list: no observation and no series remain.
+  // Replaced by an empty list: no observation and no series remain but the
+  // suspicion counter (a suspicion just before the unwatch must be scraped).
   b_->SetWatchList({});
   EXPECT_TRUE(b_->Status().empty());
-  EXPECT_EQ(MetricsOf(registry_b_).find("peer=\"node-a\""), std::string::npos);
+  const std::string metrics = MetricsOf(registry_b_);
+  EXPECT_EQ(metrics.find("ringwatch_peer_phi{peer=\"node-a\""), std::string::npos);
+  EXPECT_EQ(metrics.find("ringwatch_peer_rtt_seconds_count{peer=\"node-a\""), std::string::npos);
+  EXPECT_NE(metrics.find("ringwatch_peer_suspicions_total{peer=\"node-a\"}"), std::string::npos);
   // Watched again: a fresh detector, heard again.
   b_->SetWatchList({{"node-a", a_->local_endpoint()}});
   ASSERT_EQ(b_->Status().size(), 1u);

@@ -173,6 +173,8 @@ TEST_F(MembershipProcess, GracefulLeaveIsCommittedAtOnce) {
   EXPECT_LT(seconds, 5.0) << "no detection wait (the detector would need ~0.5 s + confirmation)";
   auto d = GetJson(*Except(&v)[0], "/v1/diagnosis/" + victim);
   EXPECT_EQ(d["class"], "left");
+  EXPECT_EQ(MetricSample(*Except(&v)[0], "ringwatch_member_up{member=\"" + victim + "\"}"), -1)
+      << "a member that left is not down: no member_up series";
 }
 
 // Consul-style blocking query: with the current index it waits (here for

@@ -165,7 +165,8 @@ TEST_F(NetnsProcess, FivePercentUdpLossEverywhereCausesNoMarkDead) {
   uint64_t after = 0;
   ASSERT_TRUE(SameView(all_, &after));
   EXPECT_EQ(after, version_) << "no membership change was committed";
-  for (const auto& e : GetJson(*all_[0], "/v1/events")["events"])
+  const auto events = GetJson(*all_[0], "/v1/events");
+  for (const auto& e : events["events"])
     EXPECT_NE(e["kind"], "dead");
   std::cout << "UDP packets dropped in 20 s: " << dropped << "\n";
 }

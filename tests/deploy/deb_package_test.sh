@@ -35,6 +35,7 @@ expect_file '-rw-r--r--' /usr/share/doc/ringwatch/README.md
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/ringwatch-alerts.yml
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/prometheus.yml
 expect_file '-rw-r--r--' /usr/share/ringwatch/dashboards/ringwatch-host.json
+expect_file '-rw-r--r--' /usr/share/ringwatch/dashboards/ringwatch-cluster.json
 expect_file '-rw-r--r--' /usr/share/ringwatch/grafana/provisioning.yml
 
 # Control data.

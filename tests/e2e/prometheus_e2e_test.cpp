@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "tests/support/agent_process.h"
 #include "tests/support/poll.h"
@@ -56,7 +57,12 @@ class PrometheusE2e : public ::testing::Test {
       GTEST_SKIP() << "prometheus not found (apt-get install prometheus)";
     }
     std::string error;
-    ASSERT_TRUE(testing::StartSeededCluster(3, &agents_, &error)) << error;
+    // A short rejoin probation: the alert test kills and restarts node-3
+    // seven times, and each flap doubles the probation.
+    ASSERT_TRUE(testing::StartSeededCluster(3, &agents_, &error,
+                                            "  bootstrap_voters: [node-1, node-2, node-3]\n"
+                                            "detector:\n  rejoin_probation: 100ms\n"))
+        << error;
     port_ = testing::FreeLoopbackPort();
     std::string targets;
     for (const auto& a : agents_)
@@ -68,7 +74,12 @@ class PrometheusE2e : public ::testing::Test {
                    "/deploy/prometheus/ringwatch-alerts.yml']\n"
                    "scrape_configs:\n  - job_name: ringwatch\n    static_configs:\n"
                    "      - targets: [" +
-                       targets + "]\n");
+                       targets +
+                       "]\n"
+                       // Targets a test adds while Prometheus runs (AddTarget).
+                       "    file_sd_configs:\n      - files: ['" +
+                       dir_.File("extra.json") + "']\n        refresh_interval: 1s\n");
+    dir_.Write("extra.json", "[]");
     server_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{
             prometheus_, "--config.file=" + config, "--storage.tsdb.path=" + dir_.File("tsdb"),
@@ -82,6 +93,39 @@ class PrometheusE2e : public ::testing::Test {
         },
         kDeadline, 250ms))
         << server_->Stderr();
+  }
+
+  // Adds a scrape target of job ringwatch (file service discovery).
+  void AddTarget(uint16_t http_port) {
+    extra_ +=
+        std::string(extra_.empty() ? "" : ", ") + "\"127.0.0.1:" + std::to_string(http_port) + "\"";
+    const std::string tmp = dir_.Write("extra.json.tmp", "[{\"targets\": [" + extra_ + "]}]");
+    std::filesystem::rename(tmp, dir_.File("extra.json"));
+  }
+
+  // Polls until `expr` has no data (true), or the deadline.
+  bool QueryUntilEmpty(const std::string& expr) {
+    return testing::PollUntil(
+        [&] {
+          const Verdict v = Query(expr);
+          return v.valid && v.series == 0;
+        },
+        kDeadline, 250ms);
+  }
+
+  // The agents' agreed Raft leader (index into agents_), or -1.
+  int AgreedLeader(const std::vector<int>& among) {
+    std::string leader;
+    for (int i : among) {
+      auto r = testing::Get(agents_[i]->http_port(), "/v1/status");
+      if (!r) return -1;
+      const auto j = nlohmann::json::parse(r->body, nullptr, false);
+      if (j.is_discarded() || !j["raft"]["leader"].is_string()) return -1;
+      const std::string l = j["raft"]["leader"];
+      if (!leader.empty() && l != leader) return -1;
+      leader = l;
+    }
+    return std::stoi(leader.substr(5)) - 1;  // "node-N"
   }
 
   Verdict Query(const std::string& expr) {
@@ -132,6 +176,7 @@ class PrometheusE2e : public ::testing::Test {
   std::vector<std::unique_ptr<AgentProcess>> agents_;
   std::unique_ptr<testing::ChildProcess> server_;
   uint16_t port_ = 0;
+  std::string extra_;
 };
 
 TEST_F(PrometheusE2e, TheChecksReportBrokenAndEmptyQueries) {
@@ -172,15 +217,18 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
     for (const auto& rule : group["rules"])
       exprs[rule["alert"].as<std::string>()] = rule["expr"].as<std::string>();
   }
-  ASSERT_EQ(exprs.size(), 4u);
+  ASSERT_EQ(exprs.size(), 8u);
   for (const auto& [alert, expr] : exprs)
     EXPECT_TRUE(Query(expr).valid) << alert << ": " << Query(expr).error;
 
-  // Healthy cluster: no alert expression has data.
+  // Healthy cluster: no alert expression has data (views may differ for a
+  // moment after the last join, hence the poll).
   for (const auto& [alert, expr] : exprs)
-    EXPECT_EQ(Query(expr).series, 0u) << alert << " fires on a healthy cluster";
+    EXPECT_TRUE(QueryUntilEmpty(expr)) << alert << " fires on a healthy cluster";
 
-  // Foreign traffic: an agent of another cluster sends to node-1.
+  // Foreign traffic: an agent of another cluster sends to node-1. Scraped in
+  // the same job, it also holds another view than the cluster's (it never
+  // joins): views diverge.
   std::vector<uint16_t> peer_ports;
   for (const auto& a : agents_)
     peer_ports.push_back(a->peer_port());
@@ -189,48 +237,141 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
   std::string error;
   ASSERT_TRUE(foreign.Start(&error)) << error;
   EXPECT_GT(QueryUntilData(exprs["RingwatchForeignPeerTraffic"]).series, 0u);
+  AddTarget(foreign.http_port());
+  EXPECT_GT(QueryUntilData(exprs["RingwatchViewsDiverging"]).series, 0u);
 
-  // Suspicions: node-3 killed and restarted until more than 5 were counted.
-  for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE(agents_[2]->process().Signal(SIGKILL));
-    agents_[2]->process().Wait(kDeadline);
-    // At least one more suspicion of node-3 counted by node-1.
+  // Leader churn: the leader killed and restarted four times.
+  for (int round = 0; round < 4; ++round) {
+    int leader = -1;
     ASSERT_TRUE(testing::PollUntil(
         [&] {
-          auto r = testing::Get(agents_[0]->http_port(), "/metrics");
-          const std::string series = "\nringwatch_peer_suspicions_total{peer=\"node-3\"} ";
-          const auto at = r ? r->body.find(series) : std::string::npos;
-          return at != std::string::npos && std::stod(r->body.substr(at + series.size())) >= i + 1;
+          return (leader = AgreedLeader({0, 1, 2})) >= 0;
         },
         kDeadline, 50ms));
-    ASSERT_TRUE(agents_[2]->Start(&error)) << error;
-    // Heard again by node-1 before the next kill, so that it counts anew.
+    ASSERT_TRUE(agents_[leader]->process().Signal(SIGKILL));
+    agents_[leader]->process().Wait(kDeadline);
+    std::vector<int> others;
+    for (int i = 0; i < 3; ++i)
+      if (i != leader) others.push_back(i);
+    ASSERT_TRUE(testing::PollUntil([&] { return AgreedLeader(others) >= 0; }, kDeadline, 50ms))
+        << "round " << round << ": no new leader";
+    ASSERT_TRUE(agents_[leader]->Start(&error)) << error;
+  }
+  EXPECT_GT(QueryUntilData(exprs["RingwatchFrequentLeaderChanges"]).series, 0u);
+
+  // Suspicions: node-3 killed and restarted until more than 5 were counted
+  // by node-1. Each kill is suspected, then node-3 is declared dead (node-1
+  // stops watching it, and its suspicion series goes with it — Prometheus'
+  // increase() sees a counter reset), and it rejoins after a probation
+  // (100 ms here, doubling with each flap).
+  auto node3_on_node1 = [&]() -> nlohmann::json {
+    auto r = testing::Get(agents_[0]->http_port(), "/v1/members");
+    if (!r) return nullptr;
+    const auto body = nlohmann::json::parse(r->body, nullptr, false);
+    if (body.is_discarded()) return nullptr;
+    for (const auto& m : body["members"])
+      if (m["id"] == "node-3") return m;
+    return nullptr;
+  };
+  for (int i = 0; i < 7; ++i) {
+    // node-1 watches and hears node-3 (again) before the kill.
     ASSERT_TRUE(testing::PollUntil(
         [&] {
-          auto r = testing::Get(agents_[0]->http_port(), "/v1/members");
-          if (!r) return false;
-          const auto body = nlohmann::json::parse(r->body, nullptr, false);
-          if (body.is_discarded()) return false;
-          for (const auto& m : body["members"]) {
-            if (m["id"] == "node-3" && m["local"]["heard"] == true &&
-                m["local"]["suspected"] == false)
-              return true;
-          }
-          return false;
+          const auto m = node3_on_node1();
+          return !m.is_null() && m["state"] == "alive" && m["local"].is_object() &&
+                 m["local"]["heard"] == true && m["local"]["suspected"] == false;
         },
-        kDeadline, 20ms));
+        kDeadline, 20ms))
+        << "round " << i;
+    // Prometheus has scraped node-1's counter for this life of node-3, so
+    // that the next suspicion shows as an increase.
+    auto r = testing::Get(agents_[0]->http_port(), "/metrics");
+    ASSERT_TRUE(r);
+    const std::string series = "\nringwatch_peer_suspicions_total{peer=\"node-3\"} ";
+    const auto at = r->body.find(series);
+    ASSERT_NE(at, std::string::npos);
+    const std::string count =
+        r->body.substr(at + series.size(), r->body.find('\n', at + 1) - at - series.size());
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          return Query("ringwatch_peer_suspicions_total{instance=\"127.0.0.1:" +
+                       std::to_string(agents_[0]->http_port()) + "\", peer=\"node-3\"} == " + count)
+                     .series == 1;
+        },
+        kDeadline, 100ms))
+        << "round " << i;
+    ASSERT_TRUE(agents_[2]->process().Signal(SIGKILL));
+    agents_[2]->process().Wait(kDeadline);
+    // Suspected by node-1 (and by then perhaps already declared dead).
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          const auto m = node3_on_node1();
+          return !m.is_null() && (m["state"] == "dead" ||
+                                  (m["local"].is_object() && m["local"]["suspected"] == true));
+        },
+        kDeadline, 20ms))
+        << "round " << i;
+    ASSERT_TRUE(agents_[2]->Start(&error)) << error;
   }
   // The rule holds "for: 10m"; its expression has data as soon as the rate is high.
   EXPECT_GT(QueryUntilData(exprs["RingwatchHighSuspicionRate"]).series, 0u);
 
-  // Agent down: node-3 killed for good.
+  // Agent down: node-3 killed for good; the others declare it dead.
   ASSERT_TRUE(agents_[2]->process().Signal(SIGKILL));
   EXPECT_GT(QueryUntilData(exprs["RingwatchAgentDown"]).series, 0u);
+  EXPECT_GT(QueryUntilData(exprs["RingwatchMemberDown"]).series, 0u);
+
+  // No leader: node-2 killed too; node-1 alone of three voters (and the
+  // intruder) knows no leader.
+  ASSERT_TRUE(agents_[1]->process().Signal(SIGKILL));
+  EXPECT_GT(QueryUntilData(exprs["RingwatchNoLeader"]).series, 0u);
 
   // A collector failure cannot be injected into a healthy host without
   // breaking /proc; its expression was checked for validity above, and the
   // series it watches must exist for every collector of every agent.
   EXPECT_EQ(Query("ringwatch_scrape_collector_success{job=\"ringwatch\"}").series >= 12, true);
+}
+
+}  // namespace
+}  // namespace ringwatch::e2e
+
+namespace ringwatch::e2e {
+namespace {
+
+// What Grafana needs of every shipped dashboard: a stable uid, the
+// datasource variable on every panel and target (file provisioning ignores
+// __inputs), and a description and a unit on every panel.
+TEST(Dashboards, EveryPanelHasADescriptionAUnitAndTheDatasourceVariable) {
+  std::set<std::string> uids;
+  int dashboards = 0;
+  for (const auto& file : std::filesystem::directory_iterator(RINGWATCH_SOURCE_DIR "/dashboards")) {
+    if (file.path().extension() != ".json") continue;
+    ++dashboards;
+    std::ifstream in(file.path());
+    const auto d = nlohmann::json::parse(in);
+    const std::string name = file.path().filename();
+    EXPECT_TRUE(uids.insert(d.value("uid", "")).second) << name << ": missing or duplicate uid";
+    EXPECT_FALSE(d.contains("__inputs")) << name;
+    std::set<std::string> variables;
+    for (const auto& v : d["templating"]["list"])
+      variables.insert(v["name"]);
+    EXPECT_EQ(variables, (std::set<std::string>{"datasource", "job", "instance"})) << name;
+    std::set<int> ids;
+    for (const auto& p : d["panels"]) {
+      const std::string title = p.value("title", "");
+      EXPECT_TRUE(ids.insert(p.value("id", 0)).second) << name << " " << title << ": panel id";
+      EXPECT_FALSE(p.value("description", "").empty()) << name << " " << title;
+      EXPECT_FALSE(p["fieldConfig"]["defaults"].value("unit", "").empty()) << name << " " << title;
+      EXPECT_EQ(p["datasource"]["uid"], "${datasource}") << name << " " << title;
+      ASSERT_FALSE(p["targets"].empty()) << name << " " << title;
+      for (const auto& t : p["targets"]) {
+        EXPECT_EQ(t["datasource"]["uid"], "${datasource}") << name << " " << title;
+        const std::string expr = t["expr"];
+        EXPECT_NE(expr.find("job=\"$job\""), std::string::npos) << name << " " << title;
+      }
+    }
+  }
+  EXPECT_EQ(dashboards, 2) << "ringwatch / Host and ringwatch / Cluster";
 }
 
 }  // namespace

@@ -218,6 +218,7 @@ class AgentSim {
         a.node->Step(std::move(*it.raft));
         Flush(a);
       } else if (it.member) {
+        if (mute_membership_.count(it.from)) continue;
         Execute(a, a.coord->Receive(Facts(a), *it.member, Now(), WallMs()));
       }
     }
@@ -243,7 +244,6 @@ class AgentSim {
         auto o = policy.Observe(Now());
         LocalObservation lo;
         lo.id = w;
-        lo.incarnation = a.heard_incarnation[w];
         lo.suspected = o.suspected;
         lo.phi = o.phi;
         lo.silence_seconds = core::ToSeconds(o.silence);
@@ -313,6 +313,7 @@ class AgentSim {
   std::vector<std::string> ids_;
   std::set<std::string> side_;                                 // one side of a partition
   std::set<std::pair<std::string, std::string>> lossy_links_;  // (from, to): heartbeats lost
+  std::set<std::string> mute_membership_;                      // their membership requests are lost
   int loss_per_10000_ = 0;
   int jitter_ms_ = 5;
   config::DetectorConfig detector_;
@@ -366,6 +367,32 @@ TEST(AgentSimulation, CrashedMemberIsDeadEverywhereWithinTheBound) {
     EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
     EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
     EXPECT_EQ(sim.DeadEvents(), 1u) << "only the crashed member; " << Rerun(seed);
+  }
+}
+
+// A member that restarts (a new incarnation its observers hear) and crashes
+// again before its re-join commits is still declared dead: the reports speak
+// of the incarnation in the committed view.
+TEST(AgentSimulation, AMemberThatDiesBeforeItsRejoinCommitsIsStillDeclaredDead) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, 5, 3);
+    sim.Run(5s);
+    const std::string victim = "n" + std::to_string(4 + seed % 2);  // a learner
+    const uint64_t old_incarnation =
+        sim.agents_[victim].coord->view().Find(victim)->info.incarnation;
+    sim.mute_membership_.insert(victim);  // its join requests never reach the leader
+    sim.Start(victim, false);
+    sim.Run(1s);
+    ASSERT_GT(sim.agents_[victim].coord->self().incarnation, old_incarnation);
+    ASSERT_EQ(sim.agents_["n1"].coord->view().Find(victim)->info.incarnation, old_incarnation)
+        << "the re-join did not commit; " << Rerun(seed);
+    sim.agents_[victim].up = false;
+    bool dead = false;
+    for (int i = 0; i < 80 && !dead; ++i) {  // 80 steps = 2 s
+      sim.StepOnce();
+      dead = sim.StateEverywhere(victim) == "dead";
+    }
+    EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
   }
 }
 

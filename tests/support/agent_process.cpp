@@ -73,6 +73,16 @@ bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProc
 
 bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
+  if (http_port_ != 0) {
+    // A restart keeps its HTTP port, as a real agent's listen.http does (so
+    // a Prometheus scraping it keeps finding it).
+    std::string config = dir_.Read("ringwatch.yaml");
+    const std::string from = "\n  http: 127.0.0.1:0\n";
+    if (auto at = config.find(from); at != std::string::npos) {
+      config.replace(at, from.size(), "\n  http: 127.0.0.1:" + std::to_string(http_port_) + "\n");
+      dir_.Write("ringwatch.yaml", config);
+    }
+  }
   std::vector<std::string> argv;
   if (!network_.netns.empty()) argv = {"ip", "netns", "exec", network_.netns};
   for (std::string arg : {RINGWATCH_BINARY, "agent", "-c"})

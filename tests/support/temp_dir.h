@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,12 @@ class TempDir {
     const std::string p = File(name);
     std::ofstream(p, std::ios::binary) << content;
     return p;
+  }
+
+  // The content of `name` ("" when it cannot be read).
+  std::string Read(const std::string& name) const {
+    std::ifstream in(File(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
  private:
