@@ -333,10 +333,7 @@ int Agent::Run() {
   // published again) when the change moved the ring version.
   ring_service.Attach([&]() -> const membership::View& { return membership->coordinator().view(); },
                       publish);
-  membership->OnChange([&] {
-    publish();
-    ring_service.Notify();
-  });
+  // (membership->OnChange is set below, with the readiness notification.)
   ring_service.Update();
   heartbeats.OnChange([&] {
     // Raft peers are found where their heartbeats come from (same port, TCP),
@@ -432,10 +429,36 @@ int Agent::Run() {
     shutdown();
   });
 
-  const auto ready_after =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::Info("agent", "started", {{"seconds", std::to_string(ready_after)}});
-  NotifyReady("serving HTTP on " + EndpointText(bound));
+  // systemd hears READY=1 once this agent is a member of the committed view
+  // (it serves HTTP before, and says so in STATUS). An agent that cannot
+  // join within kReadyFallback still reports ready, STATUS saying it is
+  // joining, so that a cluster that is down does not fail the start of
+  // every host's service.
+  const std::string serving = "serving HTTP on " + EndpointText(bound);
+  NotifyStatus("joining the cluster; " + serving);
+  constexpr std::chrono::seconds kReadyFallback{60};
+  bool notified_ready = false;
+  auto notify_ready = [&](const std::string& status) {
+    if (notified_ready || stopping) return;
+    notified_ready = true;
+    const auto after =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    log::Info("agent", "ready", {{"seconds", std::to_string(after)}, {"status", status}});
+    NotifyReady(status);
+  };
+  membership->OnChange([&] {
+    publish();
+    ring_service.Notify();
+    if (membership->coordinator().Alive())
+      notify_ready("member of cluster " + config_.cluster.name + "; " + serving);
+  });
+  net::steady_timer ready_timer(core_ioc);
+  ready_timer.expires_after(kReadyFallback);
+  ready_timer.async_wait([&](const boost::system::error_code& ec) {
+    if (!ec) notify_ready("not a member of the committed view yet (joining); " + serving);
+  });
+  if (membership->coordinator().Alive())
+    notify_ready("member of cluster " + config_.cluster.name + "; " + serving);
 
   // systemd's watchdog (WatchdogSec=) is fed from the core loop, at half the
   // interval: if the loop that runs the detectors wedges, systemd restarts us.

@@ -38,6 +38,10 @@ void NotifyReady(const std::string& status) {
   Send("READY=1\nSTATUS=" + status);
 }
 
+void NotifyStatus(const std::string& status) {
+  Send("STATUS=" + status);
+}
+
 void NotifyStopping() {
   Send("STOPPING=1");
 }

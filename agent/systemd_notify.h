@@ -8,6 +8,8 @@
 namespace ringwatch::agent {
 
 void NotifyReady(const std::string& status);
+// STATUS= alone: what `systemctl status` shows while starting.
+void NotifyStatus(const std::string& status);
 void NotifyStopping();
 void NotifyWatchdog();
 

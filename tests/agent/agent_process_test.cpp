@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
@@ -370,20 +371,35 @@ TEST_F(AgentProcessTest, TalksToSystemdThroughNotifySocket) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
   };
-  agent_ = std::make_unique<AgentProcess>("node-1");
+  // A one-voter cluster of its own: it becomes a member at once.
+  agent_ = std::make_unique<AgentProcess>("node-1", "cluster:\n  bootstrap_voters: [node-1]\n");
   agent_->set_extra_env({"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
   std::string error;
   ASSERT_TRUE(agent_->Start(&error)) << error;
   std::vector<std::string> messages;
-  while (messages.size() < 4) {  // READY and at least three pings
+  // STATUS while joining, READY once a member, and pings throughout.
+  bool ready = false;
+  while (!ready || messages.size() < 5) {
     std::string m = receive(kDeadline);
     ASSERT_FALSE(m.empty()) << "after " << messages.size() << " messages";
+    ready = ready || m.rfind("READY=1", 0) == 0;
     messages.push_back(std::move(m));
   }
-  EXPECT_EQ(messages[0],
-            "READY=1\nSTATUS=serving HTTP on 127.0.0.1:" + std::to_string(agent_->http_port()));
-  for (std::size_t i = 1; i < messages.size(); ++i)
-    EXPECT_EQ(messages[i], "WATCHDOG=1");
+  const std::string serving = "serving HTTP on 127.0.0.1:" + std::to_string(agent_->http_port());
+  EXPECT_EQ(messages[0], "STATUS=joining the cluster; " + serving);
+  int readies = 0;
+  for (std::size_t i = 1; i < messages.size(); ++i) {
+    if (messages[i].rfind("READY=1", 0) == 0) {
+      ++readies;
+      EXPECT_EQ(messages[i], "READY=1\nSTATUS=member of cluster default; " + serving);
+      auto members = testing::GetJson(*agent_, "/v1/members");
+      ASSERT_FALSE(members.is_null());
+      EXPECT_EQ(members["members"][0]["state"], "alive") << "ready only once a member";
+    } else {
+      EXPECT_EQ(messages[i], "WATCHDOG=1");
+    }
+  }
+  EXPECT_EQ(readies, 1);
   ASSERT_TRUE(agent_->process().Signal(SIGTERM));
   std::string last;
   for (int i = 0; i < 100; ++i) {
