@@ -290,9 +290,18 @@ std::optional<View> View::Decode(std::string_view bytes) {
   View v;
   uint8_t format = 0;
   uint32_t members = 0, events = 0;
-  if (!r.U8(&format) || format != kViewFormat || !r.U64(&v.version_) || !r.U64(&v.ring_version_) ||
-      v.ring_version_ > v.version_ || !r.U64(&v.next_seq_) || !r.I64(&v.last_time_ms_) ||
-      !r.U32(&members) || members > kMaxMembers)
+  // Format 1 (before the ring version and the removed ids) still decodes,
+  // so a data_dir written by an earlier version keeps its view: its ring
+  // version is taken as the view version (a ring change there, at worst),
+  // and it has no removed ids.
+  if (!r.U8(&format) || (format != kViewFormat && format != 1) || !r.U64(&v.version_))
+    return std::nullopt;
+  if (format == 1) {
+    v.ring_version_ = v.version_;
+  } else if (!r.U64(&v.ring_version_) || v.ring_version_ > v.version_) {
+    return std::nullopt;
+  }
+  if (!r.U64(&v.next_seq_) || !r.I64(&v.last_time_ms_) || !r.U32(&members) || members > kMaxMembers)
     return std::nullopt;
   for (uint32_t i = 0; i < members; ++i) {
     Member m;
@@ -321,7 +330,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
     v.events_.push_back(std::move(e));
   }
   uint32_t removed = 0;
-  if (!r.U32(&removed) || removed > kMaxRemoved) return std::nullopt;
+  if (format != 1 && (!r.U32(&removed) || removed > kMaxRemoved)) return std::nullopt;
   for (uint32_t i = 0; i < removed; ++i) {
     std::string id;
     uint64_t version = 0;

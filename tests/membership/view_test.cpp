@@ -148,6 +148,16 @@ TEST(MembershipView, RingVersionFollowsOnlyChangesOfTheRingsInput) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->ring_version(), v.ring_version());
   EXPECT_EQ(back->removed(), v.removed());
+  // A format-1 image (an earlier version's snapshot) still decodes: no ring
+  // version (taken as the view version) and no removed ids in it.
+  std::string bytes = v.Encode();
+  std::string old_format = std::string(1, '\1') + bytes.substr(1, 8) + bytes.substr(17);
+  old_format.resize(old_format.size() - 4 - (4 + 1 + 8));  // drop the removed list ("b")
+  auto old = View::Decode(old_format);
+  ASSERT_TRUE(old) << "format 1";
+  EXPECT_EQ(old->ring_version(), v.version());
+  EXPECT_TRUE(old->removed().empty());
+  EXPECT_EQ(old->members(), v.members());
   EXPECT_EQ(v.removed().count("b"), 1u) << "b was removed by an operator";
   v.Apply({12, AddMember{Info("b", 3)}});
   EXPECT_EQ(v.removed().count("b"), 0u) << "and is forgotten as removed once it joins again";
