@@ -485,6 +485,18 @@ TEST(AgentSimulation, MinorityPartitionCommitsNothingAndRejoinsAfterHealing) {
   }
 }
 
+// Seeds of the 1000-member runs: RINGWATCH_AGENT_SIM_SEED, else
+// RINGWATCH_AGENT_SIM_LARGE_SEEDS (default `fallback`) seeds from 1.
+std::vector<uint64_t> LargeSeedList(uint64_t fallback) {
+  if (const char* one = std::getenv("RINGWATCH_AGENT_SIM_SEED"))
+    return {std::strtoull(one, nullptr, 10)};
+  const char* n = std::getenv("RINGWATCH_AGENT_SIM_LARGE_SEEDS");
+  std::vector<uint64_t> seeds;
+  for (uint64_t s = 1; s <= (n ? std::strtoull(n, nullptr, 10) : fallback); ++s)
+    seeds.push_back(s);
+  return seeds;
+}
+
 // The same properties at 1000 members (3 voters, 997 learners, 5 observers
 // each), from an already formed cluster: one view everywhere, jitter and
 // loss within bounds kill nobody, nor does one lossy link, and a crashed
@@ -493,15 +505,7 @@ TEST(AgentSimulation, MinorityPartitionCommitsNothingAndRejoinsAfterHealing) {
 // of simulated time for 1000 agents, memory-bound (a thousand full views) at ~10 s of real time in
 // a release build.
 TEST(AgentSimulation, ThousandMembersDetectACrashAndIgnoreJitterAndLoss) {
-  std::vector<uint64_t> seeds;
-  if (const char* one = std::getenv("RINGWATCH_AGENT_SIM_SEED")) {
-    seeds = {std::strtoull(one, nullptr, 10)};
-  } else {
-    const char* n = std::getenv("RINGWATCH_AGENT_SIM_LARGE_SEEDS");
-    for (uint64_t s = 1; s <= (n ? std::strtoull(n, nullptr, 10) : 2); ++s)
-      seeds.push_back(s);
-  }
-  for (uint64_t seed : seeds) {
+  for (uint64_t seed : LargeSeedList(2)) {
     AgentSim sim(seed, 1000, 3, /*formed=*/true);
     sim.Run(3s);
     for (const auto& id : sim.ids_)
@@ -540,6 +544,43 @@ TEST(AgentSimulation, ThousandMembersDetectACrashAndIgnoreJitterAndLoss) {
     sim.Run(1s);
     EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
     EXPECT_EQ(sim.DeadEvents(), 1u) << "only the crashed member; " << Rerun(seed);
+  }
+}
+
+// A minority partition at 1000 members: one voter and two learners cut off
+// from the other 997 (two voters). The small side commits nothing; the large
+// side declares the three dead; after healing every agent converges to one
+// byte-identical view with everyone alive again.
+TEST(AgentSimulation, ThousandMembersMinorityPartitionCommitsNothingAndRejoins) {
+  for (uint64_t seed : LargeSeedList(1)) {
+    AgentSim sim(seed, 1000, 3, /*formed=*/true);
+    sim.Run(3s);
+    const std::vector<std::string> minority = {"n1", "n" + std::to_string(100 + seed % 400),
+                                               "n" + std::to_string(600 + seed % 400)};
+    const uint64_t minority_commit = sim.agents_["n1"].node->log().committed().value;
+    sim.side_ = {minority.begin(), minority.end()};
+    sim.Run(6s);
+    for (const auto& id : minority) {
+      EXPECT_LE(sim.agents_[id].node->log().committed().value, minority_commit)
+          << id << " committed something; " << Rerun(seed);
+      for (const auto& cut : minority)
+        EXPECT_EQ(sim.StateIn(id, cut), "alive") << Rerun(seed);
+    }
+    for (const std::string observer : {"n2", "n3", "n500"})
+      for (const auto& cut : minority)
+        EXPECT_EQ(sim.StateIn(observer, cut), "dead")
+            << observer << " sees " << cut << "; " << Rerun(seed);
+    sim.side_.clear();
+    bool converged = false;
+    for (int i = 0; i < 30 * 40 && !converged; ++i) {  // up to 30 s
+      sim.StepOnce();
+      if (i % 40 != 39) continue;  // look once a simulated second: views are large
+      converged = true;
+      for (const auto& id : minority)
+        converged = converged && sim.StateEverywhere(id) == "alive";
+      converged = converged && sim.ViewsIdentical();
+    }
+    EXPECT_TRUE(converged) << "no single all-alive view 30 s after healing; " << Rerun(seed);
   }
 }
 
