@@ -31,6 +31,29 @@ MovePlan ComputeMovePlan(const Ring& from, const Ring& to) {
     if (auto it = from_index.find(to.members()[m].id); it != from_index.end()) same[m] = it->second;
   }
 
+  if (from.hash() == config::RingHash::kXxh3) {
+    // Two-probe ownership is not a union of arcs: the plan is measured on
+    // kSamples key hashes spread evenly over the circle (one per stratum,
+    // jittered), the same for every agent. Keys that keep their owner are
+    // never counted as moved, so a removal still moves only the removed
+    // member's keys; ratios are within about 1/sqrt(kSamples * ratio).
+    constexpr uint64_t kSamples = 1u << 16;
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> counted;
+    for (uint64_t i = 0; i < kSamples; ++i) {
+      const uint64_t h = (i << 48) | (Ring::SecondProbe(i) >> 16);
+      const uint32_t fo = from.OwnerOfHash(h);
+      const uint32_t to_owner = to.OwnerOfHash(h);
+      if (same[to_owner] != static_cast<int64_t>(fo)) ++counted[{fo, to_owner}];
+    }
+    for (const auto& [pair, n] : counted) {
+      Move mv{from.members()[pair.first].id, to.members()[pair.second].id,
+              static_cast<double>(n) / static_cast<double>(kSamples)};
+      plan.moved_ratio += mv.ratio;
+      plan.moves.push_back(std::move(mv));
+    }
+    return plan;
+  }
+
   // Sweep the circle through every boundary of both rings. Between two
   // consecutive boundaries b_prev < x <= b both rings have one owner each:
   // the owner of their first point >= b.

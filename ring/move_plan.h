@@ -1,8 +1,10 @@
 #pragma once
 // The move plan between two rings: which share of the key space changed
-// owner, aggregated per (from, to) member id. Computed by one sweep over the
-// merged point lists of both rings, so it costs O(points of both). Both rings
-// must use the same hash mode. Pure; thread-safe.
+// owner, aggregated per (from, to) member id. In ketama mode it is exact: one
+// sweep over the merged point lists of both rings, O(points of both). In
+// xxh3 mode (two-probe lookups, where ownership is not a union of arcs) it is
+// measured on 65,536 evenly spread key hashes, identical on every agent.
+// Both rings must use the same hash mode. Pure; thread-safe.
 
 #include <string>
 #include <vector>

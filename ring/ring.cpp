@@ -185,6 +185,22 @@ std::size_t Ring::PointForBinarySearch(uint64_t hash) const {
   return it == hashes_.end() ? 0 : static_cast<std::size_t>(it - hashes_.begin());
 }
 
+uint64_t Ring::SecondProbe(uint64_t h) {
+  h += 0x9E3779B97F4A7C15ull;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+std::size_t Ring::PointForKey(uint64_t key_hash) const {
+  const std::size_t first = PointFor(key_hash);
+  if (hash_ == config::RingHash::kKetama) return first;
+  const uint64_t probe = SecondProbe(key_hash);
+  const std::size_t second = PointFor(probe);
+  // Clockwise distances on the 64-bit circle: unsigned wrap-around.
+  return hashes_[second] - probe < hashes_[first] - key_hash ? second : first;
+}
+
 std::vector<uint32_t> Ring::Replicas(std::string_view key, std::size_t n) const {
   if (empty()) return {};
   return ReplicasForHash(KeyHash(key), n);
@@ -194,7 +210,7 @@ std::vector<uint32_t> Ring::ReplicasForHash(uint64_t hash, std::size_t n) const 
   std::vector<uint32_t> out;
   if (empty()) return out;
   n = std::min(n, members_.size());
-  const std::size_t start = PointFor(hash);
+  const std::size_t start = PointForKey(hash);
   std::vector<bool> member_taken(members_.size(), false);
   std::vector<bool> zone_taken(zones_, false);
   std::size_t zones_taken = 0;
@@ -224,17 +240,45 @@ double Ring::Space() const {
 std::vector<double> Ring::Ownership() const {
   std::vector<double> share(members_.size(), 0.0);
   if (empty()) return share;
-  // Point k owns (hash[k-1], hash[k]]; point 0 also owns the wrap-around arc.
+  // Point k's arc: (hash[k-1], hash[k]]; point 0 also has the wrap-around.
   const long double space = Space();
+  std::vector<long double> arc(hashes_.size());
   for (std::size_t k = 0; k < hashes_.size(); ++k) {
-    long double arc;
     if (k == 0) {
-      arc = space - static_cast<long double>(hashes_.back()) +
-            static_cast<long double>(hashes_.front());
+      arc[k] = (space - static_cast<long double>(hashes_.back()) +
+                static_cast<long double>(hashes_.front())) /
+               space;
     } else {
-      arc = static_cast<long double>(hashes_[k] - hashes_[k - 1]);
+      arc[k] = static_cast<long double>(hashes_[k] - hashes_[k - 1]) / space;
     }
-    share[owners_[k]] += static_cast<double>(arc / space);
+  }
+  if (hash_ == config::RingHash::kKetama) {
+    for (std::size_t k = 0; k < hashes_.size(); ++k)
+      share[owners_[k]] += static_cast<double>(arc[k]);
+    return share;
+  }
+  // Two probes, each uniform: a probe at distance x before point k (x below
+  // k's arc a_k) wins when the other probe's distance exceeds x, which has
+  // probability G(x) = sum_i max(a_i - x, 0). So point k owns
+  //   2 * integral_0^a_k G(x) dx = 2 * sum_i F(a_i, a_k),
+  // F(a, b) = a^2/2 when a <= b, else a*b - b^2/2 — summed over the sorted
+  // arcs with prefix sums. (The shares add up to (sum a_i)^2 = 1.)
+  std::vector<long double> sorted(arc);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<long double> sum_sq(sorted.size() + 1, 0), sum(sorted.size() + 1, 0);
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    sum_sq[i + 1] = sum_sq[i] + sorted[i] * sorted[i];
+    sum[i + 1] = sum[i] + sorted[i];
+  }
+  const std::size_t n = sorted.size();
+  for (std::size_t k = 0; k < hashes_.size(); ++k) {
+    const long double b = arc[k];
+    const std::size_t below =  // arcs a_i <= b
+        static_cast<std::size_t>(std::upper_bound(sorted.begin(), sorted.end(), b) -
+                                 sorted.begin());
+    const long double above = static_cast<long double>(n - below);
+    const long double integral = sum_sq[below] / 2 + b * (sum[n] - sum[below]) - above * b * b / 2;
+    share[owners_[k]] += static_cast<double>(2 * integral);
   }
   return share;
 }

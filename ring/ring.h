@@ -10,10 +10,16 @@
 // first point >= the hash, wrapping to the first point; equal points keep
 // member order (a stable sort), members being ordered by id.
 // xxh3 mode gives a member points * weight points XXH3_64("service-i") on a
-// 64-bit circle and hashes keys with XXH3_64: faster to hash, better balanced,
-// and a member's points never depend on the others (ketama's do, through
-// total and N: with unequal weights a change can move a few keys between
-// surviving members).
+// 64-bit circle and hashes keys with XXH3_64: faster to hash, and a member's
+// points never depend on the others (ketama's do, through total and N: with
+// unequal weights a change can move a few keys between surviving members).
+// Its lookups are multi-probe (Appleton & O'Reilly 2015) with two probes:
+// the key hash and a second hash derived from it (SecondProbe) each find
+// their first point >= the probe, and the point nearer to its probe owns
+// the key (the first probe on a tie). Two probes narrow the spread of the
+// members' shares from about 1/sqrt(points) by roughly a third, and keep the
+// minimal-movement property: removing points only lengthens the losing
+// distances, so only the removed member's keys move.
 //
 // Lookups go through an index keyed by the top bits of the hash, which
 // narrows the search to the few points that share them.
@@ -85,16 +91,27 @@ class Ring {
   // index is measured against, and the tests' oracle).
   std::size_t PointForBinarySearch(uint64_t hash) const;
 
-  // Owner of `key` (index into members()). Precondition: !empty().
-  uint32_t Owner(std::string_view key) const { return owners_[PointFor(KeyHash(key))]; }
+  // The point that owns a key of hash `key_hash`: PointFor(key_hash) in
+  // ketama mode, the nearer of the two probes' points in xxh3 mode.
+  // Precondition: !empty().
+  std::size_t PointForKey(uint64_t key_hash) const;
+  uint32_t OwnerOfHash(uint64_t key_hash) const { return owners_[PointForKey(key_hash)]; }
+  // xxh3 mode's second probe of a key hash (a splitmix64 step).
+  static uint64_t SecondProbe(uint64_t key_hash);
 
-  // Up to `n` distinct members clockwise from the key's point, first the
+  // Owner of `key` (index into members()). Precondition: !empty().
+  uint32_t Owner(std::string_view key) const { return OwnerOfHash(KeyHash(key)); }
+
+  // Up to `n` distinct members clockwise from the key's point (its owning
+  // point, PointForKey), first the
   // nearest member of each zone not yet chosen, then the nearest remaining
   // members. Without zones this is hashring's range(key, n).
   std::vector<uint32_t> Replicas(std::string_view key, std::size_t n) const;
   std::vector<uint32_t> ReplicasForHash(uint64_t hash, std::size_t n) const;
 
-  // Share of the hash space each member owns (sums to 1), by member index.
+  // Share of the key space each member owns (sums to 1), by member index:
+  // exact arc lengths in ketama mode; in xxh3 mode the exact two-probe share
+  // (a closed form over the sorted arc lengths).
   std::vector<double> Ownership() const;
 
   // Size of the circle: 2^32 for ketama, 2^64 for xxh3 (as a double).

@@ -46,6 +46,11 @@ class MembershipProcess : public ::testing::Test {
       all_.push_back(a.get());
     ASSERT_TRUE(AllSee(all_, {"node-1", "node-2", "node-3", "node-4", "node-5"}, "alive"))
         << agents_[0]->process().Stderr();
+    // And every observer has heard the members it watches: a member killed
+    // before its observers ever heard it is only caught by the hard timeout
+    // (phi needs heartbeats), which is not what these tests measure.
+    ASSERT_TRUE(testing::PollUntil([&] { return testing::EveryWatchedMemberHeard(all_); },
+                                   kDeadline, 20ms));
   }
 
   std::vector<AgentProcess*> Except(AgentProcess* gone) {

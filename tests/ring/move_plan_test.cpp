@@ -36,7 +36,8 @@ TEST(MovePlan, RemovingAMemberMovesItsShareAwayFromIt) {
   const Ring after = Ring::Build(members, Xxh3());
   const MovePlan p = ComputeMovePlan(before, after);
   const double share = before.Ownership()[4];
-  EXPECT_NEAR(p.moved_ratio, share, 1e-12);
+  // xxh3 plans are measured on 65,536 key hashes: ~5 standard deviations.
+  EXPECT_NEAR(p.moved_ratio, share, 0.006);
   double sum = 0;
   for (const Move& m : p.moves) {
     EXPECT_EQ(m.from, gone);
@@ -48,22 +49,27 @@ TEST(MovePlan, RemovingAMemberMovesItsShareAwayFromIt) {
   EXPECT_GE(p.moves.size(), 5u);  // spread over many survivors
 }
 
-// The plan agrees with moving 200,000 random points through both rings.
-TEST(MovePlan, MatchesSampling) {
-  config::RingConfig ketama;
+// The plan agrees with moving 200,000 random keys through both rings, in
+// both modes (xxh3: two-probe owners).
+class MovePlanModes : public ::testing::TestWithParam<config::RingHash> {};
+
+TEST_P(MovePlanModes, MatchesSampling) {
+  config::RingConfig config;
+  config.hash = GetParam();
   auto members = Members(8);
-  const Ring before = Ring::Build(members, ketama);
+  const Ring before = Ring::Build(members, config);
   members.erase(members.begin() + 2);
   members.push_back({"node-999", "10.0.9.9", "", 3});
-  const Ring after = Ring::Build(members, ketama);
+  const Ring after = Ring::Build(members, config);
   const MovePlan p = ComputeMovePlan(before, after);
   std::mt19937_64 rng(9);
   std::map<std::pair<std::string, std::string>, double> sampled;
   double moved = 0;
+  const uint64_t mask = GetParam() == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
   for (int i = 0; i < 200000; ++i) {
-    const uint64_t h = rng() & 0xFFFFFFFFull;
-    const std::string& a = before.members()[before.point_owners()[before.PointFor(h)]].id;
-    const std::string& b = after.members()[after.point_owners()[after.PointFor(h)]].id;
+    const uint64_t h = rng() & mask;
+    const std::string& a = before.members()[before.OwnerOfHash(h)].id;
+    const std::string& b = after.members()[after.OwnerOfHash(h)].id;
     if (a != b) {
       sampled[{a, b}] += 1.0 / 200000;
       moved += 1.0 / 200000;
@@ -75,6 +81,9 @@ TEST(MovePlan, MatchesSampling) {
     EXPECT_NEAR(m.ratio, expected, 0.005) << m.from << "->" << m.to;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(BothModes, MovePlanModes,
+                         ::testing::Values(config::RingHash::kKetama, config::RingHash::kXxh3));
 
 TEST(MovePlan, FromOrToAnEmptyRing) {
   const Ring empty;
