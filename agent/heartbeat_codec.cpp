@@ -1,5 +1,6 @@
 #include "agent/heartbeat_codec.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "config/loader.h"
@@ -19,6 +20,12 @@ std::string EncodeHeartbeat(const Heartbeat& h) {
   w.F32(s.memory_available_ratio);
   w.F32(s.fullest_filesystem_ratio);
   w.F32(s.agent_cpu_ratio);
+  const std::size_t n = std::min(h.rtt_us.size(), kMaxHeartbeatRtts);
+  w.U8(static_cast<uint8_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    w.String8(h.rtt_us[i].first);
+    w.U32(h.rtt_us[i].second);
+  }
   return w.Take();
 }
 
@@ -52,6 +59,16 @@ std::optional<Heartbeat> DecodeHeartbeat(std::string_view payload) {
   }
   h.sender = std::string(sender);
   if (has_health) h.health = s;
+  if (r.remaining() > 0) {
+    uint8_t n = 0;
+    if (!r.U8(&n) || n > kMaxHeartbeatRtts) return std::nullopt;
+    for (uint8_t i = 0; i < n; ++i) {
+      std::string_view id;
+      uint32_t rtt = 0;
+      if (!r.String8(&id) || !r.U32(&rtt) || !config::IsValidId(id)) return std::nullopt;
+      h.rtt_us.emplace_back(std::string(id), rtt);
+    }
+  }
   return h;
 }
 

@@ -4,18 +4,26 @@
 // Heartbeat: sender id String8 | incarnation u64 | sequence u64 |
 //            send_time i64 (ns on the sender's monotonic clock) |
 //            health: present u8 | load1_per_core f32 | memory_available_ratio f32 |
-//                    fullest_filesystem_ratio f32 | agent_cpu_ratio f32
+//                    fullest_filesystem_ratio f32 | agent_cpu_ratio f32 |
+//            [round trips: count u8 | (receiver id String8 | rtt_us u32) * count]
 // Ack:       sender id String8 | sequence u64 | echoed send_time i64
 //
 // The ack echoes the heartbeat's send_time, so the heartbeat's sender gets
 // the round-trip time on its own clock, with no clock agreement between
-// hosts. Trailing bytes are ignored, so a later version may append fields.
+// hosts. The heartbeat then carries the round trips its sender measured to
+// each of its receivers, so an observer learns its RTT to the member it
+// watches without sending it anything (acks go to the heartbeat's sender,
+// and observers do not heartbeat their subjects unless watching is mutual).
+// The round-trip block is optional (absent in earlier versions); bytes after
+// it are ignored, so a later version may append fields.
 // Pure functions; thread-safe.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "collectors/health_summary.h"
 
@@ -29,7 +37,13 @@ struct Heartbeat {
   uint64_t sequence = 0;
   int64_t send_time_ns = 0;
   std::optional<HealthSummary> health;
+  // The sender's latest round trip to each receiver it has one for.
+  std::vector<std::pair<std::string, uint32_t>> rtt_us;
 };
+
+// At most this many (with 64-byte ids the heartbeat still fits a 1400-byte
+// datagram); receivers beyond them measure nothing.
+inline constexpr std::size_t kMaxHeartbeatRtts = 16;
 
 struct HeartbeatAck {
   std::string sender;

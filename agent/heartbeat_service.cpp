@@ -1,5 +1,7 @@
 #include "agent/heartbeat_service.h"
 
+#include <algorithm>
+
 #include <boost/asio/buffer.hpp>
 #include <memory>
 
@@ -127,6 +129,16 @@ void HeartbeatService::SendHeartbeats(Instant now) {
   h.sequence = ++sequence_;
   h.send_time_ns = now.time_since_epoch().count();
   h.health = health_;
+  for (auto it = target_rtt_.begin(); it != target_rtt_.end();) {
+    if (std::find(targets_.begin(), targets_.end(), it->first) == targets_.end()) {
+      it = target_rtt_.erase(it);  // no longer a target
+      continue;
+    }
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(it->second.second);
+    if (h.rtt_us.size() < kMaxHeartbeatRtts)
+      h.rtt_us.emplace_back(it->second.first, static_cast<uint32_t>(us.count()));
+    ++it;
+  }
   const std::string frame =
       EncodeFrame(FrameType::kHeartbeat, options_.cluster, EncodeHeartbeat(h), options_.key);
   for (const auto& target : targets_) {
@@ -230,6 +242,16 @@ void HeartbeatService::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from
     log::Info("detector", "peer suspicion cleared", {{"peer", peer.label}});
   }
   peer.suspected = false;
+  // The round trip the member measured to this agent, unless this agent
+  // measures it itself (it heartbeats the member too, and gets acks).
+  if (std::find(targets_.begin(), targets_.end(), from) == targets_.end()) {
+    for (const auto& [receiver, us] : h.rtt_us) {
+      if (receiver != options_.node_id) continue;
+      peer.rtt = std::chrono::microseconds(us);
+      series.rtt->Observe(static_cast<double>(us) / 1e6);
+      break;
+    }
+  }
   peer.arrivals.push_back(now);
   if (peer.arrivals.size() > kArrivalHistory) peer.arrivals.pop_front();
 }
@@ -240,6 +262,8 @@ void HeartbeatService::OnAck(const HeartbeatAck& a, const udp::endpoint& from, I
     metrics_.dropped(DropReason::kMalformed).Increment();  // not an echo of ours
     return;
   }
+  if (std::find(targets_.begin(), targets_.end(), from) != targets_.end())
+    target_rtt_[from] = {a.sender, rtt};
   auto it = peers_.find(from);
   if (it == peers_.end()) return;
   it->second.rtt = rtt;

@@ -112,6 +112,9 @@ class HeartbeatService {
   boost::asio::steady_timer timer_;
   detectors::StallDetector stall_;
   std::vector<boost::asio::ip::udp::endpoint> targets_;
+  // The latest round trip to each heartbeat target (its id from its acks),
+  // carried in the next heartbeats for the targets that watch this agent.
+  std::map<boost::asio::ip::udp::endpoint, std::pair<std::string, core::Duration>> target_rtt_;
   std::map<boost::asio::ip::udp::endpoint, Peer> peers_;
   std::vector<char> receive_buffer_;
   boost::asio::ip::udp::endpoint receive_from_;

@@ -27,6 +27,11 @@ TEST(HeartbeatCodec, HeartbeatRoundTripsWithAndWithoutHealth) {
   EXPECT_EQ(d->health->memory_available_ratio, 0.25f);
   EXPECT_EQ(d->health->fullest_filesystem_ratio, 0.9f);
   EXPECT_EQ(d->health->agent_cpu_ratio, 0.01f);
+  EXPECT_TRUE(d->rtt_us.empty());
+  h.rtt_us = {{"node-1", 150}, {"node-7", 4'000'000}};
+  d = DecodeHeartbeat(EncodeHeartbeat(h));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rtt_us, h.rtt_us);
 }
 
 TEST(HeartbeatCodec, AckRoundTrips) {
@@ -46,9 +51,24 @@ TEST(HeartbeatCodec, LaterVersionsMayAppendFields) {
 TEST(HeartbeatCodec, RejectsTruncationsBadIdsAndNonFiniteHealth) {
   Heartbeat h;
   h.sender = "node-2";
+  h.rtt_us = {{"node-1", 150}};
   const std::string full = EncodeHeartbeat(h);
-  for (std::size_t n = 0; n < full.size(); ++n)
-    EXPECT_FALSE(DecodeHeartbeat(full.substr(0, n))) << n;
+  // Without the round-trip block (the last 1 + 7 + 4 bytes) it is an earlier
+  // version's heartbeat; any other truncation is malformed.
+  const std::size_t without_rtts = full.size() - (1 + 7 + 4);
+  for (std::size_t n = 0; n < full.size(); ++n) {
+    if (n == without_rtts) {
+      EXPECT_TRUE(DecodeHeartbeat(full.substr(0, n)));
+    } else {
+      EXPECT_FALSE(DecodeHeartbeat(full.substr(0, n))) << n;
+    }
+  }
+  std::string too_many = full;
+  too_many[without_rtts] = static_cast<char>(kMaxHeartbeatRtts + 1);
+  EXPECT_FALSE(DecodeHeartbeat(too_many));
+  h.rtt_us = {{"bad id", 1}};
+  EXPECT_FALSE(DecodeHeartbeat(EncodeHeartbeat(h)));
+  h.rtt_us.clear();
   h.sender = "bad id";
   EXPECT_FALSE(DecodeHeartbeat(EncodeHeartbeat(h)));
   h.sender = "";
@@ -56,7 +76,7 @@ TEST(HeartbeatCodec, RejectsTruncationsBadIdsAndNonFiniteHealth) {
   h.sender = "ok";
   h.health = HealthSummary{std::numeric_limits<float>::quiet_NaN(), 0, 0, 0};
   EXPECT_FALSE(DecodeHeartbeat(EncodeHeartbeat(h)));
-  std::string flag = EncodeHeartbeat(Heartbeat{"ok", 0, 0, 0, std::nullopt});
+  std::string flag = EncodeHeartbeat(Heartbeat{"ok", 0, 0, 0, std::nullopt, {}});
   flag[1 + 2 + 24] = 2;  // health-present byte must be 0 or 1
   EXPECT_FALSE(DecodeHeartbeat(flag));
   EXPECT_FALSE(DecodeAck("\x02ok"));

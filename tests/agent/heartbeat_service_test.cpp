@@ -64,6 +64,22 @@ class HeartbeatServiceTest : public ::testing::Test {
   std::unique_ptr<HeartbeatService> a_, b_;
 };
 
+// An observer that does not heartbeat its subject (watching is one-way)
+// still gets the round trip: the subject carries what it measured from the
+// observer's acks in its next heartbeats.
+TEST_F(HeartbeatServiceTest, AnObserverLearnsTheRttItsSubjectMeasured) {
+  a_->SetTargets({b_->local_endpoint()});                // a heartbeats b
+  b_->SetWatchList({{"node-a", a_->local_endpoint()}});  // b watches a, sends it nothing
+  ASSERT_TRUE(RunUntil([&] {
+    auto p = Find(*b_, "node-a");
+    return p && p->heard && p->rtt_seconds;
+  }));
+  EXPECT_GT(*Find(*b_, "node-a")->rtt_seconds, 0);
+  EXPECT_LT(*Find(*b_, "node-a")->rtt_seconds, 1.0);
+  const std::string m = MetricsOf(registry_b_);
+  EXPECT_NE(m.find("ringwatch_peer_rtt_seconds_count{peer=\"node-a\"}"), std::string::npos) << m;
+}
+
 TEST_F(HeartbeatServiceTest, LearnsASeedsIdAndMeasuresRtt) {
   a_->SetTargets({b_->local_endpoint()});
   a_->SetWatchList({{"", b_->local_endpoint()}});
