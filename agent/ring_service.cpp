@@ -65,16 +65,12 @@ RingService::RingService(net::io_context& ioc, Options options, prometheus::Regi
                      .Name("ringwatch_ring_hook_runs_total")
                      .Help("ring.on_change runs by result (ok, failed, timeout, error)")
                      .Register(registry)),
-      file_writes_ok_(prometheus::BuildCounter()
-                          .Name("ringwatch_ring_file_writes_total")
-                          .Help("ring.file rewrites by result (ok, failed)")
-                          .Register(registry)
-                          .Add({{"result", "ok"}})),
-      file_writes_failed_(prometheus::BuildCounter()
-                              .Name("ringwatch_ring_file_writes_total")
-                              .Help("ring.file rewrites by result (ok, failed)")
-                              .Register(registry)
-                              .Add({{"result", "failed"}})) {
+      file_writes_(prometheus::BuildCounter()
+                       .Name("ringwatch_ring_file_writes_total")
+                       .Help("ring.file rewrites by result (ok, failed)")
+                       .Register(registry)),
+      file_writes_ok_(file_writes_.Add({{"result", "ok"}})),
+      file_writes_failed_(file_writes_.Add({{"result", "failed"}})) {
   for (const char* result : {"ok", "failed", "timeout", "error"})
     hook_runs_.Add({{"result", result}});
   if (!options_.config.file.empty() || !options_.config.on_change.empty())

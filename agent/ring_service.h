@@ -94,6 +94,7 @@ class RingService {
   prometheus::Family<prometheus::Gauge>& ownership_family_;
   std::map<std::string, prometheus::Gauge*> ownership_series_;
   prometheus::Family<prometheus::Counter>& hook_runs_;
+  prometheus::Family<prometheus::Counter>& file_writes_;
   prometheus::Counter& file_writes_ok_;
   prometheus::Counter& file_writes_failed_;
 

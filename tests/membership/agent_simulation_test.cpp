@@ -262,6 +262,17 @@ class AgentSim {
       StepOnce();
   }
 
+  // Crashes `id` and steps until every live view holds it dead; false when
+  // that takes longer than 2 s of simulated time (the detection bound).
+  bool CrashAndAwaitDeath(const std::string& id) {
+    agents_[id].up = false;
+    for (int i = 0; i < 80; ++i) {  // 80 steps = 2 s
+      StepOnce();
+      if (StateEverywhere(id) == "dead") return true;
+    }
+    return false;
+  }
+
   bool Cut(const std::string& a, const std::string& b) const {
     return side_.count(a) != side_.count(b);
   }
@@ -358,13 +369,8 @@ TEST(AgentSimulation, CrashedMemberIsDeadEverywhereWithinTheBound) {
       ASSERT_EQ(sim.StateEverywhere(id), "alive") << id << " " << Rerun(seed);
     ASSERT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
     std::string victim = "n" + std::to_string(1 + seed % 5);
-    sim.agents_[victim].up = false;
-    bool dead = false;
-    for (int i = 0; i < 80 && !dead; ++i) {  // 80 steps = 2 s
-      sim.StepOnce();
-      dead = sim.StateEverywhere(victim) == "dead";
-    }
-    EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
+    EXPECT_TRUE(sim.CrashAndAwaitDeath(victim))
+        << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
     EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
     EXPECT_EQ(sim.DeadEvents(), 1u) << "only the crashed member; " << Rerun(seed);
   }
@@ -386,13 +392,8 @@ TEST(AgentSimulation, AMemberThatDiesBeforeItsRejoinCommitsIsStillDeclaredDead) 
     ASSERT_GT(sim.agents_[victim].coord->self().incarnation, old_incarnation);
     ASSERT_EQ(sim.agents_["n1"].coord->view().Find(victim)->info.incarnation, old_incarnation)
         << "the re-join did not commit; " << Rerun(seed);
-    sim.agents_[victim].up = false;
-    bool dead = false;
-    for (int i = 0; i < 80 && !dead; ++i) {  // 80 steps = 2 s
-      sim.StepOnce();
-      dead = sim.StateEverywhere(victim) == "dead";
-    }
-    EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
+    EXPECT_TRUE(sim.CrashAndAwaitDeath(victim))
+        << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
   }
 }
 
@@ -537,13 +538,8 @@ TEST(AgentSimulation, ThousandMembersDetectACrashAndIgnoreJitterAndLoss) {
     // A learner in one seed, a voter (perhaps the leader) in the next.
     std::string victim = seed % 2 ? "n" + std::to_string(4 + (seed * 389) % 997)
                                   : "n" + std::to_string(1 + seed % 3);
-    sim.agents_[victim].up = false;
-    bool dead = false;
-    for (int i = 0; i < 80 && !dead; ++i) {  // 80 steps = 2 s
-      sim.StepOnce();
-      dead = sim.StateEverywhere(victim) == "dead";
-    }
-    EXPECT_TRUE(dead) << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
+    EXPECT_TRUE(sim.CrashAndAwaitDeath(victim))
+        << victim << " not dead everywhere 2 s after its crash; " << Rerun(seed);
     sim.Run(1s);
     EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
     EXPECT_EQ(sim.DeadEvents(), 1u) << "only the crashed member; " << Rerun(seed);
