@@ -52,7 +52,7 @@ class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
                       core::ByteReader r(std::string_view(self->length_, sizeof self->length_));
                       r.U32(&n);
                       if (n > kMaxStreamFrame) {
-                        self->owner_.metrics_.dropped(DropReason::kOversize).Increment();
+                        self->owner_.metrics_.dropped(ToString(DropReason::kOversize)).Increment();
                         log::Warn("raft", "peer frame too large; closing the connection",
                                   {{"bytes", std::to_string(n)}});
                         return self->Done();
@@ -84,7 +84,7 @@ class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
   std::string body_;
 };
 
-RaftTransport::RaftTransport(net::io_context& ioc, Options options, PeerMetrics& metrics)
+RaftTransport::RaftTransport(net::io_context& ioc, Options options, exporters::PeerMetrics& metrics)
     : ioc_(ioc),
       options_(std::move(options)),
       metrics_(metrics),
@@ -181,15 +181,15 @@ void RaftTransport::SendMembership(const std::string& peer, std::string payload)
 void RaftTransport::Enqueue(const std::string& to, FrameType type, std::string_view payload) {
   if (stopped_) return;
   auto it = peers_.find(to);
-  auto drop = [&] {
+  auto drop = [&](const char* why) {
     ++counters_.dropped_unreachable;
-    if (on_unreachable_ && type == FrameType::kRaft) on_unreachable_(to);
+    if (on_unreachable_ && type == FrameType::kRaft) on_unreachable_(to, why);
   };
-  if (it == peers_.end()) return drop();
+  if (it == peers_.end()) return drop("no address");
   Outbound& peer = *it->second;
-  if (peer.backing_off) return drop();
+  if (peer.backing_off) return drop("backing off after a failure");
   std::string frame = EncodeFrame(type, options_.cluster, payload, options_.key);
-  if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop();
+  if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop("queue full");
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
   w.Bytes(frame);
@@ -266,13 +266,13 @@ void RaftTransport::Fail(Outbound& peer, const std::string& why) {
         if (ec || alive.expired() || stopped_) return;
         peer.backing_off = false;
       });
-  if (on_unreachable_) on_unreachable_(peer.id);
+  if (on_unreachable_) on_unreachable_(peer.id, why);
 }
 
 void RaftTransport::Deliver(std::string_view bytes) {
   auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxStreamFrame);
   if (!frame.ok()) {
-    metrics_.dropped(frame.error()).Increment();
+    metrics_.dropped(ToString(frame.error())).Increment();
     return;
   }
   if (frame.value().type == FrameType::kMembership) {
@@ -283,7 +283,7 @@ void RaftTransport::Deliver(std::string_view bytes) {
   std::optional<raft::Message> m;
   if (frame.value().type == FrameType::kRaft) m = raft::DecodeMessage(frame.value().payload);
   if (!m) {
-    metrics_.dropped(DropReason::kMalformed).Increment();
+    metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
     return;
   }
   ++counters_.received;

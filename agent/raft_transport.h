@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "agent/peer_frame.h"
-#include "agent/peer_metrics.h"
+#include "exporters/agent_metrics.h"
 #include "raft/types.h"
 
 namespace ringwatch::agent {
@@ -54,7 +54,7 @@ class RaftTransport {
     uint64_t connect_failures = 0;
   };
 
-  RaftTransport(boost::asio::io_context& ioc, Options options, PeerMetrics& metrics);
+  RaftTransport(boost::asio::io_context& ioc, Options options, exporters::PeerMetrics& metrics);
   ~RaftTransport();
 
   // Listens on `listen`. May be called again after CloseListener().
@@ -76,7 +76,10 @@ class RaftTransport {
   void OnMembership(std::function<void(std::string_view)> callback) {
     on_membership_ = std::move(callback);
   }
-  void OnUnreachable(std::function<void(const std::string&)> callback) {
+  // `peer` could not be reached: a Raft message to it was dropped, or its
+  // connection failed (`why`: the error).
+  void OnUnreachable(
+      std::function<void(const std::string& peer, const std::string& why)> callback) {
     on_unreachable_ = std::move(callback);
   }
 
@@ -95,7 +98,7 @@ class RaftTransport {
 
   boost::asio::io_context& ioc_;
   Options options_;
-  PeerMetrics& metrics_;
+  exporters::PeerMetrics& metrics_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
@@ -105,7 +108,7 @@ class RaftTransport {
 
   std::function<void(raft::Message)> on_message_;
   std::function<void(std::string_view)> on_membership_;
-  std::function<void(const std::string&)> on_unreachable_;
+  std::function<void(const std::string&, const std::string&)> on_unreachable_;
   Counters counters_;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -36,7 +36,7 @@ std::string RingJson(const RingState& state) {
                        {"ownership", state.ownership[i]}});
   }
   json body = {{"version", state.version},
-               {"hash", std::string(config::ToString(state.ring.hash()))},
+               {"hash", std::string(ring::ToString(state.ring.hash()))},
                {"points", state.ring.size()},
                {"replicas", state.replicas},
                {"members", std::move(members)}};
@@ -73,7 +73,7 @@ RingService::RingService(net::io_context& ioc, Options options, prometheus::Regi
       file_writes_failed_(file_writes_.Add({{"result", "failed"}})) {
   for (const char* result : {"ok", "failed", "timeout", "error"})
     hook_runs_.Add({{"result", result}});
-  if (!options_.config.file.empty() || !options_.config.on_change.empty())
+  if (!options_.file.empty() || !options_.on_change.empty())
     worker_ = std::thread([this] { Work(); });
 }
 
@@ -108,8 +108,8 @@ void RingService::Update() {
 
   auto next = std::make_shared<RingState>();
   next->version = view.ring_version();
-  next->replicas = options_.config.replicas;
-  next->ring = ring::Ring::Build(membership::RingMembers(view), options_.config, &cache_);
+  next->replicas = options_.replicas;
+  next->ring = ring::Ring::Build(membership::RingMembers(view), options_.ring, &cache_);
   next->ownership = next->ring.Ownership();
   next->points.assign(next->ring.members().size(), 0);
   for (uint32_t owner : next->ring.point_owners())
@@ -176,8 +176,8 @@ void RingService::Work() {
       next = std::move(pending_);
       pending_.reset();
     }
-    if (!options_.config.file.empty()) WriteFile(*next);
-    if (!options_.config.on_change.empty()) RunHook(*next);
+    if (!options_.file.empty()) WriteFile(*next);
+    if (!options_.on_change.empty()) RunHook(*next);
     while (sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
     }
   }
@@ -185,14 +185,13 @@ void RingService::Work() {
 
 void RingService::WriteFile(const RingState& state) {
   std::string error;
-  if (core::WriteFileAtomically(options_.config.file, state.json + "\n", 0644, &error)) {
+  if (core::WriteFileAtomically(options_.file, state.json + "\n", 0644, &error)) {
     file_writes_ok_.Increment();
     log::Debug("ring", "ring file written",
-               {{"file", options_.config.file}, {"version", std::to_string(state.version)}});
+               {{"file", options_.file}, {"version", std::to_string(state.version)}});
   } else {
     file_writes_failed_.Increment();
-    log::Error("ring", "cannot write the ring file",
-               {{"file", options_.config.file}, {"error", error}});
+    log::Error("ring", "cannot write the ring file", {{"file", options_.file}, {"error", error}});
   }
 }
 
@@ -215,7 +214,7 @@ bool Feed(int fd, std::string_view* data) {
 }  // namespace
 
 void RingService::RunHook(const RingState& state) {
-  const std::string& command = options_.config.on_change;
+  const std::string& command = options_.on_change;
   const std::string version = std::to_string(state.version);
   auto count = [this](const char* result) { hook_runs_.Add({{"result", result}}).Increment(); };
 

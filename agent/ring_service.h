@@ -28,7 +28,6 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include "config/config.h"
 #include "membership/view.h"
 #include "ring/move_plan.h"
 #include "ring/ring.h"
@@ -53,8 +52,11 @@ std::string RingJson(const RingState& state);
 class RingService {
  public:
   struct Options {
-    config::RingConfig config;
-    std::string node_id;  // given to the hook as RINGWATCH_NODE_ID
+    ring::Options ring;     // ring.hash, ring.points
+    uint32_t replicas = 3;  // ring.replicas
+    std::string file;       // ring.file ("" none)
+    std::string on_change;  // ring.on_change ("" none)
+    std::string node_id;    // given to the hook as RINGWATCH_NODE_ID
     // The longest a `ring.on_change` command may run before it is killed.
     std::chrono::milliseconds hook_timeout{10000};
   };

@@ -10,37 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/health_summary.h"
+#include "agent/core/agent_core.h"
 #include "membership/view.h"
 
 namespace ringwatch::agent {
-
-// This agent's own observation of one watched peer.
-struct PeerView {
-  std::string id;       // empty until the peer's first heartbeat names it
-  std::string address;  // "host:port" heartbeats are sent to
-  uint64_t incarnation = 0;
-  bool heard = false;
-  double phi = 0;
-  double silence_seconds = 0;
-  std::optional<double> rtt_seconds;  // latest round trip, once acked
-  bool suspected = false;
-  std::string suspected_by;                         // "phi", "timeout" or "" when not suspected
-  std::optional<collectors::HealthSummary> health;  // carried by its latest heartbeat
-};
-
-// This agent's Raft node, as /v1/status shows it.
-struct RaftView {
-  std::string role;  // follower, pre-candidate, candidate, leader
-  uint64_t term = 0;
-  std::string leader;  // empty: none known
-  uint64_t commit_index = 0;
-  uint64_t applied_index = 0;
-  uint64_t last_index = 0;
-  uint64_t snapshot_index = 0;
-  std::vector<std::string> voters;
-  std::vector<std::string> learners;
-};
 
 struct RingState;  // agent/ring_service.h
 

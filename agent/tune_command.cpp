@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "agent/options.h"
 #include "core/file.h"
 #include "detectors/evaluate.h"
 
@@ -150,7 +151,7 @@ int RunTune(const TuneOptions& options, std::ostream& out, std::ostream& err) {
   for (uint32_t window : windows) {
     for (core::Duration sd : min_std_devs) {
       for (double threshold : thresholds) {
-        config::DetectorConfig c = options.base;
+        detectors::PolicyOptions c = DetectorOptions(options.base);
         c.phi_threshold = threshold;
         c.window = window;
         c.min_std_dev = sd;

@@ -31,7 +31,7 @@ BENCHMARK(BM_PhiHeartbeatAndQuery)->Arg(1000)->Arg(100000);
 
 // The full per-peer policy: heartbeat (with the suspicion guard) + Observe.
 void BM_PolicyHeartbeatAndObserve(benchmark::State& state) {
-  Policy p(config::DetectorConfig{}, Instant{});
+  Policy p(detectors::PolicyOptions{}, Instant{});
   Instant t{};
   for (auto _ : state) {
     t += 100ms;
@@ -62,7 +62,7 @@ void BM_EvaluateOneHourTrace(benchmark::State& state) {
     trace.push_back(t);
   }
   for (auto _ : state)
-    benchmark::DoNotOptimize(Evaluate(trace, config::DetectorConfig{}));
+    benchmark::DoNotOptimize(Evaluate(trace, detectors::PolicyOptions{}));
 }
 BENCHMARK(BM_EvaluateOneHourTrace)->Unit(benchmark::kMillisecond);
 

@@ -1,7 +1,10 @@
 // Proposal-to-commit latency and throughput of the embedded Raft group: three
-// RaftServices in one process, each on its own thread and io_context, talking
+// raft::Nodes in one process, each on its own thread and io_context, talking
 // over loopback TCP (RaftTransport) and persisting with real fsync
 // (FileStorage under DIR, default $TMPDIR or /tmp — use a disk, not tmpfs).
+// Each node runs the Ready cycle of raft/node.h the way AgentCore does
+// (persist, send, apply, advance; a burst of messages shares one Ready), so
+// this measures Raft, storage and transport without membership on top.
 //
 //   build/release/bench/raft_commit_bench [DIR] [PROPOSALS=2000] [SECONDS=5]
 //
@@ -23,10 +26,14 @@
 #include <thread>
 #include <vector>
 
-#include "agent/peer_metrics.h"
-#include "agent/raft_service.h"
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include "exporters/agent_metrics.h"
+
 #include "agent/raft_transport.h"
 #include "core/log.h"
+#include "raft/file_storage.h"
+#include "raft/node.h"
 
 namespace net = boost::asio;
 using namespace ringwatch;
@@ -34,13 +41,89 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// One Raft member: a node, its file storage and its transport, ticked every
+// 25 ms (a quarter of the default 100 ms heartbeat), proposals answered by
+// callback once applied.
+struct BenchRaft {
+  BenchRaft(net::io_context& ioc, agent::RaftTransport& transport, std::string dir)
+      : ioc(ioc), transport(transport), storage(std::move(dir)), timer(ioc) {}
+
+  std::string Start(raft::Options o, const raft::ConfState& conf) {
+    auto loaded = storage.Load();
+    if (!loaded.ok()) return loaded.error().message;
+    raft::Restored restored = std::move(loaded).value();
+    if (storage.fresh()) {
+      restored = raft::Bootstrap(conf);
+      raft::Ready first;
+      first.hard_state = restored.hard_state;
+      first.entries = restored.entries;
+      if (auto saved = storage.Save(first); !saved.ok()) return saved.error().message;
+    }
+    node = std::make_unique<raft::Node>(o, std::move(restored));
+    transport.OnMessage([this](raft::Message m) {
+      node->Step(std::move(m));
+      Schedule();
+    });
+    Tick();
+    return "";
+  }
+  void Tick() {
+    node->Tick();
+    Process();
+    timer.expires_after(std::chrono::milliseconds(25));
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopped) Tick();
+    });
+  }
+  void Schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    net::post(ioc, [this] {
+      scheduled = false;
+      Process();
+    });
+  }
+  void Process() {
+    while (!stopped && node->HasReady()) {
+      raft::Ready rd = node->GetReady();
+      if (!storage.Save(rd).ok()) std::abort();
+      for (const auto& m : rd.messages)
+        transport.Send(m);
+      for (const auto& e : rd.committed) {
+        auto it = waiting.find(e.index);
+        if (it == waiting.end()) continue;
+        auto done = std::move(it->second);
+        waiting.erase(it);
+        net::post(ioc, [done = std::move(done)] { done(true); });
+      }
+      node->Advance(rd);
+    }
+  }
+  core::Result<raft::Proposal, raft::Rejection> Propose(std::string data,
+                                                        std::function<void(bool)> done) {
+    auto p = node->Propose(std::move(data));
+    if (p.ok()) waiting[p.value().index] = std::move(done);
+    Schedule();
+    return p;
+  }
+
+  net::io_context& ioc;
+  agent::RaftTransport& transport;
+  raft::FileStorage storage;
+  net::steady_timer timer;
+  std::unique_ptr<raft::Node> node;
+  std::map<raft::LogIndex, std::function<void(bool)>> waiting;
+  bool scheduled = false;
+  bool stopped = false;
+};
+
 struct Member {
   std::string id;
   net::io_context ioc{1};
   prometheus::Registry registry;
-  std::unique_ptr<agent::PeerMetrics> peer_metrics;
+  std::unique_ptr<exporters::PeerMetrics> peer_metrics;
   std::unique_ptr<agent::RaftTransport> transport;
-  std::unique_ptr<agent::RaftService> raft;
+  std::unique_ptr<BenchRaft> raft;
   std::thread thread;
   std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> guard;
 
@@ -73,27 +156,29 @@ int main(int argc, char** argv) {
   for (const auto& id : ids) {
     auto m = std::make_unique<Member>();
     m->id = id;
-    m->peer_metrics = std::make_unique<agent::PeerMetrics>(m->registry);
+    m->peer_metrics = std::make_unique<exporters::PeerMetrics>(m->registry);
     m->transport = std::make_unique<agent::RaftTransport>(
         m->ioc, agent::RaftTransport::Options{"bench", ""}, *m->peer_metrics);
     if (m->transport->Start({net::ip::make_address("127.0.0.1"), 0})) {
       std::fprintf(stderr, "cannot listen\n");
       return 1;
     }
-    agent::RaftService::Options o;
-    o.node_id = id;
-    o.dir = dir + "/" + id;
-    o.bootstrap_voters = ids;
-    o.has_seeds = true;
-    o.seed = std::hash<std::string>{}(id);
-    m->raft = std::make_unique<agent::RaftService>(m->ioc, o, *m->transport, m->registry);
+    m->raft = std::make_unique<BenchRaft>(m->ioc, *m->transport, dir + "/" + id);
     members.push_back(std::move(m));
   }
   for (auto& m : members)
     for (auto& other : members)
       if (m != other) m->transport->SetAddress(other->id, other->transport->local_endpoint());
+  raft::ConfState conf;
+  for (const auto& id : ids)
+    conf.voters.insert(raft::NodeId{id});
   for (auto& m : members) {
-    if (std::string err = m->raft->Start(); !err.empty()) {
+    raft::Options o;
+    o.id = raft::NodeId{m->id};
+    o.heartbeat_ticks = 4;
+    o.election_ticks = 40;
+    o.seed = std::hash<std::string>{}(m->id);
+    if (std::string err = m->raft->Start(o, conf); !err.empty()) {
       std::fprintf(stderr, "raft: %s\n", err.c_str());
       return 1;
     }
@@ -106,7 +191,7 @@ int main(int argc, char** argv) {
   const auto give_up = Clock::now() + std::chrono::seconds(30);
   while (!leader && Clock::now() < give_up) {
     for (auto& m : members)
-      if (m->Run([&] { return m->raft->View().role; }) == "leader") leader = m.get();
+      if (m->Run([&] { return m->raft->node->role() == raft::Role::kLeader; })) leader = m.get();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (!leader) {
@@ -176,7 +261,8 @@ int main(int argc, char** argv) {
 
   for (auto& m : members) {
     m->Run([&] {
-      m->raft->Stop();
+      m->raft->stopped = true;
+      m->raft->timer.cancel();
       m->transport->Stop();
       return 0;
     });

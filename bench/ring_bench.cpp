@@ -23,15 +23,15 @@ std::vector<RingMember> Members(int n) {
   return out;
 }
 
-config::RingConfig Config(config::RingHash hash) {
-  config::RingConfig c;
+ring::Options Config(ring::HashKind hash) {
+  ring::Options c;
   c.hash = hash;
   return c;
 }
 
-std::vector<uint64_t> RandomHashes(config::RingHash hash) {
+std::vector<uint64_t> RandomHashes(ring::HashKind hash) {
   std::mt19937_64 rng(1);
-  const uint64_t mask = hash == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
+  const uint64_t mask = hash == ring::HashKind::kKetama ? 0xFFFFFFFFull : ~0ull;
   std::vector<uint64_t> out(1 << 16);
   for (auto& h : out)
     h = rng() & mask;
@@ -42,7 +42,7 @@ std::vector<uint64_t> RandomHashes(config::RingHash hash) {
 // binary search over the same points.
 template <bool kIndexed>
 void BM_PointSearch(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   const Ring ring = Ring::Build(Members(100), Config(hash));
   const auto hashes = RandomHashes(hash);
   std::size_t i = 0;
@@ -56,7 +56,7 @@ BENCHMARK(BM_PointSearch<false>)->Name("BM_PointSearch/binary_search")->Arg(0)->
 
 // Full owner lookup of a 16-byte key: hash + search.
 void BM_Lookup16ByteKey(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   const Ring ring = Ring::Build(Members(100), Config(hash));
   std::vector<std::string> keys;
   for (int i = 0; i < 4096; ++i) {
@@ -71,7 +71,7 @@ void BM_Lookup16ByteKey(benchmark::State& state) {
 BENCHMARK(BM_Lookup16ByteKey)->Arg(0)->Arg(1);  // 0 ketama, 1 xxh3
 
 void BM_Build(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   const auto members = Members(static_cast<int>(state.range(1)));
   for (auto _ : state)
     benchmark::DoNotOptimize(Ring::Build(members, Config(hash)));
@@ -81,7 +81,7 @@ BENCHMARK(BM_Build)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisec
 // What the agent pays on a view change: a rebuild with one member fewer (or
 // back), with the PointCache kept across builds.
 void BM_Rebuild(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   const auto all = Members(static_cast<int>(state.range(1)));
   auto less = all;
   less.erase(less.begin() + static_cast<long>(less.size() / 2));
@@ -96,7 +96,7 @@ void BM_Rebuild(benchmark::State& state) {
 BENCHMARK(BM_Rebuild)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMillisecond);
 
 void BM_MovePlan(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   auto members = Members(static_cast<int>(state.range(1)));
   const Ring before = Ring::Build(members, Config(hash));
   members.erase(members.begin() + static_cast<long>(members.size() / 2));
@@ -108,7 +108,7 @@ BENCHMARK(BM_MovePlan)->Args({0, 1000})->Args({1, 1000})->Unit(benchmark::kMilli
 
 // Balance: peak-to-mean ownership, reported as a counter (no timing).
 void BM_Balance(benchmark::State& state) {
-  const auto hash = static_cast<config::RingHash>(state.range(0));
+  const auto hash = static_cast<ring::HashKind>(state.range(0));
   const int n = static_cast<int>(state.range(1));
   double peak = 0;
   for (auto _ : state) {
@@ -134,7 +134,7 @@ BENCHMARK(BM_Balance)
 void BM_BalanceMultiProbe(benchmark::State& state) {
   const auto points = static_cast<uint32_t>(state.range(0));
   const int probes = static_cast<int>(state.range(1));
-  config::RingConfig c = Config(config::RingHash::kXxh3);
+  ring::Options c = Config(ring::HashKind::kXxh3);
   c.points = points;
   const Ring ring = Ring::Build(Members(100), c);
   double peak = 0;

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include "core/ids.h"
+
 #include "core/file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -706,11 +708,7 @@ std::vector<std::string> AllKeyPaths() {
 }
 
 bool IsValidId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
+  return core::IsValidId(id);
 }
 
 bool ParseHostPort(std::string_view text, bool allow_port_zero, HostPort* out, std::string* why) {

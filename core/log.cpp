@@ -68,6 +68,10 @@ void SetFormat(Format format) {
   g_format.store(format, std::memory_order_relaxed);
 }
 
+void SetLevel(Level level) {
+  spdlog::set_level(ToSpdlog(level));
+}
+
 void Write(Level level, std::string_view component, std::string_view message, Fields fields) {
   const auto spd_level = ToSpdlog(level);
   auto* logger = spdlog::default_logger_raw();

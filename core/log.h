@@ -30,6 +30,10 @@ std::string Render(Format format, std::string_view component, std::string_view m
 // Selects how Write renders; called by agent/logging.h when it installs sinks.
 void SetFormat(Format format);
 
+// Lines below `level` are dropped (agent/logging.h sets log.level; the
+// simulations keep their output short with it).
+void SetLevel(Level level);
+
 void Write(Level level, std::string_view component, std::string_view message, Fields fields = {});
 
 inline void Trace(std::string_view c, std::string_view m, Fields f = {}) {

@@ -11,7 +11,7 @@
 
 namespace ringwatch::detectors {
 
-QoS Evaluate(const std::vector<core::Duration>& arrivals, const config::DetectorConfig& config,
+QoS Evaluate(const std::vector<core::Duration>& arrivals, const PolicyOptions& config,
              const EvaluateOptions& options) {
   QoS q;
   q.arrivals = arrivals.size();

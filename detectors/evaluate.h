@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
 #include "core/duration.h"
+#include "detectors/policy.h"
 
 namespace ringwatch::detectors {
 
@@ -52,7 +52,7 @@ struct QoS {
 };
 
 // `arrivals` are offsets on one timeline, non-decreasing (use ParseTrace).
-QoS Evaluate(const std::vector<core::Duration>& arrivals, const config::DetectorConfig& config,
+QoS Evaluate(const std::vector<core::Duration>& arrivals, const PolicyOptions& config,
              const EvaluateOptions& options = {});
 
 // Reads a trace: one arrival timestamp in seconds per line (decimal, any

@@ -16,7 +16,7 @@ const char* ToString(SuspectReason reason) {
   return "none";
 }
 
-PhiAccrualConfig PhiConfigFrom(const config::DetectorConfig& c) {
+PhiAccrualConfig PhiConfigFrom(const PolicyOptions& c) {
   PhiAccrualConfig p;
   p.first_heartbeat_estimate = c.heartbeat_interval;
   p.window = c.window;
@@ -25,7 +25,7 @@ PhiAccrualConfig PhiConfigFrom(const config::DetectorConfig& c) {
   return p;
 }
 
-Policy::Policy(const config::DetectorConfig& config, Instant watch_start)
+Policy::Policy(const PolicyOptions& config, Instant watch_start)
     : threshold_(config.phi_threshold),
       threshold_score_(StandardScoreForPhi(config.phi_threshold)),
       phi_(PhiConfigFrom(config)),

@@ -14,11 +14,21 @@
 // SuspicionDelay(), which Evaluate uses to replay traces exactly.
 // Pure; not thread-safe; one Policy per watched peer.
 
-#include "config/config.h"
 #include "detectors/heartbeat_timeout.h"
 #include "detectors/phi_accrual.h"
 
 namespace ringwatch::detectors {
+
+// The detector parameters (config `detector` section; agent/ maps it). The
+// defaults are CONTRACT.md's.
+struct PolicyOptions {
+  Duration heartbeat_interval = std::chrono::milliseconds(100);
+  double phi_threshold = 8.0;
+  uint32_t window = 1000;
+  Duration min_std_dev = std::chrono::milliseconds(50);
+  Duration acceptable_pause{};
+  Duration timeout = std::chrono::seconds(3);  // the heartbeat-timeout detector
+};
 
 enum class SuspectReason { kNone, kPhi, kTimeout };
 const char* ToString(SuspectReason reason);
@@ -33,7 +43,7 @@ struct Observation {
 
 class Policy {
  public:
-  Policy(const config::DetectorConfig& config, Instant watch_start);
+  Policy(const PolicyOptions& options, Instant watch_start);
 
   // A heartbeat arrived at `now` (not before the previous one). Returns true
   // when it ended a suspicion.
@@ -73,7 +83,7 @@ class StallDetector {
   std::optional<Instant> last_;
 };
 
-// Detector parameters from the config section.
-PhiAccrualConfig PhiConfigFrom(const config::DetectorConfig& config);
+// The phi-accrual parameters of `options`.
+PhiAccrualConfig PhiConfigFrom(const PolicyOptions& options);
 
 }  // namespace ringwatch::detectors

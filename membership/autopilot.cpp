@@ -60,6 +60,7 @@ std::optional<AutopilotStep> NextVoterChange(const AutopilotInput& in) {
       const Member* m = v.Find(id.value);
       const bool gone = m ? m->state == MemberState::kLeft : in.removed.count(id.value) > 0;
       if (!gone || id == leader) continue;
+      if (m && in.now_ms - m->since_ms < in.departure_grace_ms) continue;
       if (group == &in.conf.voters && !KeepsLiveQuorum(v, in.conf.voters, id)) continue;
       return AutopilotStep{{ConfChangeType::kRemove, id, ""},
                            id.value + (m ? " left the cluster" : " is no longer a member")};

@@ -5,7 +5,9 @@
 // returns at most the next change, in this order:
 //   1. a member that left, or that an operator removed from the view, leaves
 //      the configuration (a voter only when the others keep a live quorum);
-//      one merely absent (its join not committed yet) stays;
+//      one merely absent (its join not committed yet) stays; one that left
+//      stays for `departure_grace_ms` first, so that it hears the commit of
+//      its own Leave (a leaving agent waits for it before it stops);
 //   2. an alive member outside the configuration joins it as a learner (its
 //      peer address travels in the change);
 //   3. a voter dead for `stabilization` is replaced: a healthy learner is
@@ -34,6 +36,7 @@ struct AutopilotInput {
   uint32_t target_voters = 3;
   int64_t now_ms = 0;  // on the view's clock (leader wall time)
   int64_t stabilization_ms = 10'000;
+  int64_t departure_grace_ms = 1'000;
   // Ids an operator removed from the view (Remove commands applied).
   std::set<std::string> removed;
 };

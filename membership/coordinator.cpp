@@ -12,7 +12,8 @@ Coordinator::Coordinator(CoordinatorOptions options)
                    // Reports are repeated every interval; three missed ones retire it.
                    3 * options_.heartbeat_interval, 20 * options_.heartbeat_interval,
                    // Observers probe before they suspect; at most one interval's wait.
-                   options_.heartbeat_interval}) {}
+                   options_.heartbeat_interval}),
+      random_state_(options_.random_seed * 0x9E3779B97F4A7C15ull + 1) {}
 
 bool Coordinator::Alive() const {
   const Member* me = view_.Find(options_.self.id);
@@ -20,8 +21,12 @@ bool Coordinator::Alive() const {
          me->info.incarnation == options_.self.incarnation;
 }
 
-void Coordinator::Recompute() {
-  observers_ = Observers::Compute(view_.AliveIds(), options_.observers);
+const Observers& Coordinator::observers() const {
+  if (observers_dirty_) {
+    observers_ = Observers::Compute(view_.AliveIds(), options_.observers);
+    observers_dirty_ = false;
+  }
+  return observers_;
 }
 
 bool Coordinator::Apply(const raft::Entry& entry) {
@@ -88,14 +93,14 @@ Command Coordinator::Leave(int64_t wall_ms) {
 
 std::vector<MemberInfo> Coordinator::HeartbeatTargets() const {
   std::vector<MemberInfo> out;
-  for (const std::string& id : observers_.Of(options_.self.id))
+  for (const std::string& id : observers().Of(options_.self.id))
     if (const Member* m = view_.Find(id)) out.push_back(m->info);
   return out;
 }
 
 std::vector<MemberInfo> Coordinator::Watched() const {
   std::vector<MemberInfo> out;
-  for (const std::string& id : observers_.SubjectsOf(options_.self.id))
+  for (const std::string& id : observers().SubjectsOf(options_.self.id))
     if (const Member* m = view_.Find(id)) out.push_back(m->info);
   return out;
 }
@@ -110,12 +115,31 @@ void Coordinator::Route(const RaftFacts& raft, PeerMessage m, Effects& fx) {
   }
 }
 
+core::Duration Coordinator::JoinBackoff() {
+  const uint32_t doublings = std::min<uint32_t>(join_attempts_, 20);
+  core::Duration wait = options_.join_backoff_max;
+  if (options_.join_backoff_min * (int64_t{1} << doublings) < wait)
+    wait = options_.join_backoff_min * (int64_t{1} << doublings);
+  // splitmix64: the jitter replays exactly from the seed.
+  uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  const auto half = wait.count() / 2;
+  return wait -
+         core::Duration(half > 0 ? static_cast<int64_t>(z % static_cast<uint64_t>(half)) : 0);
+}
+
 Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                           const std::vector<LocalObservation>& observations) {
   Effects fx;
   BeginTerm(raft, wall_ms, fx);  // before this tick's own reports reach the aggregator
   MemberInfo& self = options_.self;
   const Member* me = view_.Find(self.id);
+  if (Alive()) {
+    next_join_.reset();
+    join_attempts_ = 0;
+  }
   if (!leaving_) {
     if (me && me->state == MemberState::kDead) {
       // Declared dead while alive (paused, partitioned): come back as a new
@@ -130,8 +154,9 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     } else if (!me || me->info.incarnation < self.incarnation) {
       if (me && me->state != MemberState::kAlive && me->info.incarnation >= self.incarnation)
         self.incarnation = me->info.incarnation + 1;
-      if (!last_join_ || now - *last_join_ >= options_.join_retry) {
-        last_join_ = now;
+      if (!next_join_ || now >= *next_join_) {
+        next_join_ = now + JoinBackoff();
+        ++join_attempts_;
         if (raft.is_leader) {
           fx.proposals.push_back(Command{wall_ms, AddMember{self}});
         } else {
@@ -199,7 +224,7 @@ void Coordinator::BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx)
 void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                                Effects& fx) {
   BeginTerm(raft, wall_ms, fx);
-  for (Decision& d : aggregator_.Decide(view_, observers_, now, wall_ms))
+  for (Decision& d : aggregator_.Decide(view_, observers(), now, wall_ms))
     fx.proposals.push_back(
         Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
 
@@ -222,6 +247,10 @@ void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t
     ++it;
   }
 
+  Autopilot(wall_ms, fx);
+}
+
+void Coordinator::Autopilot(int64_t wall_ms, Effects& fx) {
   AutopilotInput in;
   in.view = &view_;
   in.conf = conf_;
@@ -232,7 +261,16 @@ void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t
     in.removed.insert(id);
   in.stabilization_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.stabilization).count();
+  in.departure_grace_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(10 * options_.heartbeat_interval)
+          .count();
   if (auto step = NextVoterChange(in)) fx.conf_change = step->change;
+}
+
+Effects Coordinator::AfterApply(const RaftFacts& raft, int64_t wall_ms) {
+  Effects fx;
+  if (raft.is_leader && led_term_ == raft.term) Autopilot(wall_ms, fx);
+  return fx;
 }
 
 void Coordinator::OnRejoin(const RejoinRequest& r, core::Instant now) {
@@ -246,6 +284,7 @@ void Coordinator::OnRejoin(const RejoinRequest& r, core::Instant now) {
 Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, core::Instant now,
                              int64_t wall_ms) {
   Effects fx;
+  if (std::holds_alternative<JoinReply>(message)) return fx;  // the embedding's
   if (!raft.is_leader) {
     // One hop to the leader; a forwarded request is not forwarded again.
     bool forwarded = std::visit([](const auto& m) { return m.forwarded; }, message);
@@ -258,6 +297,7 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
   }
   BeginTerm(raft, wall_ms, fx);
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
+    if (j->info.id == options_.self.id) return fx;
     const Member* m = view_.Find(j->info.id);
     if (m && m->info.incarnation >= j->info.incarnation) return fx;  // nothing new
     // A dead member comes back through a rejoin and its probation, not a join.
@@ -273,7 +313,7 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
     // Decide at once: the report that completes a quorum of suspicions
     // should not wait for the next tick.
     if (rep->report.suspected)
-      for (Decision& d : aggregator_.Decide(view_, observers_, now, wall_ms))
+      for (Decision& d : aggregator_.Decide(view_, observers(), now, wall_ms))
         fx.proposals.push_back(
             Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
   }

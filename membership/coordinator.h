@@ -56,14 +56,24 @@ struct CoordinatorOptions {
   core::Duration rejoin_probation = std::chrono::seconds(2);
   uint32_t target_voters = 3;
   core::Duration stabilization = std::chrono::seconds(10);
+  // A leader proposes one member's join at most once per join_retry.
   core::Duration join_retry = std::chrono::seconds(1);
+  // Join requests (a member not yet in the view, or back with a new
+  // incarnation) are repeated with exponential backoff: the n-th wait is
+  // min(join_backoff_max, join_backoff_min * 2^n), less a random jitter of
+  // up to half of it (so restarted agents do not ask in step). Reset once
+  // the member is in the view.
+  core::Duration join_backoff_min = std::chrono::milliseconds(200);
+  core::Duration join_backoff_max = std::chrono::seconds(5);
+  uint64_t random_seed = 1;  // the jitter's
 };
 
 // What the agent must do after a call.
 struct Effects {
   std::vector<Command> proposals;               // raft Propose (forwarded when not leader)
   std::optional<raft::ConfChange> conf_change;  // raft ProposeConfChange (leader only)
-  // Requests to send: to a member id, or to every seed when the id is empty.
+  // Requests to send: to a member id, or — when the id is empty: no leader
+  // is known — to one seed (the embedding rotates through its seeds).
   std::vector<std::pair<std::string, PeerMessage>> messages;
   bool watch_changed = false;  // re-read HeartbeatTargets() / Watched()
 };
@@ -84,11 +94,18 @@ class Coordinator {
                const std::vector<LocalObservation>& observations);
   Effects Receive(const RaftFacts& raft, const PeerMessage& message, core::Instant now,
                   int64_t wall_ms);
+  // Committed entries were applied on the leader (a join, a configuration
+  // change): the next autopilot step now, rather than at the next tick, so
+  // that a thousand joiners become learners at commit speed, not one per
+  // heartbeat interval.
+  Effects AfterApply(const RaftFacts& raft, int64_t wall_ms);
   // Graceful leave: the proposal to make (and stop rejoining afterwards).
   Command Leave(int64_t wall_ms);
 
   const View& view() const { return view_; }
-  const Observers& observers() const { return observers_; }
+  // The observer assignment of the committed view (computed when first
+  // asked after a change: a burst of applied entries costs one computation).
+  const Observers& observers() const;
   const raft::ConfState& conf() const { return conf_; }
   const MemberInfo& self() const { return options_.self; }
   // This member is alive in the committed view.
@@ -96,25 +113,32 @@ class Coordinator {
   // Members this agent sends heartbeats to (its observers) and watches.
   std::vector<MemberInfo> HeartbeatTargets() const;
   std::vector<MemberInfo> Watched() const;
+  // Join requests sent since this member was last in the view.
+  uint32_t join_attempts() const { return join_attempts_; }
   // Fresh suspicions the leader holds about `id` (status and tests).
   std::size_t Suspicions(const std::string& id, core::Instant now) const {
     return aggregator_.Suspicions(id, now);
   }
 
  private:
-  void Recompute();
+  void Recompute() { observers_dirty_ = true; }
   void BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx);
   void LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms, Effects& fx);
   void OnRejoin(const RejoinRequest& r, core::Instant now);
+  void Autopilot(int64_t wall_ms, Effects& fx);
   void Route(const RaftFacts& raft, PeerMessage m, Effects& fx);
 
   CoordinatorOptions options_;
   View view_;
   raft::ConfState conf_;
-  Observers observers_;
+  mutable Observers observers_;
+  mutable bool observers_dirty_ = false;
   Aggregator aggregator_;
-  uint64_t led_term_ = 0;  // the term this agent last acted as leader in
-  std::optional<core::Instant> last_join_;
+  uint64_t led_term_ = 0;                   // the term this agent last acted as leader in
+  std::optional<core::Instant> next_join_;  // no join request before this
+  uint32_t join_attempts_ = 0;              // since this member was last in the view
+  uint64_t random_state_;
+  core::Duration JoinBackoff();
   bool leaving_ = false;
   std::set<std::string> suspected_;  // members this agent currently reports
 

@@ -26,6 +26,11 @@ std::string EncodePeerMessage(const PeerMessage& message) {
     w.U8(p.health ? 1 : 0);
     if (p.health) wire::PutHealth(w, *p.health);
     w.U8(m->forwarded ? 1 : 0);
+  } else if (const auto* a = std::get_if<JoinReply>(&message)) {
+    wire::PutString(w, a->id);
+    wire::PutString(w, a->address);
+    wire::PutString(w, a->leader);
+    wire::PutString(w, a->leader_address);
   }
   return w.Take();
 }
@@ -64,6 +69,12 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
     ok = ok && r.U8(&flag) && flag <= 1;
     m.forwarded = flag == 1;
     out = std::move(m);
+  } else if (tag == 4) {
+    JoinReply a;
+    ok = wire::GetString(r, &a.id) && !a.id.empty() && wire::GetString(r, &a.address) &&
+         !a.address.empty() && wire::GetString(r, &a.leader) &&
+         wire::GetString(r, &a.leader_address);
+    out = std::move(a);
   }
   if (!ok || !r.ok() || r.remaining() != 0) return std::nullopt;
   return out;

@@ -5,7 +5,12 @@
 //   Report         an observer's verdict on a member it watches, repeated
 //                  every heartbeat interval while it suspects, once on clearing;
 //   RejoinRequest  a member the view declares dead, but alive, repeated
-//                  every heartbeat interval until the leader readmits it.
+//                  every heartbeat interval until the leader readmits it;
+//   JoinReply      any member's answer to a join request it receives: who
+//                  it is and where it listens, and the leader it knows, so
+//                  that a joiner (or a bootstrap voter) seeded with bare
+//                  addresses can answer Raft messages before it has a view
+//                  holding anyone's address. Never forwarded.
 // Leave and Remove travel as ordinary Raft proposals. Pure codec.
 
 #include <optional>
@@ -36,7 +41,16 @@ struct ReportMessage {
   bool forwarded = false;
 };
 
-using PeerMessage = std::variant<JoinRequest, RejoinRequest, ReportMessage>;
+struct JoinReply {
+  std::string id;              // the member answering
+  std::string address;         // its peer address, "host:port"
+  std::string leader;          // the leader it knows; empty: none
+  std::string leader_address;  // empty when unknown
+  bool forwarded = false;      // never set: replies are not forwarded
+  bool operator==(const JoinReply&) const = default;
+};
+
+using PeerMessage = std::variant<JoinRequest, RejoinRequest, ReportMessage, JoinReply>;
 
 std::string EncodePeerMessage(const PeerMessage& message);
 std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes);

@@ -170,6 +170,19 @@ ConfState Node::ConfAt(LogIndex index) const {
 
 void Node::RefreshConf() {
   conf_ = ConfAt(log_.last_index());
+  SyncProgress();
+}
+
+void Node::AppendConf(const std::vector<Entry>& appended) {
+  // Entries added at the end of the log change the configuration by their
+  // own conf entries only: no rescan of the log (a thousand joins mean a
+  // thousand conf changes, and a rescan for each would be quadratic).
+  for (const Entry& e : appended)
+    ApplyConfEntry(conf_, e);
+  SyncProgress();
+}
+
+void Node::SyncProgress() {
   auto* leader = std::get_if<Leader>(&role_);
   if (!leader) return;
   // Keep one Progress per member other than this node.
@@ -667,8 +680,15 @@ void Node::HandleAppend(const Message& m) {
     for (const Entry& e : m.entries)
       conf_touched =
           conf_touched || e.type == EntryType::kConfChange || e.type == EntryType::kBootstrap;
+    const LogIndex before = log_.last_index();
     LogIndex last_new = log_.MaybeAppend(m.index, m.entries);
-    if (conf_touched) RefreshConf();
+    if (conf_touched) {
+      if (m.entries.front().index > before) {
+        AppendConf(m.entries);  // appended after the end: nothing truncated
+      } else {
+        RefreshConf();
+      }
+    }
     log_.CommitTo(std::min(m.commit, last_new));
     r.index = last_new;
   } else {
@@ -784,7 +804,7 @@ void Node::AppendAsLeader(std::vector<Entry> entries) {
   }
   log_.Append(entries);
   // A configuration takes effect as soon as it is in the log (dissertation §4.1).
-  if (conf) RefreshConf();
+  if (conf) AppendConf(entries);
   if (conf_.voters.size() == 1 && conf_.voters.count(options_.id)) MaybeCommit();
 }
 

@@ -251,6 +251,10 @@ class Node {
   // `index` to the snapshot's configuration.
   ConfState ConfAt(LogIndex index) const;
   void RefreshConf();
+  // The configuration after `appended` (just added at the end of the log).
+  void AppendConf(const std::vector<Entry>& appended);
+  // The leader keeps one Progress per member of conf_ but itself.
+  void SyncProgress();
   void Send(Message m);
   Message Reply(const Message& to, MessageType type) const;
   HardState CurrentHardState() const { return HardState{term_, vote_, log_.committed()}; }

@@ -31,7 +31,7 @@ MovePlan ComputeMovePlan(const Ring& from, const Ring& to) {
     if (auto it = from_index.find(to.members()[m].id); it != from_index.end()) same[m] = it->second;
   }
 
-  if (from.hash() == config::RingHash::kXxh3) {
+  if (from.hash() == HashKind::kXxh3) {
     // Two-probe ownership is not a union of arcs: the plan is measured on
     // kSamples key hashes spread evenly over the circle (one per stratum,
     // jittered), the same for every agent. Keys that keep their owner are

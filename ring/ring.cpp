@@ -12,6 +12,10 @@
 #include "ring/md5.h"
 
 namespace ringwatch::ring {
+
+const char* ToString(HashKind hash) {
+  return hash == HashKind::kKetama ? "ketama" : "xxh3";
+}
 namespace {
 
 uint32_t Le32(const std::array<uint8_t, 16>& d, int offset) {
@@ -44,13 +48,13 @@ class PointName {
 
 }  // namespace
 
-const std::vector<uint64_t>& PointCache::Points(config::RingHash hash, const std::string& service,
+const std::vector<uint64_t>& PointCache::Points(HashKind hash, const std::string& service,
                                                 std::size_t count) {
   Entry& e = entries_[{hash, service}];
   e.used = true;
   if (e.points.size() >= count) return e.points;
   PointName name(service);
-  if (hash == config::RingHash::kKetama) {
+  if (hash == HashKind::kKetama) {
     // Four points per digest: digests are computed whole.
     for (std::size_t i = e.points.size() / 4; e.points.size() < count; ++i) {
       const auto digest = Md5(name.For(i));
@@ -77,8 +81,7 @@ void PointCache::EndBuild() {
   }
 }
 
-Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& config,
-                 PointCache* cache) {
+Ring Ring::Build(std::vector<RingMember> members, const Options& config, PointCache* cache) {
   Ring r;
   r.hash_ = config.hash;
   std::sort(members.begin(), members.end(),
@@ -96,7 +99,7 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
   const double total = std::accumulate(r.members_.begin(), r.members_.end(), 0.0,
                                        [](double t, const RingMember& m) { return t + m.weight; });
   for (uint32_t m = 0; m < n; ++m) {
-    if (config.hash == config::RingHash::kKetama) {
+    if (config.hash == HashKind::kKetama) {
       const double percentage = static_cast<double>(r.members_[m].weight) / total;
       const double vnodes = static_cast<double>(config.points / 4);
       counts[m] =
@@ -131,7 +134,7 @@ Ring Ring::Build(std::vector<RingMember> members, const config::RingConfig& conf
 // std::stable_sort for the 160,000 points of 1000 members (bench/ring_bench).
 void Ring::SortAndIndex(const std::vector<Point>& points) {
   if (points.empty()) return;
-  const int space_bits = hash_ == config::RingHash::kKetama ? 32 : 64;
+  const int space_bits = hash_ == HashKind::kKetama ? 32 : 64;
   const int bits = std::clamp(static_cast<int>(std::bit_width(points.size())), 1, 20);
   index_shift_ = space_bits - bits;
   const std::size_t buckets = std::size_t{1} << bits;
@@ -164,7 +167,7 @@ void Ring::SortAndIndex(const std::vector<Point>& points) {
 }
 
 uint64_t Ring::KeyHash(std::string_view key) const {
-  if (hash_ == config::RingHash::kKetama) return Le32(Md5(key), 0);
+  if (hash_ == HashKind::kKetama) return Le32(Md5(key), 0);
   return XXH3_64bits(key.data(), key.size());
 }
 
@@ -194,7 +197,7 @@ uint64_t Ring::SecondProbe(uint64_t h) {
 
 std::size_t Ring::PointForKey(uint64_t key_hash) const {
   const std::size_t first = PointFor(key_hash);
-  if (hash_ == config::RingHash::kKetama) return first;
+  if (hash_ == HashKind::kKetama) return first;
   const uint64_t probe = SecondProbe(key_hash);
   const std::size_t second = PointFor(probe);
   // Clockwise distances on the 64-bit circle: unsigned wrap-around.
@@ -234,7 +237,7 @@ std::vector<uint32_t> Ring::ReplicasForHash(uint64_t hash, std::size_t n) const 
 }
 
 double Ring::Space() const {
-  return hash_ == config::RingHash::kKetama ? 4294967296.0 : 18446744073709551616.0;
+  return hash_ == HashKind::kKetama ? 4294967296.0 : 18446744073709551616.0;
 }
 
 std::vector<double> Ring::Ownership() const {
@@ -252,7 +255,7 @@ std::vector<double> Ring::Ownership() const {
       arc[k] = static_cast<long double>(hashes_[k] - hashes_[k - 1]) / space;
     }
   }
-  if (hash_ == config::RingHash::kKetama) {
+  if (hash_ == HashKind::kKetama) {
     for (std::size_t k = 0; k < hashes_.size(); ++k)
       share[owners_[k]] += static_cast<double>(arc[k]);
     return share;

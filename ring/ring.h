@@ -1,6 +1,6 @@
 #pragma once
 // The consistent-hash ring: a pure function of the live members (id, service
-// string, zone, weight) and config::RingConfig. Every agent builds the same
+// string, zone, weight) and ring::Options. Every agent builds the same
 // ring from the same committed view.
 //
 // ketama mode is byte-compatible with npm hashring@3.2.0 (and libketama for
@@ -31,9 +31,17 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
-
 namespace ringwatch::ring {
+
+enum class HashKind { kKetama, kXxh3 };
+const char* ToString(HashKind hash);  // "ketama", "xxh3"
+
+// What a ring is built with (config `ring.hash` and `ring.points`; agent/
+// maps the config onto it, so the ring does not depend on config/).
+struct Options {
+  HashKind hash = HashKind::kKetama;
+  uint32_t points = 160;  // per unit of weight
+};
 
 struct RingMember {
   std::string id;
@@ -51,8 +59,7 @@ class PointCache {
  public:
   // The first `count` points of `service` in generation order, computing
   // the missing ones. Valid until the next call.
-  const std::vector<uint64_t>& Points(config::RingHash hash, const std::string& service,
-                                      std::size_t count);
+  const std::vector<uint64_t>& Points(HashKind hash, const std::string& service, std::size_t count);
   // Drops the services not asked for since the previous EndBuild.
   void EndBuild();
   std::size_t size() const { return entries_.size(); }
@@ -62,7 +69,7 @@ class PointCache {
     std::vector<uint64_t> points;
     bool used = false;
   };
-  std::map<std::pair<config::RingHash, std::string>, Entry> entries_;
+  std::map<std::pair<HashKind, std::string>, Entry> entries_;
 };
 
 class Ring {
@@ -71,11 +78,11 @@ class Ring {
 
   // Members in any order (the ring orders them by id); ids must be unique.
   // `cache`, when given, keeps point hashes across builds.
-  static Ring Build(std::vector<RingMember> members, const config::RingConfig& config,
+  static Ring Build(std::vector<RingMember> members, const Options& config,
                     PointCache* cache = nullptr);
 
   bool empty() const { return hashes_.empty(); }
-  config::RingHash hash() const { return hash_; }
+  HashKind hash() const { return hash_; }
   const std::vector<RingMember>& members() const { return members_; }
   std::size_t size() const { return hashes_.size(); }
   // Points in ring order: hash and owning member (index into members()).
@@ -124,7 +131,7 @@ class Ring {
   };
   void SortAndIndex(const std::vector<Point>& points);
 
-  config::RingHash hash_ = config::RingHash::kKetama;
+  HashKind hash_ = HashKind::kKetama;
   std::vector<RingMember> members_;
   std::vector<uint64_t> hashes_;   // sorted
   std::vector<uint32_t> owners_;   // parallel to hashes_

@@ -414,16 +414,15 @@ namespace {
 // A ring of three members in three zones at version 7, moved from version 4
 // where "c" was absent.
 std::shared_ptr<const RingState> SampleRing() {
-  config::RingConfig config;
-  config.hash = config::RingHash::kXxh3;  // a member's points depend on nobody else's
-  config.replicas = 2;
+  ring::Options config;
+  config.hash = ring::HashKind::kXxh3;  // a member's points depend on nobody else's
   std::vector<ring::RingMember> members = {{"a", "10.0.0.1:11211", "z1", 1},
                                            {"b", "10.0.0.2:11211", "z2", 1},
                                            {"c", "10.0.0.3:11211", "z3", 2}};
   auto before = ring::Ring::Build({members[0], members[1]}, config);
   auto state = std::make_shared<RingState>();
   state->version = 7;
-  state->replicas = config.replicas;
+  state->replicas = 2;
   state->ring = ring::Ring::Build(members, config);
   state->ownership = state->ring.Ownership();
   state->points = {0, 0, 0};

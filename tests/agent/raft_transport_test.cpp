@@ -36,7 +36,7 @@ raft::Message Msg(const std::string& from, const std::string& to, uint64_t term,
 class RaftTransportTest : public ::testing::Test {
  protected:
   std::unique_ptr<RaftTransport> Make(const std::string& cluster, const std::string& key,
-                                      PeerMetrics& metrics) {
+                                      exporters::PeerMetrics& metrics) {
     RaftTransport::Options o;
     o.cluster = cluster;
     o.key = key;
@@ -54,7 +54,7 @@ class RaftTransportTest : public ::testing::Test {
 
   net::io_context ioc_;
   prometheus::Registry registry_a_, registry_b_;
-  PeerMetrics metrics_a_{registry_a_}, metrics_b_{registry_b_};
+  exporters::PeerMetrics metrics_a_{registry_a_}, metrics_b_{registry_b_};
 };
 
 TEST_F(RaftTransportTest, DeliversMessagesInOrderIncludingLargeOnes) {
@@ -88,8 +88,8 @@ TEST_F(RaftTransportTest, OtherClusterOrKeyIsDroppedAndCounted) {
   z->OnMessage([&](raft::Message) { ++delivered; });
   a->Send(Msg("a", "b", 1));
   a->Send(Msg("a", "z", 1));
-  auto& bad_hmac = metrics_b_.dropped(DropReason::kBadHmac);
-  auto& wrong = metrics_b_.dropped(DropReason::kWrongCluster);
+  auto& bad_hmac = metrics_b_.dropped(ToString(DropReason::kBadHmac));
+  auto& wrong = metrics_b_.dropped(ToString(DropReason::kWrongCluster));
   ASSERT_TRUE(RunUntil([&] { return bad_hmac.Value() >= 1 && wrong.Value() >= 1; }));
   EXPECT_EQ(delivered, 0);
 }
@@ -105,7 +105,7 @@ TEST_F(RaftTransportTest, ReportsUnreachableAndReconnects) {
   }  // b is gone; its port is free
   a->SetAddress("b", where);
   std::vector<std::string> unreachable;
-  a->OnUnreachable([&](const std::string& p) { unreachable.push_back(p); });
+  a->OnUnreachable([&](const std::string& p, const std::string&) { unreachable.push_back(p); });
   a->Send(Msg("a", "b", 1));
   ASSERT_TRUE(RunUntil([&] { return !unreachable.empty(); }));
   EXPECT_EQ(unreachable[0], "b");
@@ -134,7 +134,7 @@ TEST_F(RaftTransportTest, OversizeFrameClosesTheConnection) {
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(kMaxStreamFrame + 1));
   net::write(raw, net::buffer(w.data()));
-  auto& oversize = metrics_b_.dropped(DropReason::kOversize);
+  auto& oversize = metrics_b_.dropped(ToString(DropReason::kOversize));
   ASSERT_TRUE(RunUntil([&] { return oversize.Value() >= 1; }));
   char byte;
   boost::system::error_code ec;
@@ -152,7 +152,7 @@ TEST_F(RaftTransportTest, GarbageInsideAValidFrameIsMalformed) {
   w.U32(static_cast<uint32_t>(frame.size()));
   w.Bytes(frame);
   net::write(raw, net::buffer(w.data()));
-  auto& malformed = metrics_b_.dropped(DropReason::kMalformed);
+  auto& malformed = metrics_b_.dropped(ToString(DropReason::kMalformed));
   ASSERT_TRUE(RunUntil([&] { return malformed.Value() >= 1; }));
   EXPECT_EQ(b->counters().received, 0u);
 }

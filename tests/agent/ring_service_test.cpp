@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "agent/options.h"
 #include "core/file.h"
 #include "ring/move_plan.h"
 
@@ -51,7 +52,7 @@ class RingServiceTest : public ::testing::Test {
   std::unique_ptr<RingService> Make(
       config::RingConfig config,
       std::chrono::milliseconds hook_timeout = std::chrono::seconds(10)) {
-    auto s = std::make_unique<RingService>(ioc_, RingService::Options{config, "n1", hook_timeout},
+    auto s = std::make_unique<RingService>(ioc_, RingServiceOptions(config, "n1", hook_timeout),
                                            registry_);
     s->Attach([this]() -> const membership::View& { return view_; }, [this] { ++changes_; });
     return s;
@@ -171,7 +172,7 @@ TEST_F(RingServiceTest, FailingSlowAndDeafHooksAreCountedNotFatal) {
     config::RingConfig config;
     config.on_change = c.command;
     prometheus::Registry registry;
-    RingService service(ioc_, {config, "n1", c.timeout}, registry);
+    RingService service(ioc_, RingServiceOptions(config, "n1", c.timeout), registry);
     service.Attach([this]() -> const membership::View& { return view_; }, [] {});
     service.Update();
     ASSERT_GT(service.Current()->json.size(), 65536u);

@@ -19,8 +19,8 @@ std::vector<Duration> Periodic(int count, Duration every) {
 
 // Phi effectively off: a huge standard deviation makes phi wait far beyond
 // the timeout, so the timeout alone decides and answers are exact.
-config::DetectorConfig TimeoutOnly(Duration timeout) {
-  config::DetectorConfig c;
+PolicyOptions TimeoutOnly(Duration timeout) {
+  PolicyOptions c;
   c.phi_threshold = 100;
   c.min_std_dev = 60s;
   c.timeout = timeout;
@@ -88,7 +88,7 @@ TEST(Evaluate, DetectionTimeForCrashesAtGivenPoints) {
 // y (1.5976 + 0.070566 y^2) = 8 ln 10 (the log1p term is below 1e-8 there),
 // solved here by Newton's method independently of the detector's bisection.
 TEST(Evaluate, PhiDetectionTimeMatchesTheClosedForm) {
-  config::DetectorConfig c;  // defaults: phi 8, min_std_dev 50 ms, timeout 3 s
+  PolicyOptions c;  // defaults: phi 8, min_std_dev 50 ms, timeout 3 s
   const QoS q = Evaluate(Periodic(600, 100ms), c);
   double y = 5;
   for (int i = 0; i < 50; ++i) {

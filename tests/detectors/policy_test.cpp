@@ -7,8 +7,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-config::DetectorConfig Defaults() {
-  return config::DetectorConfig{};
+PolicyOptions Defaults() {
+  return PolicyOptions{};
 }  // 100ms, phi 8, 50ms, 3s
 
 // Regular heartbeats every 100 ms until `t`.

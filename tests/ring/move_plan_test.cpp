@@ -15,9 +15,9 @@ std::vector<RingMember> Members(int n) {
   return out;
 }
 
-config::RingConfig Xxh3() {
-  config::RingConfig c;
-  c.hash = config::RingHash::kXxh3;
+ring::Options Xxh3() {
+  ring::Options c;
+  c.hash = ring::HashKind::kXxh3;
   return c;
 }
 
@@ -51,10 +51,10 @@ TEST(MovePlan, RemovingAMemberMovesItsShareAwayFromIt) {
 
 // The plan agrees with moving 200,000 random keys through both rings, in
 // both modes (xxh3: two-probe owners).
-class MovePlanModes : public ::testing::TestWithParam<config::RingHash> {};
+class MovePlanModes : public ::testing::TestWithParam<ring::HashKind> {};
 
 TEST_P(MovePlanModes, MatchesSampling) {
-  config::RingConfig config;
+  ring::Options config;
   config.hash = GetParam();
   auto members = Members(8);
   const Ring before = Ring::Build(members, config);
@@ -65,7 +65,7 @@ TEST_P(MovePlanModes, MatchesSampling) {
   std::mt19937_64 rng(9);
   std::map<std::pair<std::string, std::string>, double> sampled;
   double moved = 0;
-  const uint64_t mask = GetParam() == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
+  const uint64_t mask = GetParam() == ring::HashKind::kKetama ? 0xFFFFFFFFull : ~0ull;
   for (int i = 0; i < 200000; ++i) {
     const uint64_t h = rng() & mask;
     const std::string& a = before.members()[before.OwnerOfHash(h)].id;
@@ -83,7 +83,7 @@ TEST_P(MovePlanModes, MatchesSampling) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, MovePlanModes,
-                         ::testing::Values(config::RingHash::kKetama, config::RingHash::kXxh3));
+                         ::testing::Values(ring::HashKind::kKetama, ring::HashKind::kXxh3));
 
 TEST(MovePlan, FromOrToAnEmptyRing) {
   const Ring empty;

@@ -15,8 +15,8 @@
 namespace ringwatch::ring {
 namespace {
 
-config::RingConfig Config(config::RingHash hash, uint32_t points = 160) {
-  config::RingConfig c;
+ring::Options Config(ring::HashKind hash, uint32_t points = 160) {
+  ring::Options c;
   c.hash = hash;
   c.points = points;
   return c;
@@ -73,7 +73,7 @@ TEST(RingKetama, IdenticalToNpmHashring) {
     const int n = v["servers"];
     const bool weighted = v["weighted"];
     SCOPED_TRACE(std::to_string(n) + (weighted ? " weighted" : " equal"));
-    const Ring ring = Ring::Build(Members(n, weighted), Config(config::RingHash::kKetama));
+    const Ring ring = Ring::Build(Members(n, weighted), Config(ring::HashKind::kKetama));
     ASSERT_EQ(ring.size(), v["points"].get<std::size_t>());
     Sha256 points;
     for (std::size_t k = 0; k < ring.size(); ++k) {
@@ -106,7 +106,7 @@ TEST(RingKetama, IdenticalToNpmHashring) {
 }
 
 TEST(PointCache, CachedBuildsEqualFreshBuilds) {
-  for (auto hash : {config::RingHash::kKetama, config::RingHash::kXxh3}) {
+  for (auto hash : {ring::HashKind::kKetama, ring::HashKind::kXxh3}) {
     PointCache cache;
     auto members = Members(30, true);
     for (int round = 0; round < 4; ++round) {
@@ -121,7 +121,7 @@ TEST(PointCache, CachedBuildsEqualFreshBuilds) {
 }
 
 TEST(Ring, EmptyRing) {
-  const Ring ring = Ring::Build({}, Config(config::RingHash::kKetama));
+  const Ring ring = Ring::Build({}, Config(ring::HashKind::kKetama));
   EXPECT_TRUE(ring.empty());
   EXPECT_TRUE(ring.Replicas("k", 3).empty());
   EXPECT_TRUE(ring.Ownership().empty());
@@ -129,15 +129,15 @@ TEST(Ring, EmptyRing) {
 
 TEST(Ring, MemberOrderDoesNotMatter) {
   auto members = Members(20, true);
-  const Ring a = Ring::Build(members, Config(config::RingHash::kXxh3));
+  const Ring a = Ring::Build(members, Config(ring::HashKind::kXxh3));
   std::reverse(members.begin(), members.end());
-  const Ring b = Ring::Build(members, Config(config::RingHash::kXxh3));
+  const Ring b = Ring::Build(members, Config(ring::HashKind::kXxh3));
   EXPECT_EQ(a.point_hashes(), b.point_hashes());
   EXPECT_EQ(a.point_owners(), b.point_owners());
 }
 
 TEST(Ring, Xxh3GivesPointsTimesWeightPerMember) {
-  const Ring ring = Ring::Build(Members(10, true), Config(config::RingHash::kXxh3, 100));
+  const Ring ring = Ring::Build(Members(10, true), Config(ring::HashKind::kXxh3, 100));
   std::size_t expected = 0;
   for (int i = 0; i < 10; ++i)
     expected += 100 * (i % 5 + 1);
@@ -148,10 +148,10 @@ TEST(Ring, Xxh3GivesPointsTimesWeightPerMember) {
 // every point, one off each point, and the ends of the circle.
 TEST(Ring, IndexedSearchAgreesWithBinarySearch) {
   std::mt19937_64 rng(3);
-  for (auto hash : {config::RingHash::kKetama, config::RingHash::kXxh3}) {
+  for (auto hash : {ring::HashKind::kKetama, ring::HashKind::kXxh3}) {
     for (int n : {1, 2, 5, 100, 1000}) {
       const Ring ring = Ring::Build(Members(n, true), Config(hash));
-      const uint64_t mask = hash == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
+      const uint64_t mask = hash == ring::HashKind::kKetama ? 0xFFFFFFFFull : ~0ull;
       std::vector<uint64_t> probes = {0, mask, 1, mask - 1};
       for (uint64_t h : ring.point_hashes()) {
         probes.push_back(h);
@@ -172,14 +172,14 @@ TEST(Ring, IndexedSearchAgreesWithBinarySearch) {
 // ring.h), xxh3 with unequal weights.
 TEST(Ring, RemovingAMemberMovesExactlyItsKeys) {
   for (auto [hash, weighted] :
-       {std::pair{config::RingHash::kKetama, false}, std::pair{config::RingHash::kXxh3, true}}) {
+       {std::pair{ring::HashKind::kKetama, false}, std::pair{ring::HashKind::kXxh3, true}}) {
     std::vector<uint64_t> key_hashes;
     const Ring probe = Ring::Build(Members(1, false), Config(hash));
     key_hashes.reserve(1'000'000);
     for (int k = 0; k < 1'000'000; ++k)
       key_hashes.push_back(probe.KeyHash("user:" + std::to_string(k)));
     for (int n : {10, 100}) {
-      SCOPED_TRACE(std::to_string(n) + (hash == config::RingHash::kKetama ? " ketama" : " xxh3"));
+      SCOPED_TRACE(std::to_string(n) + (hash == ring::HashKind::kKetama ? " ketama" : " xxh3"));
       auto members = Members(n, weighted);
       const Ring full = Ring::Build(members, Config(hash));
       const RingMember removed = members[static_cast<std::size_t>(n / 3)];
@@ -204,7 +204,7 @@ TEST(Ring, RemovingAMemberMovesExactlyItsKeys) {
 }
 
 TEST(Ring, ReplicasAreDistinctMembers) {
-  const Ring ring = Ring::Build(Members(10, true), Config(config::RingHash::kXxh3));
+  const Ring ring = Ring::Build(Members(10, true), Config(ring::HashKind::kXxh3));
   for (int k = 0; k < 10000; ++k) {
     const auto r = ring.Replicas("key-" + std::to_string(k), 3);
     ASSERT_EQ(r.size(), 3u);
@@ -215,7 +215,7 @@ TEST(Ring, ReplicasAreDistinctMembers) {
 }
 
 TEST(Ring, WithThreeZonesEveryKeyGetsOneOwnerPerZone) {
-  for (auto hash : {config::RingHash::kKetama, config::RingHash::kXxh3}) {
+  for (auto hash : {ring::HashKind::kKetama, ring::HashKind::kXxh3}) {
     const Ring ring = Ring::Build(Members(12, false, 3), Config(hash));
     for (int k = 0; k < 10000; ++k) {
       const auto r = ring.Replicas("key-" + std::to_string(k), 3);
@@ -237,7 +237,7 @@ TEST(Ring, WithThreeZonesEveryKeyGetsOneOwnerPerZone) {
 }
 
 TEST(Ring, OwnershipSumsToOneAndMatchesSampling) {
-  for (auto hash : {config::RingHash::kKetama, config::RingHash::kXxh3}) {
+  for (auto hash : {ring::HashKind::kKetama, ring::HashKind::kXxh3}) {
     const Ring ring = Ring::Build(Members(7, true), Config(hash));
     const auto share = ring.Ownership();
     double sum = 0;
@@ -246,7 +246,7 @@ TEST(Ring, OwnershipSumsToOneAndMatchesSampling) {
     EXPECT_NEAR(sum, 1.0, 1e-9);
     // 200,000 uniformly random hashes land in proportion (within 1%).
     std::mt19937_64 rng(5);
-    const uint64_t mask = hash == config::RingHash::kKetama ? 0xFFFFFFFFull : ~0ull;
+    const uint64_t mask = hash == ring::HashKind::kKetama ? 0xFFFFFFFFull : ~0ull;
     std::vector<double> hits(share.size(), 0);
     for (int i = 0; i < 200000; ++i)
       hits[ring.OwnerOfHash(rng() & mask)] += 1.0 / 200000;
@@ -259,7 +259,7 @@ TEST(Ring, OwnershipSumsToOneAndMatchesSampling) {
 // computing them as arcs would fail here), and 2,000,000 keys agree with the
 // closed form within 0.3 %.
 TEST(Ring, Xxh3SharesAreTwoProbeSharesNotArcSums) {
-  const Ring ring = Ring::Build(Members(7, true), Config(config::RingHash::kXxh3));
+  const Ring ring = Ring::Build(Members(7, true), Config(ring::HashKind::kXxh3));
   const auto share = ring.Ownership();
   std::vector<double> arcs(share.size(), 0);
   const auto& h = ring.point_hashes();
@@ -282,7 +282,7 @@ TEST(Ring, Xxh3SharesAreTwoProbeSharesNotArcSums) {
 // The balance target of the ring issue: xxh3 with the default 160 points
 // per weight unit, 100 equal members, peak-to-mean ownership <= 1.10.
 TEST(Ring, Xxh3PeakToMeanAtOneHundredMembersIsAtMostOnePointOne) {
-  const Ring ring = Ring::Build(Members(100, false), Config(config::RingHash::kXxh3));
+  const Ring ring = Ring::Build(Members(100, false), Config(ring::HashKind::kXxh3));
   const auto share = ring.Ownership();
   const double peak = *std::max_element(share.begin(), share.end()) * 100;
   std::cout << "xxh3, 100 members, 160 points: peak-to-mean " << peak << "\n";

@@ -1,5 +1,7 @@
 #include "tests/support/cluster_status.h"
 
+#include <map>
+
 #include "tests/support/netns.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
@@ -69,14 +71,28 @@ bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string
       deadline, every);
 }
 
-bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who) {
+bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who, std::size_t observers) {
+  std::map<std::string, std::size_t> heard_by;  // alive member -> agents that hear it
+  std::size_t alive = 0;
   for (AgentProcess* a : who) {
     const auto j = GetJson(*a, "/v1/members");
     if (j.is_null()) return false;
-    for (const auto& m : j["members"])
-      if (!m["local"].is_null() && (m["local"]["heard"] != true || m["local"]["suspected"] == true))
-        return false;
+    alive = 0;
+    for (const auto& m : j["members"]) {
+      if (m["state"] != "alive") continue;
+      ++alive;
+      heard_by[m["id"].get<std::string>()];
+      if (m["local"].is_null()) continue;
+      if (m["local"]["heard"] != true || m["local"]["suspected"] == true) return false;
+      ++heard_by[m["id"].get<std::string>()];
+    }
   }
+  // Each member is watched by min(K, alive - 1) observers, once they all
+  // watch it (an observer starts when the member enters the Raft
+  // configuration, a moment after its join commits).
+  const std::size_t want = std::min(observers, alive > 0 ? alive - 1 : 0);
+  for (const auto& [id, n] : heard_by)
+    if (n < want) return false;
   return true;
 }
 

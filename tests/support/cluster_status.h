@@ -36,7 +36,9 @@ bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string
             std::chrono::milliseconds every = std::chrono::milliseconds(10),
             std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
-// Every agent in `who` hears every member it watches, and suspects none.
-bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who);
+// Every agent in `who` (the whole cluster) hears every member it watches and
+// suspects none, and every alive member has its min(`observers`, alive - 1)
+// observers watching it.
+bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who, std::size_t observers = 5);
 
 }  // namespace ringwatch::testing

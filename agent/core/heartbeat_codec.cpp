@@ -1,10 +1,10 @@
-#include "agent/heartbeat_codec.h"
+#include "agent/core/heartbeat_codec.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "config/loader.h"
 #include "core/byte_codec.h"
+#include "core/ids.h"
 
 namespace ringwatch::agent {
 
@@ -52,7 +52,7 @@ std::optional<Heartbeat> DecodeHeartbeat(std::string_view payload) {
   r.F32(&s.memory_available_ratio);
   r.F32(&s.fullest_filesystem_ratio);
   r.F32(&s.agent_cpu_ratio);
-  if (!r.ok() || has_health > 1 || !config::IsValidId(sender)) return std::nullopt;
+  if (!r.ok() || has_health > 1 || !core::IsValidId(sender)) return std::nullopt;
   for (float f : {s.load1_per_core, s.memory_available_ratio, s.fullest_filesystem_ratio,
                   s.agent_cpu_ratio}) {
     if (!std::isfinite(f)) return std::nullopt;
@@ -65,7 +65,7 @@ std::optional<Heartbeat> DecodeHeartbeat(std::string_view payload) {
     for (uint8_t i = 0; i < n; ++i) {
       std::string_view id;
       uint32_t rtt = 0;
-      if (!r.String8(&id) || !r.U32(&rtt) || !config::IsValidId(id)) return std::nullopt;
+      if (!r.String8(&id) || !r.U32(&rtt) || !core::IsValidId(id)) return std::nullopt;
       h.rtt_us.emplace_back(std::string(id), rtt);
     }
   }
@@ -79,7 +79,7 @@ std::optional<HeartbeatAck> DecodeAck(std::string_view payload) {
   r.String8(&sender);
   r.U64(&a.sequence);
   r.I64(&a.echoed_send_time_ns);
-  if (!r.ok() || !config::IsValidId(sender)) return std::nullopt;
+  if (!r.ok() || !core::IsValidId(sender)) return std::nullopt;
   a.sender = std::string(sender);
   return a;
 }

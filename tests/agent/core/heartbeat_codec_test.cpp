@@ -1,4 +1,4 @@
-#include "agent/heartbeat_codec.h"
+#include "agent/core/heartbeat_codec.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,763 @@
+#include "agent/core/agent_core.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/log.h"
+#include "membership/command.h"
+
+namespace ringwatch::agent {
+
+using core::Instant;
+
+namespace {
+
+// Four Raft ticks per heartbeat interval: fine enough for randomized and
+// fast retry timers, coarse enough that an idle agent wakes up rarely.
+constexpr int kTicksPerHeartbeat = 4;
+// A learner never campaigns, leads or transfers leadership: it gets its
+// ticks in batches (the same count at a coarser grain, fewer wakeups).
+constexpr int kLearnerTickBatch = 4;
+
+std::string Fixed3(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+// A detector tick that comes later than this after the previous one means
+// the observer itself was paused (stopped process, starved CPU, VM pause).
+core::Duration StallBound(core::Duration interval) {
+  return std::max(2 * interval, interval + std::chrono::milliseconds(100));
+}
+
+std::vector<std::string> Names(const std::set<raft::NodeId>& ids) {
+  std::vector<std::string> out;
+  for (const auto& id : ids)
+    out.push_back(id.value);
+  return out;
+}
+
+membership::CoordinatorOptions CoordinatorOptionsOf(const CoreOptions& o) {
+  membership::CoordinatorOptions c;
+  c.self = o.self;
+  c.observers = o.observers;
+  c.confirmations = o.confirmations;
+  c.heartbeat_interval = o.detector.heartbeat_interval;
+  c.rejoin_probation = o.rejoin_probation;
+  c.target_voters = o.target_voters;
+  c.join_backoff_min = o.join_backoff_min;
+  c.join_backoff_max = o.join_backoff_max;
+  c.random_seed = o.random_seed;
+  return c;
+}
+
+}  // namespace
+
+AgentCore::AgentCore(CoreOptions options, raft::Storage& storage)
+    : options_(std::move(options)),
+      storage_(storage),
+      coordinator_(CoordinatorOptionsOf(options_)),
+      stall_(StallBound(options_.detector.heartbeat_interval)) {
+  raft_tick_ = std::max<core::Duration>(options_.raft_heartbeat_interval / kTicksPerHeartbeat,
+                                        std::chrono::microseconds(100));
+  election_ticks_ = static_cast<int>(options_.election_timeout / raft_tick_);
+}
+
+raft::Options AgentCore::RaftOptions() const {
+  raft::Options o;
+  o.id = raft::NodeId{options_.self.id};
+  o.heartbeat_ticks = kTicksPerHeartbeat;
+  o.election_ticks = std::max(election_ticks_, o.heartbeat_ticks + 1);
+  o.learner_heartbeat_ticks = 5 * o.heartbeat_ticks;
+  o.seed = options_.random_seed;
+  return o;
+}
+
+core::Result<CoreEffects, std::string> AgentCore::Start(CoreTime t) {
+  auto loaded = storage_.Load();
+  if (!loaded.ok()) return core::MakeError(loaded.error().message);
+  raft::Restored restored = std::move(loaded).value();
+  const bool fresh =
+      restored.hard_state.term.value == 0 && !restored.snapshot && restored.entries.empty();
+  bool sole = false;
+  if (fresh) {
+    raft::ConfState conf;
+    const auto& boot = options_.bootstrap_voters;
+    if (std::find(boot.begin(), boot.end(), options_.self.id) != boot.end()) {
+      for (const auto& v : boot)
+        conf.voters.insert(raft::NodeId{v});
+    } else if (boot.empty() && options_.seeds.empty()) {
+      conf.voters.insert(raft::NodeId{options_.self.id});
+    }
+    if (!conf.voters.empty()) {
+      restored = raft::Bootstrap(conf);
+      raft::Ready first;
+      first.hard_state = restored.hard_state;
+      first.entries = restored.entries;
+      auto saved = storage_.Save(first);
+      if (!saved.ok()) return core::MakeError(saved.error().message);
+      log::Info("raft", "bootstrapped a new cluster",
+                {{"voters", std::to_string(conf.voters.size())}});
+      sole = conf.voters.size() == 1;
+    } else {
+      log::Info("raft", "new member; joining through the seeds",
+                {{"seeds", std::to_string(options_.seeds.size())}});
+    }
+  }
+  if (restored.snapshot && !coordinator_.Restore(*restored.snapshot))
+    log::Error("membership", "snapshot does not decode; starting from an empty view",
+               {{"index", std::to_string(restored.snapshot->index.value)}});
+  node_ = std::make_unique<raft::Node>(RaftOptions(), std::move(restored));
+  log::Info("raft", "started",
+            {{"term", std::to_string(node_->term().value)},
+             {"last_index", std::to_string(node_->log().last_index().value)},
+             {"commit", std::to_string(node_->log().committed().value)},
+             {"voters", std::to_string(node_->conf().voters.size())}});
+  for (const std::string& seed : options_.seeds)
+    if (seed == options_.self.address)
+      log::Info("membership", "seed is this agent; skipped", {{"seed", seed}});
+  started_ = t.now;
+  next_raft_tick_ = t.now + raft_tick_;
+  next_detector_tick_ = t.now;
+  // A one-voter cluster need not wait an election timeout for itself.
+  if (sole || (node_->conf().voters.size() == 1 && node_->IsVoter())) node_->Campaign();
+  fx_.view_changed = true;
+  SyncAddresses();
+  Process(t);
+  UpdateWatch(t);
+  return Take();
+}
+
+CoreEffects AgentCore::Take() {
+  CoreEffects out = std::move(fx_);
+  fx_ = CoreEffects{};
+  return out;
+}
+
+membership::RaftFacts AgentCore::Facts() const {
+  return membership::RaftFacts{node_->leader().value, node_->role() == raft::Role::kLeader,
+                               node_->term().value};
+}
+
+Instant AgentCore::NextWakeup() const {
+  return std::min(next_raft_tick_, next_detector_tick_);
+}
+
+CoreEffects AgentCore::Advance(CoreTime t) {
+  if (fatal_ || !node_) return {};
+  if (t.now >= next_raft_tick_) RaftTick(t);
+  if (t.now >= next_detector_tick_) DetectorTick(t);
+  Process(t);
+  return Take();
+}
+
+void AgentCore::RaftTick(CoreTime t) {
+  const int batch = node_->IsVoter() ? 1 : kLearnerTickBatch;
+  for (int i = 0; i < batch; ++i)
+    node_->Tick();
+  next_raft_tick_ = t.now + raft_tick_ * batch;
+  if (stop_ && stop_->phase == StopPhase::kTransfer) {
+    stop_->transfer_ticks_left -= batch;
+    StepStop(t);
+  }
+}
+
+void AgentCore::StepRaft(raft::Message message) {
+  if (fatal_ || !node_) return;
+  node_->Step(std::move(message));
+}
+
+CoreEffects AgentCore::Flush(CoreTime t) {
+  if (fatal_ || !node_) return {};
+  Process(t);
+  return Take();
+}
+
+void AgentCore::Unreachable(const std::string& peer) {
+  if (!fatal_ && node_) node_->ReportUnreachable(raft::NodeId{peer});
+}
+
+void AgentCore::Process(CoreTime t) {
+  while (!fatal_ && node_->HasReady()) {
+    raft::Ready rd = node_->GetReady();
+    // Durable first: nothing that depends on this state may leave before it.
+    auto saved = storage_.Save(rd);
+    if (!saved.ok()) {
+      fatal_ = true;
+      fx_.fatal = saved.error().message;
+      log::Error("raft", "storage failed; stopping (continuing could break Raft safety)",
+                 {{"error", saved.error().message}});
+      return;
+    }
+    for (raft::Message& m : rd.messages)
+      fx_.raft.push_back(std::move(m));
+    rd.messages.clear();
+    if (rd.snapshot && rd.restore) {
+      if (!coordinator_.Restore(*rd.snapshot))
+        log::Error("membership", "snapshot does not decode; keeping the current view",
+                   {{"index", std::to_string(rd.snapshot->index.value)}});
+      watch_dirty_ = true;
+      fx_.view_changed = true;
+      SyncAddresses();
+    }
+    for (const raft::Entry& e : rd.committed)
+      Apply(e, t);
+    const bool applied = !rd.committed.empty();
+    node_->Advance(rd);
+    if (applied && node_->role() == raft::Role::kLeader)
+      Execute(coordinator_.AfterApply(Facts(), t.wall_ms), t);
+    const raft::RaftLog& log = node_->log();
+    if (log.applied().value >= log.snapshot_index().value + options_.snapshot_entries)
+      node_->Compact(log.applied(), coordinator_.SnapshotData());
+  }
+  if (fatal_) return;
+  NoteRaftChanges();
+  CheckProgress(t);
+}
+
+void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
+  if (coordinator_.Apply(e)) {
+    watch_dirty_ = true;
+    // Only a join brings an address (new, or moved with a restart).
+    if (auto c = membership::DecodeCommand(e.data))
+      if (const auto* add = std::get_if<membership::AddMember>(&c->body))
+        if (const membership::Member* m = view().Find(add->info.id))
+          SetAddress(m->info.id, m->info.address);
+  }
+  fx_.view_changed = true;
+  while (!proposed_.empty() && proposed_.begin()->first <= e.index) {
+    auto it = proposed_.begin();
+    if (it->first == e.index && it->second.term == e.term)
+      fx_.commit_seconds.push_back(core::ToSeconds(t.now - it->second.at));
+    proposed_.erase(it);
+  }
+}
+
+void AgentCore::NoteRaftChanges() {
+  const raft::NodeId& leader = node_->leader();
+  if (leader != last_leader_ && !leader.empty()) {
+    fx_.leader_changed = true;
+    log::Info("raft", "leader",
+              {{"leader", leader.value}, {"term", std::to_string(node_->term().value)}});
+  }
+  if (leader != last_leader_ || node_->role() != last_role_) fx_.raft_changed = true;
+  last_leader_ = leader;
+  last_role_ = node_->role();
+}
+
+void AgentCore::Propose(const membership::Command& command, CoreTime t) {
+  auto p = node_->Propose(membership::EncodeCommand(command));
+  if (!p.ok()) {
+    log::Debug("membership", "proposal refused", {{"reason", p.error().detail}});
+    return;
+  }
+  if (!p.value().forwarded) proposed_[p.value().index] = Proposed{p.value().term, t.now};
+}
+
+void AgentCore::Execute(membership::Effects fx, CoreTime t) {
+  for (const membership::Command& c : fx.proposals)
+    Propose(c, t);
+  if (fx.conf_change) {
+    auto p = node_->ProposeConfChange(*fx.conf_change);
+    if (p.ok())
+      log::Info("membership", "configuration change",
+                {{"change", raft::ToString(fx.conf_change->type)},
+                 {"member", fx.conf_change->node.value}});
+  }
+  for (auto& [to, message] : fx.messages) {
+    if (!to.empty()) {
+      fx_.membership.push_back(MembershipSend{to, "", std::move(message)});
+      continue;
+    }
+    const std::string seed = NextSeed();
+    if (seed.empty()) continue;  // no seed to ask (WarnIfJoiningTooLong says so)
+    log::Debug("membership",
+               std::holds_alternative<membership::JoinRequest>(message) ? "join request"
+                                                                        : "rejoin request",
+               {{"seed", seed}, {"attempt", std::to_string(coordinator_.join_attempts())}});
+    fx_.membership.push_back(MembershipSend{"", seed, std::move(message)});
+  }
+  if (fx.watch_changed) watch_dirty_ = true;
+}
+
+std::string AgentCore::NextSeed() {
+  const auto& seeds = options_.seeds;
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    const std::string& s = seeds[next_seed_++ % seeds.size()];
+    if (s != options_.self.address && !self_seeds_.count(s)) return s;
+  }
+  return "";
+}
+
+void AgentCore::OnSeedFailed(const std::string& seed, const std::string& reason, bool is_self) {
+  if (is_self) {
+    if (self_seeds_.insert(seed).second)
+      log::Info("membership", "seed is this agent; skipped", {{"seed", seed}});
+    return;
+  }
+  auto [it, fresh] = seed_failures_.try_emplace(seed, reason);
+  if (!fresh && it->second == reason) return;
+  it->second = reason;
+  // A name that does not resolve is most likely a typo in cluster.seeds; a
+  // refused connection is common while a cluster starts.
+  if (reason.rfind("does not resolve", 0) == 0) {
+    log::Warn("membership", "seed does not resolve", {{"seed", seed}, {"error", reason}});
+  } else {
+    log::Debug("membership", "seed unreachable", {{"seed", seed}, {"error", reason}});
+  }
+}
+
+void AgentCore::Hint(const std::string& id, const std::string& address) {
+  if (id.empty() || address.empty() || id == options_.self.id || view().Find(id)) return;
+  hints_[id] = address;
+  SetAddress(id, address);
+}
+
+void AgentCore::SetAddress(const std::string& id, const std::string& address) {
+  if (id == options_.self.id || address.empty()) return;
+  auto [it, fresh] = addresses_.try_emplace(id, address);
+  if (!fresh && it->second == address) return;
+  it->second = address;
+  fx_.addresses.emplace_back(id, address);
+}
+
+void AgentCore::SyncAddresses() {
+  for (const auto& [id, m] : view().members())
+    SetAddress(id, m.info.address);
+}
+
+CoreEffects AgentCore::OnPeerMessage(const membership::PeerMessage& message, CoreTime t) {
+  if (fatal_ || !node_) return {};
+  if (const auto* j = std::get_if<membership::JoinRequest>(&message)) {
+    if (j->info.id == options_.self.id) return {};  // a seed that is this agent
+    // Tell the joiner who answers here and where the leader is: it must
+    // answer the Raft messages that will replicate the view to it before
+    // it knows any address (and bootstrap voters find each other this way).
+    Hint(j->info.id, j->info.address);
+    const std::string leader = node_->leader().value;
+    const auto at = addresses_.find(leader);
+    fx_.membership.push_back(
+        MembershipSend{j->info.id, "",
+                       membership::JoinReply{options_.self.id, options_.self.address, leader,
+                                             leader == options_.self.id ? options_.self.address
+                                             : at != addresses_.end()   ? at->second
+                                                                        : ""}});
+  } else if (const auto* a = std::get_if<membership::JoinReply>(&message)) {
+    log::Debug("membership", "join reply", {{"from", a->id}, {"leader", a->leader}});
+    Hint(a->id, a->address);
+    Hint(a->leader, a->leader_address);
+    return Take();
+  }
+  Execute(coordinator_.Receive(Facts(), message, t.now, t.wall_ms), t);
+  Process(t);
+  return Take();
+}
+
+void AgentCore::DetectorTick(CoreTime t) {
+  const Instant now = t.now;
+  const core::Duration interval = options_.detector.heartbeat_interval;
+  // Keep the cadence; after falling behind, restart it from now.
+  const Instant next = next_detector_tick_ + interval;
+  next_detector_tick_ = next > now ? next : now + interval;
+  fx_.ticked = true;
+
+  if (stall_.Tick(now)) {
+    // The second guard: our own pause must not accuse anyone.
+    log::Warn("detector", "observer stalled; restarting every peer's silence",
+              {{"bound_seconds", Fixed3(core::ToSeconds(stall_.bound()))}});
+    for (auto& [id, w] : watched_)
+      w.policy.Resync(now);
+  }
+
+  if (!targets_.empty()) {
+    Heartbeat h;
+    h.sender = options_.self.id;
+    h.incarnation = coordinator_.self().incarnation;
+    h.sequence = ++heartbeat_sequence_;
+    h.send_time_ns = now.time_since_epoch().count();
+    h.health = health_;
+    for (const auto& [id, rtt] : target_rtt_) {
+      if (h.rtt_us.size() >= kMaxHeartbeatRtts) break;
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(rtt.second);
+      h.rtt_us.emplace_back(id, static_cast<uint32_t>(us.count()));
+    }
+    fx_.heartbeat = std::move(h);
+  }
+
+  const std::string leader = node_->leader().value;
+  std::optional<bool> leader_suspected;
+  std::vector<membership::LocalObservation> observations;
+  observations.reserve(watched_.size());
+  for (auto& [id, w] : watched_) {
+    const detectors::Observation o = w.policy.Observe(now);
+    if (o.suspected && !w.suspected) {
+      fx_.suspected.push_back(id);
+      log::Warn("detector", "peer suspected",
+                {{"peer", id},
+                 {"reason", detectors::ToString(o.reason)},
+                 {"phi", Fixed3(o.phi)},
+                 {"silence_seconds", Fixed3(core::ToSeconds(o.silence))}});
+    }
+    w.suspected = o.suspected;
+    if (id == leader) leader_suspected = o.suspected;
+    membership::LocalObservation lo;
+    lo.id = id;
+    lo.suspected = o.suspected;
+    lo.phi = o.phi;
+    lo.silence_seconds = core::ToSeconds(o.silence);
+    if (w.health)
+      lo.health = membership::Health{w.health->load1_per_core, w.health->memory_available_ratio,
+                                     w.health->fullest_filesystem_ratio, w.health->agent_cpu_ratio};
+    if (o.suspected || o.phi >= options_.probe_phi) {
+      auto it = probes_.find(id);
+      if (it == probes_.end()) {
+        probes_[id] = membership::ProbeResult::kNone;
+        fx_.probes.push_back(ProbeRequest{id, w.address});
+      } else {
+        lo.probe = it->second;
+      }
+    } else if (o.phi < options_.probe_phi / 2) {
+      probes_.erase(id);  // heard normally again: the next episode probes afresh
+    }
+    observations.push_back(std::move(lo));
+  }
+  // Only a verdict about a known leader: while no leader is known (say,
+  // during the pre-vote the suspicion started) the flag stays as it is, so
+  // one suspicion episode starts one pre-vote, not one per tick.
+  if (leader_suspected && options_.failover_from_detector)
+    node_->SetLeaderSuspected(*leader_suspected);
+
+  Execute(coordinator_.Tick(Facts(), now, t.wall_ms, observations), t);
+  WarnIfJoiningTooLong(t);
+  for (const auto& [id, until] : lingering_)
+    if (until <= now) watch_dirty_ = true;
+  // The watch follows the committed view once per tick: a burst of applied
+  // entries (a catching-up member, a thousand joins) costs one assignment.
+  if (watch_dirty_ || node_->leader().value != watched_leader_) UpdateWatch(t);
+}
+
+void AgentCore::UpdateWatch(CoreTime t) {
+  watch_dirty_ = false;
+  watched_leader_ = node_->leader().value;
+  const WatchPlan plan = PlanWatch(coordinator_, node_->conf(), watched_leader_);
+
+  // Targets that leave the plan linger for a while.
+  for (const auto& [id, address] : targets_)
+    if (!plan.targets.count(id) && !lingering_.count(id)) {
+      lingering_[id] = t.now + options_.linger;
+      lingering_addresses_[id] = address;
+    }
+  for (auto it = lingering_.begin(); it != lingering_.end();) {
+    if (it->second > t.now && !plan.targets.count(it->first)) {
+      ++it;
+      continue;
+    }
+    lingering_addresses_.erase(it->first);
+    it = lingering_.erase(it);
+  }
+  std::map<std::string, std::string> targets = plan.targets;
+  for (const auto& [id, address] : lingering_addresses_)
+    targets.emplace(id, address);
+  if (targets != targets_) {
+    targets_ = std::move(targets);
+    fx_.heartbeat_targets_changed = true;
+    std::erase_if(target_rtt_, [&](const auto& kv) { return !targets_.count(kv.first); });
+  }
+
+  for (auto it = watched_.begin(); it != watched_.end();) {
+    if (plan.watched.count(it->first)) {
+      ++it;
+      continue;
+    }
+    fx_.unwatched.push_back(it->first);
+    probes_.erase(it->first);
+    it = watched_.erase(it);
+  }
+  for (const auto& [id, address] : plan.watched) {
+    auto it = watched_.find(id);
+    if (it == watched_.end()) {
+      watched_.emplace(id, Watched(address, options_.detector, t.now));
+    } else {
+      it->second.address = address;
+    }
+  }
+}
+
+AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const Heartbeat& h, CoreTime t) {
+  HeartbeatReceipt r;
+  if (h.sender == options_.self.id) return r;  // our own, come back
+  r.ack = h.sequence % kAckEvery == 0;
+  auto it = watched_.find(h.sender);
+  if (it == watched_.end()) return r;  // not watched by this agent: acked only
+  Watched& w = it->second;
+  if (h.incarnation < w.incarnation) return r;  // a delayed heartbeat of an earlier life
+  r.watched = true;
+  w.incarnation = h.incarnation;
+  if (h.health) w.health = h.health;
+  if (const auto last = w.policy.phi().last_heartbeat())
+    r.interval_seconds = core::ToSeconds(t.now - *last);
+  if (w.policy.Heartbeat(t.now))
+    log::Info("detector", "peer suspicion cleared", {{"peer", h.sender}});
+  w.suspected = false;
+  // The round trip the member measured to this agent, unless this agent
+  // measures it itself (it heartbeats the member too, and gets acks).
+  if (!targets_.count(h.sender)) {
+    for (const auto& [receiver, us] : h.rtt_us) {
+      if (receiver != options_.self.id) continue;
+      w.rtt = std::chrono::microseconds(us);
+      r.rtt_seconds = static_cast<double>(us) / 1e6;
+      break;
+    }
+  }
+  w.arrivals.push_back(t.now);
+  if (w.arrivals.size() > kArrivalHistory) w.arrivals.pop_front();
+  return r;
+}
+
+AgentCore::AckReceipt AgentCore::OnAck(const HeartbeatAck& a, CoreTime t) {
+  AckReceipt r;
+  const core::Duration rtt = t.now.time_since_epoch() - core::Duration(a.echoed_send_time_ns);
+  if (rtt < core::Duration::zero() || rtt > std::chrono::seconds(60)) return r;  // not our echo
+  r.valid = true;
+  r.rtt_seconds = core::ToSeconds(rtt);
+  if (targets_.count(a.sender)) target_rtt_[a.sender] = {a.sender, rtt};
+  auto it = watched_.find(a.sender);
+  if (it != watched_.end()) {
+    it->second.rtt = rtt;
+    r.watched = true;
+  }
+  return r;
+}
+
+CoreEffects AgentCore::OnProbeResult(const std::string& id, membership::ProbeResult result,
+                                     CoreTime) {
+  auto it = probes_.find(id);
+  if (it != probes_.end()) it->second = result;  // still the same suspicion episode
+  return Take();
+}
+
+CoreEffects AgentCore::Stop(bool leave, uint64_t token, CoreTime t) {
+  if (fatal_ || !node_) return {};
+  if (stop_) {
+    if (token) fx_.completions.push_back({token, 409, "the agent is already stopping"});
+    return Take();
+  }
+  if (leave && token && !coordinator_.Alive()) {
+    fx_.completions.push_back({token, 409, "this agent is not an alive member of the view"});
+    return Take();
+  }
+  stop_ = StopState{};
+  stop_->leave = leave;
+  stop_->token = token;
+  stop_->transfer_ticks_left = election_ticks_;
+  if (node_->role() == raft::Role::kLeader) {
+    // The most up-to-date voter takes over, so the cluster does not wait an
+    // election timeout for a new leader.
+    raft::Status s = node_->GetStatus();
+    const raft::PeerStatus* best = nullptr;
+    for (const auto& p : s.peers)
+      if (p.voter && (!best || p.match > best->match)) best = &p;
+    if (best && !node_->TransferLeadership(best->id)) {
+      stop_->transferring = true;
+      log::Info("raft", "transferring leadership", {{"to", best->id.value}});
+    }
+  }
+  StepStop(t);
+  Process(t);
+  return Take();
+}
+
+void AgentCore::StepStop(CoreTime t) {
+  if (!stop_ || fx_.stopped) return;
+  if (stop_->phase == StopPhase::kTransfer) {
+    if (stop_->transferring) {
+      const bool moved = node_->role() != raft::Role::kLeader;
+      if (!moved && stop_->transfer_ticks_left > 0) return;
+      log::Info("raft", moved ? "leadership transferred" : "leadership transfer timed out",
+                {{"leader", node_->leader().value}});
+    }
+    stop_->phase = StopPhase::kLeave;
+    if (!stop_->leave || !coordinator_.Alive()) return FinishStop(false);
+    log::Info("membership", "leaving the cluster");
+    stop_->leave_deadline = t.now + options_.leave_timeout;
+  }
+  if (t.now >= stop_->next_leave_proposal) {
+    // Right after a hand-over no leader may be known yet, and a proposal
+    // forwarded to a leader that just lost its post is lost: propose again
+    // (a Leave is idempotent) every other heartbeat interval until it is
+    // applied or the deadline passes.
+    auto p = node_->Propose(membership::EncodeCommand(coordinator_.Leave(t.wall_ms)));
+    stop_->next_leave_proposal = t.now + (p.ok() ? 2 * options_.detector.heartbeat_interval
+                                                 : options_.detector.heartbeat_interval / 4);
+    if (!p.ok()) log::Debug("membership", "leave not proposed yet", {{"reason", p.error().detail}});
+  }
+  const membership::Member* me = view().Find(options_.self.id);
+  if (!me || me->state == membership::MemberState::kLeft) return FinishStop(true);
+  if (t.now >= stop_->leave_deadline) {
+    log::Info("membership", "leave not confirmed in time");
+    FinishStop(false);
+  }
+}
+
+void AgentCore::FinishStop(bool left) {
+  if (left) log::Info("agent", "left the cluster");
+  if (stop_->token)
+    fx_.completions.push_back(
+        left ? Completion{stop_->token, 200, "left the cluster; the agent is stopping"}
+             : Completion{stop_->token, 409,
+                          "not left: the leave did not commit in time; the agent is stopping"});
+  fx_.stopped = true;
+  stop_->token = 0;
+}
+
+CoreEffects AgentCore::Remove(const std::string& id, uint64_t token, CoreTime t) {
+  if (fatal_ || !node_) return {};
+  const membership::Member* m = view().Find(id);
+  if (!m) {
+    fx_.completions.push_back({token, 404, "no member " + id + " in the committed view"});
+  } else if (m->state == membership::MemberState::kAlive) {
+    fx_.completions.push_back(
+        {token, 409, "member " + id + " is alive; only dead or left members can be removed"});
+  } else {
+    auto p = node_->Propose(
+        membership::EncodeCommand(membership::Command{t.wall_ms, membership::Remove{id}}));
+    if (!p.ok()) {
+      fx_.completions.push_back({token, 503, "cannot propose the removal: " + p.error().detail});
+    } else {
+      log::Info("membership", "removing member", {{"member", id}});
+      removals_.push_back({id, token, t.now + options_.remove_timeout});
+    }
+  }
+  Process(t);
+  return Take();
+}
+
+void AgentCore::CheckProgress(CoreTime t) {
+  for (auto it = removals_.begin(); it != removals_.end();) {
+    if (!view().Find(it->id)) {
+      fx_.completions.push_back({it->token, 200, "removed " + it->id});
+    } else if (t.now >= it->deadline) {
+      fx_.completions.push_back(
+          {it->token, 504, "the removal of " + it->id + " was not committed in time (no quorum?)"});
+    } else {
+      ++it;
+      continue;
+    }
+    it = removals_.erase(it);
+  }
+  if (stop_ && stop_->phase == StopPhase::kLeave) StepStop(t);
+  if (!ready_notified_ && !stop_) {
+    if (coordinator_.Alive()) {
+      ready_notified_ = true;
+      fx_.ready = ReadyNotice::kMember;
+    } else if (t.now - started_ >= options_.ready_fallback) {
+      ready_notified_ = true;
+      fx_.ready = ReadyNotice::kStillJoining;
+    }
+  }
+}
+
+void AgentCore::WarnIfJoiningTooLong(CoreTime t) {
+  if (coordinator_.Alive() || stop_) {
+    joining_since_.reset();
+    next_join_warning_.reset();
+    return;
+  }
+  if (!joining_since_) joining_since_ = t.now;
+  if (t.now - *joining_since_ < options_.join_warning_after) return;
+  if (next_join_warning_ && t.now < *next_join_warning_) return;
+  next_join_warning_ = t.now + options_.join_warning_every;
+  log::Warn("membership", "not a member of the cluster yet",
+            {{"seconds", Fixed3(core::ToSeconds(t.now - *joining_since_))},
+             {"attempts", std::to_string(coordinator_.join_attempts())},
+             {"reason", JoinStatus()}});
+}
+
+std::string AgentCore::JoinStatus() const {
+  const membership::Member* me = view().Find(options_.self.id);
+  if (me && me->state == membership::MemberState::kDead)
+    return "declared dead in the committed view; asking the leader to readmit this member";
+  if (me && me->state == membership::MemberState::kLeft)
+    return "this member left the cluster; start it with a new id or remove it first";
+  const std::string leader = node_->leader().value;
+  if (!leader.empty() && leader != options_.self.id)
+    return "leader " + leader + " is known but has not admitted this member yet";
+  std::string seeds;
+  for (const std::string& s : options_.seeds) {
+    if (!seeds.empty()) seeds += "; ";
+    seeds += s;
+    if (s == options_.self.address || self_seeds_.count(s)) {
+      seeds += ": this agent";
+    } else if (auto it = seed_failures_.find(s); it != seed_failures_.end()) {
+      seeds += ": " + it->second;
+    } else {
+      seeds += ": no member answered through it";
+    }
+  }
+  if (seeds.empty()) return "no leader known and cluster.seeds is empty";
+  return "no leader known; seeds: " + seeds;
+}
+
+bool AgentCore::Ready() const {
+  return coordinator_.Alive() && node_ && !node_->leader().empty();
+}
+
+std::string AgentCore::NotReadyReason() const {
+  if (Ready()) return "";
+  const membership::Member* me = view().Find(options_.self.id);
+  if (me && me->state == membership::MemberState::kDead)
+    return "this member is declared dead in the committed view; rejoining";
+  if (me && me->state == membership::MemberState::kLeft) return "this member has left the cluster";
+  if (!coordinator_.Alive()) return "not a member of the committed view yet (joining)";
+  return "no Raft leader known";
+}
+
+RaftView AgentCore::Raft() const {
+  RaftView v;
+  if (!node_) return v;
+  raft::Status s = node_->GetStatus();
+  v.role = raft::ToString(s.role);
+  v.term = s.term.value;
+  v.leader = s.leader.value;
+  v.commit_index = s.commit.value;
+  v.applied_index = s.applied.value;
+  v.last_index = s.last_index.value;
+  v.snapshot_index = s.snapshot_index.value;
+  v.voters = Names(s.conf.voters);
+  v.learners = Names(s.conf.learners);
+  return v;
+}
+
+std::vector<PeerView> AgentCore::Peers(Instant now) const {
+  std::vector<PeerView> out;
+  out.reserve(watched_.size());
+  for (const auto& [id, w] : watched_) {
+    const detectors::Observation o = w.policy.Observe(now);
+    PeerView v;
+    v.id = id;
+    v.address = w.address;
+    v.incarnation = w.incarnation;
+    v.heard = o.heard;
+    v.phi = o.phi;
+    v.silence_seconds = core::ToSeconds(o.silence);
+    if (w.rtt) v.rtt_seconds = core::ToSeconds(*w.rtt);
+    v.suspected = o.suspected;
+    v.suspected_by = o.suspected ? detectors::ToString(o.reason) : "";
+    v.health = w.health;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::optional<std::vector<double>> AgentCore::Arrivals(const std::string& id) const {
+  auto it = watched_.find(id);
+  if (it == watched_.end()) return std::nullopt;
+  std::vector<double> out;
+  out.reserve(it->second.arrivals.size());
+  for (const auto& a : it->second.arrivals)
+    out.push_back(core::ToSeconds(a.time_since_epoch()));
+  return out;
+}
+
+}  // namespace ringwatch::agent

@@ -1,0 +1,338 @@
+#pragma once
+// AgentCore — every decision one agent makes, sans I/O (DESIGN.md "One core
+// for the runtime and the simulation"). It owns the Raft node (persisting
+// through a raft::Storage), the membership coordinator, a detector policy
+// per watched member, the stall detector, the watch policy (PlanWatch plus
+// lingering targets), the leader-suspicion input of fast failover, joining
+// through seed addresses, readiness, and the graceful-stop sequence.
+//
+// The runtime (agent/) and the deterministic simulation (tests/) drive this
+// same object: they feed it time, heartbeats, acks, peer messages, probe
+// results and Raft messages, and carry out the CoreEffects it returns —
+// nothing else. Every input returns the effects it produced; the Raft Ready
+// cycle runs inside (persist through Storage::Save, then send, then apply),
+// so a CoreEffects' Raft messages may leave as soon as the call returns.
+//
+// Time: every input takes a CoreTime (monotonic now + wall-clock ms for the
+// view's timestamps). Advance() runs whatever is due — Raft ticks (a quarter
+// of raft.heartbeat_interval; learners in batches of four), the detector
+// tick every heartbeat interval (heartbeats out, verdicts, reports, joins,
+// watch changes), deadlines — and NextWakeup() says when to call it again.
+//
+// Not thread-safe: one owner (the agent's core thread, or the simulation).
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/core/heartbeat_codec.h"
+#include "agent/core/watch_policy.h"
+#include "core/clock.h"
+#include "detectors/policy.h"
+#include "membership/coordinator.h"
+#include "raft/node.h"
+#include "raft/storage.h"
+
+namespace ringwatch::agent {
+
+struct CoreOptions {
+  // This member; `address` is the advertised peer address, "host:port".
+  membership::MemberInfo self;
+  // cluster.seeds as written ("host:port"): where join requests go while no
+  // leader is known, one seed per attempt in turn.
+  std::vector<std::string> seeds;
+  std::vector<std::string> bootstrap_voters;
+  uint32_t target_voters = 3;
+  uint32_t observers = 5;
+  uint32_t confirmations = 0;
+  core::Duration rejoin_probation = std::chrono::seconds(2);
+  detectors::PolicyOptions detector;
+  // A watched member is probed once its phi reaches this, before it is
+  // suspected, so the verdict can carry the result.
+  double probe_phi = 4.0;
+
+  core::Duration raft_heartbeat_interval = std::chrono::milliseconds(100);
+  core::Duration election_timeout = std::chrono::seconds(1);
+  uint64_t snapshot_entries = 1000;
+  bool failover_from_detector = true;
+  uint64_t random_seed = 1;  // election timeouts and join jitter
+
+  core::Duration join_backoff_min = std::chrono::milliseconds(200);
+  core::Duration join_backoff_max = std::chrono::seconds(5);
+  // Not in the view this long: a warning naming the reason (and again
+  // every join_warning_every).
+  core::Duration join_warning_after = std::chrono::seconds(10);
+  core::Duration join_warning_every = std::chrono::seconds(60);
+  // systemd hears READY=1 once this member is alive in the view, or after
+  // this long regardless, so a cluster outage does not fail service starts.
+  core::Duration ready_fallback = std::chrono::seconds(60);
+  // Former heartbeat targets keep receiving heartbeats this long: views
+  // reach members at slightly different moments, and an observer whose view
+  // is ahead must not miss heartbeats from a member whose view is behind.
+  core::Duration linger = std::chrono::seconds(4);
+  // The graceful leave of a stop waits this long for the Leave to commit.
+  core::Duration leave_timeout = std::chrono::seconds(2);
+  // An operator removal waits this long for its commit.
+  core::Duration remove_timeout = std::chrono::seconds(5);
+};
+
+struct CoreTime {
+  core::Instant now;
+  int64_t wall_ms = 0;
+};
+
+// This agent's own observation of one watched member (GET /v1/members local).
+struct PeerView {
+  std::string id;
+  std::string address;  // "host:port" from the view
+  uint64_t incarnation = 0;
+  bool heard = false;
+  double phi = 0;
+  double silence_seconds = 0;
+  std::optional<double> rtt_seconds;  // latest round trip, once known
+  bool suspected = false;
+  std::string suspected_by;                         // "phi", "timeout" or ""
+  std::optional<collectors::HealthSummary> health;  // carried by its latest heartbeat
+};
+
+// This agent's Raft node, as /v1/status shows it.
+struct RaftView {
+  std::string role;  // follower, pre-candidate, candidate, leader
+  uint64_t term = 0;
+  std::string leader;  // empty: none known
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  uint64_t snapshot_index = 0;
+  std::vector<std::string> voters;
+  std::vector<std::string> learners;
+};
+
+// A membership request to send: to a member id (the transport knows its
+// address) or to a seed address.
+struct MembershipSend {
+  std::string member;  // exactly one of member and seed is set
+  std::string seed;
+  membership::PeerMessage message;
+};
+
+struct ProbeRequest {
+  std::string id;
+  std::string address;  // TCP connect to this peer address
+};
+
+// The outcome of a request that carried a token (operator actions).
+struct Completion {
+  uint64_t token = 0;
+  int status = 200;  // HTTP-style: 200, 404, 409, 503, 504
+  std::string message;
+};
+
+enum class ReadyNotice { kMember, kStillJoining };
+
+struct CoreEffects {
+  bool heartbeat_targets_changed = false;  // re-read HeartbeatTargets()
+  // Peer addresses (id -> "host:port") new or changed for the transport.
+  std::vector<std::pair<std::string, std::string>> addresses;
+  std::vector<raft::Message> raft;  // persisted already: send
+  std::vector<MembershipSend> membership;
+  std::optional<Heartbeat> heartbeat;  // send to every heartbeat target now
+  std::vector<ProbeRequest> probes;
+  std::vector<std::string> suspected;  // members newly suspected by this agent
+  std::vector<std::string> unwatched;  // members no longer watched (drop their series)
+  bool ticked = false;                 // a detector tick ran: observations moved
+  bool view_changed = false;           // committed entries changed the view
+  bool raft_changed = false;           // role or leader changed
+  bool leader_changed = false;         // a new non-empty leader
+  std::vector<double> commit_seconds;  // proposal -> commit, of this leader's proposals
+  std::vector<Completion> completions;
+  std::optional<ReadyNotice> ready;  // notify systemd once
+  bool stopped = false;              // the stop sequence is done: shut down
+  std::optional<std::string> fatal;  // storage failed: stop, exit 1
+};
+
+class AgentCore {
+ public:
+  // Heartbeats acked (for the round-trip time): those whose sequence number
+  // is a multiple of this. Sampling saves a quarter of the datagrams.
+  static constexpr uint64_t kAckEvery = 4;
+  // Arrivals kept per watched member for GET /v1/peers/{id}/arrivals.
+  static constexpr std::size_t kArrivalHistory = 4096;
+
+  AgentCore(CoreOptions options, raft::Storage& storage);
+
+  // Loads the durable state (bootstrapping a new cluster when this member is
+  // one of bootstrap_voters, or a one-voter cluster when there are neither
+  // bootstrap voters nor seeds). Error: a message naming the file at fault.
+  core::Result<CoreEffects, std::string> Start(CoreTime t);
+
+  // Runs what is due at t.now; call again at NextWakeup() at the latest.
+  CoreEffects Advance(CoreTime t);
+  core::Instant NextWakeup() const;
+
+  // A Raft message from a peer: queued into the node. Call Flush (or any
+  // other input) afterwards; a burst of messages then shares one persist.
+  void StepRaft(raft::Message message);
+  CoreEffects Flush(CoreTime t);
+  // The transport could not reach `peer`.
+  void Unreachable(const std::string& peer);
+
+  CoreEffects OnPeerMessage(const membership::PeerMessage& message, CoreTime t);
+
+  struct HeartbeatReceipt {
+    bool ack = false;                        // answer with an ack
+    bool watched = false;                    // from a member this agent watches
+    std::optional<double> interval_seconds;  // since its previous heartbeat
+    std::optional<double> rtt_seconds;       // the member's measurement, taken as ours
+  };
+  HeartbeatReceipt OnHeartbeat(const Heartbeat& heartbeat, CoreTime t);
+  struct AckReceipt {
+    bool valid = false;    // false: not an echo of ours (a malformed or forged time)
+    bool watched = false;  // from a member this agent watches
+    double rtt_seconds = 0;
+  };
+  // An ack of one of our heartbeats.
+  AckReceipt OnAck(const HeartbeatAck& ack, CoreTime t);
+  CoreEffects OnProbeResult(const std::string& id, membership::ProbeResult result, CoreTime t);
+  // A join request could not reach `seed` (it does not resolve, refused,
+  // timed out); `is_self`: it resolved to this agent's own peer address.
+  void OnSeedFailed(const std::string& seed, const std::string& reason, bool is_self);
+  // The health summary carried by the heartbeats sent from now on.
+  void SetHealth(std::optional<collectors::HealthSummary> health) { health_ = health; }
+
+  // Graceful stop: a leader hands leadership over first (bounded by one
+  // election timeout); with `leave`, the member's Leave is then proposed and
+  // awaited (leave_timeout). Ends with CoreEffects::stopped. `token` != 0:
+  // a Completion says whether the member left (200) or not (409).
+  CoreEffects Stop(bool leave, uint64_t token, CoreTime t);
+  // Operator removal of a dead or left member; answered by a Completion.
+  CoreEffects Remove(const std::string& id, uint64_t token, CoreTime t);
+
+  // --- reads ---
+  const membership::View& view() const { return coordinator_.view(); }
+  const membership::Coordinator& coordinator() const { return coordinator_; }
+  const membership::MemberInfo& self() const { return coordinator_.self(); }
+  const raft::Node* node() const { return node_.get(); }
+  RaftView Raft() const;
+  std::string leader() const { return node_ ? node_->leader().value : std::string(); }
+  bool stopping() const { return stop_.has_value(); }
+  // Alive in the committed view and a leader is known.
+  bool Ready() const;
+  // Why not Ready(); empty when ready.
+  std::string NotReadyReason() const;
+  // Where to send heartbeats (the plan's targets and lingering ones).
+  const std::map<std::string, std::string>& HeartbeatTargets() const { return targets_; }
+  // Peer addresses of the members (and of joiners and leaders heard of
+  // before the view holds them), for the transport.
+  const std::map<std::string, std::string>& PeerAddresses() const { return addresses_; }
+  std::vector<PeerView> Peers(core::Instant now) const;
+  std::optional<std::vector<double>> Arrivals(const std::string& id) const;
+
+ private:
+  struct Watched {
+    Watched(std::string a, const detectors::PolicyOptions& o, core::Instant now)
+        : address(std::move(a)), policy(o, now) {}
+    std::string address;
+    detectors::Policy policy;
+    bool suspected = false;
+    uint64_t incarnation = 0;
+    std::optional<core::Duration> rtt;
+    std::optional<collectors::HealthSummary> health;
+    std::deque<core::Instant> arrivals;
+  };
+
+  enum class StopPhase { kTransfer, kLeave };
+  struct StopState {
+    bool leave = false;
+    uint64_t token = 0;
+    StopPhase phase = StopPhase::kTransfer;
+    int transfer_ticks_left = 0;
+    bool transferring = false;
+    core::Instant next_leave_proposal;
+    core::Instant leave_deadline;
+  };
+  struct PendingRemoval {
+    std::string id;
+    uint64_t token = 0;
+    core::Instant deadline;
+  };
+  struct Proposed {
+    raft::Term term;
+    core::Instant at;
+  };
+
+  raft::Options RaftOptions() const;
+  void RaftTick(CoreTime t);
+  void DetectorTick(CoreTime t);
+  void Process(CoreTime t);
+  void Apply(const raft::Entry& entry, CoreTime t);
+  void Execute(membership::Effects fx, CoreTime t);
+  void Propose(const membership::Command& command, CoreTime t);
+  void UpdateWatch(CoreTime t);
+  void Hint(const std::string& id, const std::string& address);
+  std::string NextSeed();
+  void StepStop(CoreTime t);
+  void FinishStop(bool left);
+  void CheckProgress(CoreTime t);
+  void WarnIfJoiningTooLong(CoreTime t);
+  std::string JoinStatus() const;
+  void NoteRaftChanges();
+  membership::RaftFacts Facts() const;
+  CoreEffects Take();
+
+  CoreOptions options_;
+  raft::Storage& storage_;
+  std::unique_ptr<raft::Node> node_;
+  membership::Coordinator coordinator_;
+  detectors::StallDetector stall_;
+  CoreEffects fx_;  // what the current input has produced so far
+  bool fatal_ = false;
+
+  // Timers (monotonic).
+  core::Duration raft_tick_;
+  int election_ticks_ = 10;
+  core::Instant next_raft_tick_;
+  core::Instant next_detector_tick_;
+  core::Instant started_;
+
+  // The watch: the plan of the committed view, plus lingering targets.
+  bool watch_dirty_ = true;
+  std::string watched_leader_;
+  std::map<std::string, std::string> targets_;              // id -> address, lingering included
+  std::map<std::string, core::Instant> lingering_;          // id -> until
+  std::map<std::string, std::string> lingering_addresses_;  // id -> address
+  std::map<std::string, Watched> watched_;
+  std::map<std::string, std::pair<std::string, core::Duration>> target_rtt_;  // id -> rtt
+  std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
+  std::optional<collectors::HealthSummary> health_;
+  uint64_t heartbeat_sequence_ = 0;
+
+  // Addresses heard of outside the view: joiners (from their requests) and
+  // the leader (JoinAccepted), until the view holds them.
+  std::map<std::string, std::string> hints_;
+  // What the transport has been told: the view's members and the hints of
+  // ids outside it (CoreEffects::addresses carries each change).
+  std::map<std::string, std::string> addresses_;
+  void SetAddress(const std::string& id, const std::string& address);
+  void SyncAddresses();  // after a snapshot: every member of the view
+  std::size_t next_seed_ = 0;
+  std::set<std::string> self_seeds_;                  // seeds that are this agent
+  std::map<std::string, std::string> seed_failures_;  // seed -> latest reason
+  std::optional<core::Instant> joining_since_;
+  std::optional<core::Instant> next_join_warning_;
+
+  std::map<raft::LogIndex, Proposed> proposed_;  // this leader's, for commit latency
+  raft::NodeId last_leader_;
+  raft::Role last_role_ = raft::Role::kFollower;
+
+  bool ready_notified_ = false;
+  std::optional<StopState> stop_;
+  std::vector<PendingRemoval> removals_;
+};
+
+}  // namespace ringwatch::agent

@@ -1,0 +1,29 @@
+#include "agent/core/watch_policy.h"
+
+namespace ringwatch::agent {
+
+WatchPlan PlanWatch(const membership::Coordinator& coordinator, const raft::ConfState& conf,
+                    const std::string& leader) {
+  WatchPlan plan;
+  const membership::View& view = coordinator.view();
+  const std::string& self = coordinator.self().id;
+  const membership::Member* me = view.Find(self);
+  if (!me || me->state != membership::MemberState::kAlive) return plan;
+  for (const auto& m : coordinator.HeartbeatTargets())
+    plan.targets[m.id] = m.address;
+  if (coordinator.Alive()) {
+    for (const auto& m : coordinator.Watched())
+      if (conf.Contains(raft::NodeId{m.id})) plan.watched[m.id] = m.address;
+  }
+  const bool voter = conf.voters.count(raft::NodeId{self}) > 0;
+  if (leader == self) {
+    for (const raft::NodeId& v : conf.voters)
+      if (const auto* m = view.Find(v.value); m && v.value != self)
+        plan.targets[v.value] = m->info.address;
+  } else if (voter && !leader.empty() && coordinator.Alive()) {
+    if (const auto* m = view.Find(leader)) plan.watched[leader] = m->info.address;
+  }
+  return plan;
+}
+
+}  // namespace ringwatch::agent

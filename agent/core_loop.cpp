@@ -1,0 +1,253 @@
+#include "agent/core_loop.h"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "agent/endpoint_text.h"
+#include "core/log.h"
+#include "membership/peer_message.h"
+
+namespace ringwatch::agent {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using udp = net::ip::udp;
+
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& registry)
+    : ioc_(ioc),
+      options_(std::move(options)),
+      peer_metrics_(registry),
+      membership_metrics_(registry),
+      raft_metrics_(registry),
+      storage_(options_.raft_dir),
+      heartbeats_(ioc, {options_.cluster, options_.key}, peer_metrics_),
+      transport_(ioc, {options_.cluster, options_.key}, peer_metrics_),
+      prober_(ioc, std::chrono::seconds(1),
+              [this](const std::string& id, membership::ProbeResult result) {
+                if (core_ && !closed_) Perform(core_->OnProbeResult(id, result, Now()));
+              }),
+      dialer_(ioc, transport_,
+              [this](const std::string& seed, const std::string& why, bool is_self) {
+                if (core_ && !closed_) core_->OnSeedFailed(seed, why, is_self);
+              }),
+      wakeup_(ioc) {}
+
+CoreLoop::~CoreLoop() {
+  Close();
+}
+
+CoreTime CoreLoop::Now() const {
+  return CoreTime{core::MonotonicNow(), WallMs()};
+}
+
+core::Result<uint16_t, std::string> CoreLoop::Listen(const tcp::endpoint& endpoint) {
+  // The peer port carries Raft on TCP and heartbeats on UDP, with one number.
+  // With port 0 the kernel picks the TCP port; should its UDP twin be taken,
+  // another pick is tried.
+  for (int attempt = 0;; ++attempt) {
+    std::error_code ec = transport_.Start(endpoint);
+    if (ec) return core::MakeError("cannot listen for Raft on the peer port: " + ec.message());
+    const uint16_t port = transport_.local_endpoint().port();
+    ec = heartbeats_.Start(udp::endpoint(endpoint.address(), port));
+    if (!ec) {
+      dialer_.SetSelfPort(port);
+      return port;
+    }
+    transport_.CloseListener();
+    if (endpoint.port() != 0 || attempt >= 50 || ec != std::errc::address_in_use)
+      return core::MakeError("cannot listen on the peer port: " + ec.message());
+  }
+}
+
+std::string CoreLoop::Start(CoreOptions options) {
+  core_ = std::make_unique<AgentCore>(std::move(options), storage_);
+  auto started = core_->Start(Now());
+  if (!started.ok()) return started.error();
+  if (storage_.truncated_bytes() > 0)
+    log::Warn("raft", "recovered from a torn write",
+              {{"file", storage_.wal_path()},
+               {"bytes_truncated", std::to_string(storage_.truncated_bytes())}});
+  heartbeats_.OnHeartbeat(
+      [this](const Heartbeat& h, const udp::endpoint& from) { OnHeartbeat(h, from); });
+  heartbeats_.OnAck([this](const HeartbeatAck& a) { OnAck(a); });
+  transport_.OnMessage([this](raft::Message m) {
+    if (closed_) return;
+    core_->StepRaft(std::move(m));
+    ScheduleFlush();
+  });
+  transport_.OnMembership([this](std::string_view payload) { OnMembership(payload); });
+  transport_.OnUnreachable([this](const std::string& peer, const std::string& why) {
+    if (closed_) return;
+    if (SeedDialer::IsSeedKey(peer)) return dialer_.OnUnreachable(peer, why);
+    core_->Unreachable(peer);
+  });
+  Perform(std::move(started).value());
+  return "";
+}
+
+void CoreLoop::Close() {
+  if (closed_) return;
+  closed_ = true;
+  wakeup_.cancel();
+  prober_.Stop();
+  dialer_.Stop();
+  transport_.Stop();
+  heartbeats_.Stop();
+  alive_.reset();
+}
+
+void CoreLoop::ScheduleWakeup() {
+  if (closed_ || !core_) return;
+  const auto at = std::chrono::time_point_cast<std::chrono::steady_clock::duration>(
+      std::chrono::steady_clock::time_point(core_->NextWakeup().time_since_epoch()));
+  if (wakeup_.expiry() == at) return;
+  wakeup_.expires_at(at);
+  wakeup_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+    if (ec || alive.expired() || closed_) return;
+    Perform(core_->Advance(Now()));
+  });
+}
+
+void CoreLoop::ScheduleFlush() {
+  // Every Raft message that arrives before the loop gets back here shares one
+  // Ready, hence one fsync: appends batch themselves under load.
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  net::post(ioc_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired() || closed_) return;
+    flush_scheduled_ = false;
+    Perform(core_->Flush(Now()));
+  });
+}
+
+void CoreLoop::Perform(CoreEffects fx) {
+  if (closed_) return;
+  for (const auto& [id, address] : fx.addresses)
+    if (auto ep = ParseEndpointText<tcp::endpoint>(address)) transport_.SetAddress(id, *ep);
+  if (fx.heartbeat_targets_changed) {
+    targets_.clear();
+    for (const auto& [id, address] : core_->HeartbeatTargets())
+      if (auto ep = ParseEndpointText<udp::endpoint>(address)) targets_.push_back(*ep);
+  }
+  for (const raft::Message& m : fx.raft)
+    transport_.Send(m);
+  for (MembershipSend& s : fx.membership) {
+    std::string payload = membership::EncodePeerMessage(s.message);
+    if (!s.member.empty()) {
+      transport_.SendMembership(s.member, std::move(payload));
+    } else {
+      dialer_.Send(s.seed, std::move(payload));
+    }
+  }
+  if (fx.heartbeat) heartbeats_.SendHeartbeat(*fx.heartbeat, targets_);
+  for (const ProbeRequest& p : fx.probes)
+    if (auto ep = ParseEndpointText<tcp::endpoint>(p.address)) prober_.Probe(p.id, *ep);
+
+  for (const std::string& id : fx.suspected)
+    peer_metrics_.For(id).suspicions->Increment();
+  for (const std::string& id : fx.unwatched)
+    peer_metrics_.Remove(id);
+  if (fx.ticked) {
+    for (const PeerView& p : core_->Peers(core::MonotonicNow())) {
+      auto& series = peer_metrics_.For(p.id);
+      series.phi->Set(p.phi);
+      series.silence->Set(p.silence_seconds);
+    }
+  }
+  if (fx.view_changed) membership_metrics_.Update(core_->view(), WallMs());
+  if (core_->node()) raft_metrics_.Update(*core_->node());
+  if (fx.leader_changed) raft_metrics_.leader_changes().Increment();
+  for (double s : fx.commit_seconds)
+    raft_metrics_.commit_seconds().Observe(s);
+
+  for (Completion& c : fx.completions) {
+    auto it = waiting_.find(c.token);
+    if (it == waiting_.end()) continue;
+    auto done = std::move(it->second);
+    waiting_.erase(it);
+    done(c.status, std::move(c.message));
+  }
+  if (fx.ready && on_ready_) on_ready_(*fx.ready);
+  if (on_change_ && (fx.ticked || fx.view_changed || fx.raft_changed))
+    on_change_(Changes{fx.view_changed, true});
+  if (fx.fatal) {
+    if (on_stopped_) on_stopped_(1);
+    return;
+  }
+  if (fx.stopped) {
+    if (on_stopped_) on_stopped_(0);
+    return;
+  }
+  ScheduleWakeup();
+}
+
+void CoreLoop::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from) {
+  if (closed_ || !core_) return;
+  const AgentCore::HeartbeatReceipt r = core_->OnHeartbeat(h, Now());
+  if (r.ack) heartbeats_.SendAck(HeartbeatAck{core_->self().id, h.sequence, h.send_time_ns}, from);
+  if (!r.watched) return;
+  auto& series = peer_metrics_.For(h.sender);
+  if (r.interval_seconds) series.interval->Observe(*r.interval_seconds);
+  if (r.rtt_seconds) series.rtt->Observe(*r.rtt_seconds);
+}
+
+void CoreLoop::OnAck(const HeartbeatAck& a) {
+  if (closed_ || !core_) return;
+  const AgentCore::AckReceipt r = core_->OnAck(a, Now());
+  if (!r.valid) {
+    peer_metrics_.dropped("malformed").Increment();  // not an echo of ours
+    return;
+  }
+  if (r.watched) peer_metrics_.For(a.sender).rtt->Observe(r.rtt_seconds);
+}
+
+void CoreLoop::OnMembership(std::string_view payload) {
+  if (closed_ || !core_) return;
+  auto m = membership::DecodePeerMessage(payload);
+  if (!m) {
+    peer_metrics_.dropped("malformed").Increment();
+    return;
+  }
+  Perform(core_->OnPeerMessage(*m, Now()));
+}
+
+uint64_t CoreLoop::Register(std::function<void(int, std::string)> done) {
+  if (!done) return 0;
+  const uint64_t token = next_token_++;
+  waiting_.emplace(token, std::move(done));
+  return token;
+}
+
+void CoreLoop::Stop(bool leave, std::function<void(int, std::string)> done) {
+  if (closed_ || !core_) {
+    if (done) done(409, "the agent is stopping");
+    return;
+  }
+  Perform(core_->Stop(leave, Register(std::move(done)), Now()));
+}
+
+void CoreLoop::Remove(const std::string& id, std::function<void(int, std::string)> done) {
+  if (closed_ || !core_) return done(503, "the agent is stopping");
+  Perform(core_->Remove(id, Register(std::move(done)), Now()));
+}
+
+void CoreLoop::SetHealth(std::optional<collectors::HealthSummary> health) {
+  if (core_) core_->SetHealth(health);
+}
+
+std::optional<std::vector<double>> CoreLoop::Arrivals(const std::string& id) const {
+  if (!core_) return std::nullopt;
+  return core_->Arrivals(id);
+}
+
+}  // namespace ringwatch::agent

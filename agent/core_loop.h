@@ -1,0 +1,109 @@
+#pragma once
+// CoreLoop: runs this agent's AgentCore on the core io_context and carries
+// out its effects — and decides nothing. It owns the core, its Raft storage
+// (<data_dir>/raft, FileStorage), the peer port's two transports (UDP
+// heartbeats, TCP Raft and membership frames), the prober and the seed
+// dialer, and one timer set to the core's next wakeup. Every input (a timer
+// expiry, a datagram, a frame, a probe result, an operator request) goes to
+// the core; every CoreEffects is performed in the order the core's contract
+// needs (addresses before sends; the Raft messages were persisted already),
+// metrics are updated from it, and the owner is told when to publish.
+//
+// Threading: lives on the core io_context; call every method from it.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/core/agent_core.h"
+#include "agent/peer/heartbeat_transport.h"
+#include "agent/peer/prober.h"
+#include "agent/peer/seed_dialer.h"
+#include "agent/raft_transport.h"
+#include "exporters/agent_metrics.h"
+#include "raft/file_storage.h"
+
+namespace ringwatch::agent {
+
+class CoreLoop {
+ public:
+  struct Options {
+    std::string cluster;
+    std::string key;       // peer frame HMAC key; empty: none
+    std::string raft_dir;  // <data_dir>/raft
+  };
+
+  // What happened, for the owner to publish (called after each input).
+  struct Changes {
+    bool view = false;    // the committed view changed
+    bool status = false;  // anything shown in the status snapshot
+  };
+
+  CoreLoop(boost::asio::io_context& ioc, Options options, prometheus::Registry& registry);
+  ~CoreLoop();
+
+  // Binds the peer port: TCP (Raft, membership) and UDP (heartbeats) on the
+  // same number; with port 0 the kernel picks one. Returns the bound port.
+  core::Result<uint16_t, std::string> Listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Creates the core (its `self.address` carries the bound port) and starts
+  // it. Error: a message naming the file at fault.
+  std::string Start(CoreOptions options);
+
+  void OnChange(std::function<void(Changes)> callback) { on_change_ = std::move(callback); }
+  void OnReady(std::function<void(ReadyNotice)> callback) { on_ready_ = std::move(callback); }
+  // The core finished its stop sequence (exit code 0) or its storage failed (1).
+  void OnStopped(std::function<void(int)> callback) { on_stopped_ = std::move(callback); }
+
+  // Graceful stop (see AgentCore::Stop); `done(status, message)` when a
+  // caller waits for the outcome of a leave.
+  void Stop(bool leave, std::function<void(int, std::string)> done = {});
+  void Remove(const std::string& id, std::function<void(int, std::string)> done);
+  void SetHealth(std::optional<collectors::HealthSummary> health);
+  // Closes sockets and timers; the loop may then run dry.
+  void Close();
+
+  const AgentCore& core() const { return *core_; }
+  bool started() const { return core_ != nullptr; }
+  std::optional<std::vector<double>> Arrivals(const std::string& id) const;
+
+ private:
+  CoreTime Now() const;
+  void Perform(CoreEffects fx);
+  void ScheduleWakeup();
+  void ScheduleFlush();
+  void OnHeartbeat(const Heartbeat& h, const boost::asio::ip::udp::endpoint& from);
+  void OnAck(const HeartbeatAck& a);
+  void OnMembership(std::string_view payload);
+  uint64_t Register(std::function<void(int, std::string)> done);
+
+  boost::asio::io_context& ioc_;
+  Options options_;
+  exporters::PeerMetrics peer_metrics_;
+  exporters::MembershipMetrics membership_metrics_;
+  exporters::RaftMetrics raft_metrics_;
+  raft::FileStorage storage_;
+  HeartbeatTransport heartbeats_;
+  RaftTransport transport_;
+  Prober prober_;
+  SeedDialer dialer_;
+  std::unique_ptr<AgentCore> core_;
+  boost::asio::steady_timer wakeup_;
+  std::vector<boost::asio::ip::udp::endpoint> targets_;
+  bool flush_scheduled_ = false;
+  bool closed_ = false;
+  uint64_t next_token_ = 1;
+  std::map<uint64_t, std::function<void(int, std::string)>> waiting_;
+  std::function<void(Changes)> on_change_;
+  std::function<void(ReadyNotice)> on_ready_;
+  std::function<void(int)> on_stopped_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringwatch::agent

@@ -1,0 +1,107 @@
+#include "agent/peer/heartbeat_transport.h"
+
+#include <boost/asio/buffer.hpp>
+
+#include "agent/endpoint_text.h"
+#include "agent/peer_frame.h"
+#include "core/log.h"
+
+namespace ringwatch::agent {
+
+namespace net = boost::asio;
+using udp = net::ip::udp;
+
+HeartbeatTransport::HeartbeatTransport(net::io_context& ioc, Options options,
+                                       exporters::PeerMetrics& metrics)
+    : options_(std::move(options)), metrics_(metrics), socket_(ioc), receive_buffer_(65536) {}
+
+std::error_code HeartbeatTransport::Start(const udp::endpoint& listen) {
+  boost::system::error_code ec;
+  socket_.open(listen.protocol(), ec);
+  if (!ec) socket_.bind(listen, ec);
+  // Sends are synchronous and never wait: a datagram the kernel cannot take
+  // at once is dropped like one lost on the wire.
+  if (!ec) socket_.non_blocking(true, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    return ec;
+  }
+  Receive();
+  return {};
+}
+
+void HeartbeatTransport::Stop() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+udp::endpoint HeartbeatTransport::local_endpoint() const {
+  boost::system::error_code ec;
+  return socket_.local_endpoint(ec);
+}
+
+void HeartbeatTransport::SendHeartbeat(const Heartbeat& heartbeat,
+                                       const std::vector<udp::endpoint>& targets) {
+  if (stopped_ || targets.empty()) return;
+  const std::string frame = EncodeFrame(FrameType::kHeartbeat, options_.cluster,
+                                        EncodeHeartbeat(heartbeat), options_.key);
+  for (const auto& target : targets) {
+    Send(frame, target);
+    metrics_.sent().Increment();
+  }
+}
+
+void HeartbeatTransport::SendAck(const HeartbeatAck& ack, const udp::endpoint& to) {
+  if (stopped_) return;
+  Send(EncodeFrame(FrameType::kHeartbeatAck, options_.cluster, EncodeAck(ack), options_.key), to);
+}
+
+void HeartbeatTransport::Send(const std::string& frame, const udp::endpoint& to) {
+  boost::system::error_code ec;
+  socket_.send_to(net::buffer(frame), to, 0, ec);
+  if (ec)
+    log::Debug("detector", "send failed", {{"to", EndpointText(to)}, {"error", ec.message()}});
+}
+
+void HeartbeatTransport::Receive() {
+  socket_.async_receive_from(
+      net::buffer(receive_buffer_), receive_from_,
+      [this](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == net::error::operation_aborted || stopped_) return;
+        if (!ec) {
+          OnDatagram(std::string_view(receive_buffer_.data(), n), receive_from_);
+        } else {
+          // e.g. ICMP errors surfacing on the socket: not fatal for a datagram service.
+          log::Debug("detector", "receive failed", {{"error", ec.message()}});
+        }
+        Receive();
+      });
+}
+
+void HeartbeatTransport::OnDatagram(std::string_view bytes, const udp::endpoint& from) {
+  auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxDatagram);
+  if (!frame.ok()) {
+    metrics_.dropped(ToString(frame.error())).Increment();
+    log::Debug("detector", "dropped datagram",
+               {{"from", EndpointText(from)}, {"reason", ToString(frame.error())}});
+    return;
+  }
+  if (frame.value().type == FrameType::kHeartbeat) {
+    if (auto h = DecodeHeartbeat(frame.value().payload)) {
+      metrics_.received().Increment();
+      if (on_heartbeat_) on_heartbeat_(*h, from);
+      return;
+    }
+  } else if (frame.value().type == FrameType::kHeartbeatAck) {
+    if (auto a = DecodeAck(frame.value().payload)) {
+      if (on_ack_) on_ack_(*a);
+      return;
+    }
+  }
+  // Undecodable, or a stream frame type sent as a datagram.
+  metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
+}
+
+}  // namespace ringwatch::agent

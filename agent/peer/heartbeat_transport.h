@@ -1,0 +1,63 @@
+#pragma once
+// HeartbeatTransport: the UDP half of the peer port. It sends the core's
+// heartbeats to the heartbeat targets (one non-blocking sendto each, no
+// allocation per datagram) and acks, and hands every heartbeat and ack that
+// passes the frame checks (agent/peer_frame.h) to its callbacks. Frames that
+// fail a check are dropped and counted by reason, never parsed further.
+// Whom to heartbeat, what to make of a heartbeat and whether to ack it are
+// the core's decisions (agent/core/agent_core.h); this class only moves
+// datagrams.
+//
+// Threading: lives on the core io_context; call every method from it.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/core/heartbeat_codec.h"
+#include "exporters/agent_metrics.h"
+
+namespace ringwatch::agent {
+
+class HeartbeatTransport {
+ public:
+  struct Options {
+    std::string cluster;
+    std::string key;  // HMAC key; empty: none
+  };
+
+  HeartbeatTransport(boost::asio::io_context& ioc, Options options,
+                     exporters::PeerMetrics& metrics);
+
+  std::error_code Start(const boost::asio::ip::udp::endpoint& listen);
+  void Stop();
+  boost::asio::ip::udp::endpoint local_endpoint() const;
+
+  void SendHeartbeat(const Heartbeat& heartbeat,
+                     const std::vector<boost::asio::ip::udp::endpoint>& targets);
+  void SendAck(const HeartbeatAck& ack, const boost::asio::ip::udp::endpoint& to);
+
+  void OnHeartbeat(
+      std::function<void(const Heartbeat&, const boost::asio::ip::udp::endpoint&)> callback) {
+    on_heartbeat_ = std::move(callback);
+  }
+  void OnAck(std::function<void(const HeartbeatAck&)> callback) { on_ack_ = std::move(callback); }
+
+ private:
+  void Receive();
+  void OnDatagram(std::string_view bytes, const boost::asio::ip::udp::endpoint& from);
+  void Send(const std::string& frame, const boost::asio::ip::udp::endpoint& to);
+
+  Options options_;
+  exporters::PeerMetrics& metrics_;
+  boost::asio::ip::udp::socket socket_;
+  std::vector<char> receive_buffer_;
+  boost::asio::ip::udp::endpoint receive_from_;
+  std::function<void(const Heartbeat&, const boost::asio::ip::udp::endpoint&)> on_heartbeat_;
+  std::function<void(const HeartbeatAck&)> on_ack_;
+  bool stopped_ = false;
+};
+
+}  // namespace ringwatch::agent

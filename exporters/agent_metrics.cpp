@@ -1,0 +1,207 @@
+#include "exporters/agent_metrics.h"
+
+namespace ringwatch::exporters {
+namespace {
+
+prometheus::Gauge& Gauge(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+// Heartbeat intervals: around 100 ms by default, tails up to seconds.
+const prometheus::Histogram::BucketBoundaries kIntervalBuckets{
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0};
+// Round trips: loopback tens of microseconds, LAN sub-millisecond, WAN tens of ms.
+const prometheus::Histogram::BucketBoundaries kRttBuckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+
+}  // namespace
+
+PeerMetrics::PeerMetrics(prometheus::Registry& registry)
+    : phi_(prometheus::BuildGauge()
+               .Name("ringwatch_peer_phi")
+               .Help("Phi-accrual suspicion level of a watched peer, as seen by this agent.")
+               .Register(registry)),
+      silence_(prometheus::BuildGauge()
+                   .Name("ringwatch_peer_silence_seconds")
+                   .Help("Time since the last heartbeat from a watched peer.")
+                   .Register(registry)),
+      interval_(prometheus::BuildHistogram()
+                    .Name("ringwatch_peer_heartbeat_interval_seconds")
+                    .Help("Intervals between heartbeats received from a watched peer.")
+                    .Register(registry)),
+      rtt_(prometheus::BuildHistogram()
+               .Name("ringwatch_peer_rtt_seconds")
+               .Help("Round-trip time of heartbeats to a peer (heartbeat to ack).")
+               .Register(registry)),
+      suspicions_(prometheus::BuildCounter()
+                      .Name("ringwatch_peer_suspicions_total")
+                      .Help("Times this agent began to suspect a watched peer.")
+                      .Register(registry)) {
+  sent_ = &prometheus::BuildCounter()
+               .Name("ringwatch_heartbeats_sent_total")
+               .Help("Heartbeats sent to peers.")
+               .Register(registry)
+               .Add({});
+  received_ = &prometheus::BuildCounter()
+                   .Name("ringwatch_heartbeats_received_total")
+                   .Help("Valid heartbeats received from peers.")
+                   .Register(registry)
+                   .Add({});
+  auto& dropped = prometheus::BuildCounter()
+                      .Name("ringwatch_messages_dropped_total")
+                      .Help("Peer messages dropped unparsed, by reason.")
+                      .Register(registry);
+  for (const char* r : kDropReasons)
+    dropped_.emplace(r, &dropped.Add({{"reason", r}}));
+}
+
+PeerMetrics::Series& PeerMetrics::For(const std::string& peer) {
+  auto it = series_.find(peer);
+  if (it != series_.end()) return it->second;
+  const std::map<std::string, std::string> labels{{"peer", peer}};
+  // Add returns the existing counter of a peer watched before: suspicions
+  // keep counting across an unwatch and a re-watch.
+  Series s{&phi_.Add(labels), &silence_.Add(labels), &interval_.Add(labels, kIntervalBuckets),
+           &rtt_.Add(labels, kRttBuckets), &suspicions_.Add(labels)};
+  return series_.emplace(peer, s).first->second;
+}
+
+void PeerMetrics::Remove(const std::string& peer) {
+  auto it = series_.find(peer);
+  if (it == series_.end()) return;
+  phi_.Remove(it->second.phi);
+  silence_.Remove(it->second.silence);
+  interval_.Remove(it->second.interval);
+  rtt_.Remove(it->second.rtt);
+  // The suspicion counter stays: a peer is typically unwatched because it was
+  // declared dead right after being suspected, and a scrape must still see
+  // that suspicion (increase() over a series that vanished misses it).
+  series_.erase(it);
+}
+
+prometheus::Counter& PeerMetrics::dropped(std::string_view reason) {
+  auto it = dropped_.find(reason);
+  if (it == dropped_.end()) it = dropped_.find(std::string_view("malformed"));
+  return *it->second;
+}
+
+MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
+    : members_(prometheus::BuildGauge()
+                   .Name("ringwatch_members")
+                   .Help("Members of the committed view by state.")
+                   .Register(registry)),
+      member_up_(prometheus::BuildGauge()
+                     .Name("ringwatch_member_up")
+                     .Help("1 when the member is alive in the committed view, else 0.")
+                     .Register(registry)),
+      changes_(prometheus::BuildCounter()
+                   .Name("ringwatch_membership_changes_total")
+                   .Help("Membership events applied from the committed log, by kind.")
+                   .Register(registry)),
+      detection_seconds_(
+          prometheus::BuildHistogram()
+              .Name("ringwatch_detection_seconds")
+              .Help("From a dead member's last heartbeat (as its observers heard it) to this "
+                    "agent applying the committed MarkDead.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1,
+                                                               1.5, 2, 3, 5, 10, 30})),
+      view_version_(prometheus::BuildGauge()
+                        .Name("ringwatch_view_version")
+                        .Help("Version of the committed membership view applied here.")
+                        .Register(registry)
+                        .Add({})) {
+  for (const char* state : {"alive", "dead", "left"})
+    members_.Add({{"state", state}});
+  for (auto kind : {membership::EventKind::kJoin, membership::EventKind::kDead,
+                    membership::EventKind::kAlive, membership::EventKind::kLeave,
+                    membership::EventKind::kLeader, membership::EventKind::kVoterAdded,
+                    membership::EventKind::kVoterRemoved, membership::EventKind::kRemoved})
+    changes_.Add({{"kind", membership::ToString(kind)}});
+}
+
+void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
+  view_version_.Set(static_cast<double>(view.version()));
+  members_.Add({{"state", "alive"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kAlive)));
+  members_.Add({{"state", "dead"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kDead)));
+  members_.Add({{"state", "left"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kLeft)));
+  // A member that left (or was removed) is not down: its series goes, so
+  // that "member_up == 0" means a member declared dead.
+  auto gone = [&](const std::string& id) {
+    const membership::Member* m = view.Find(id);
+    return !m || m->state == membership::MemberState::kLeft;
+  };
+  for (auto it = up_series_.begin(); it != up_series_.end();) {
+    if (!gone(it->first)) {
+      ++it;
+      continue;
+    }
+    member_up_.Remove(it->second);
+    it = up_series_.erase(it);
+  }
+  for (const auto& [id, m] : view.members()) {
+    if (gone(id)) continue;
+    auto [it, added] = up_series_.try_emplace(id, nullptr);
+    if (added) it->second = &member_up_.Add({{"member", id}});
+    it->second->Set(m.state == membership::MemberState::kAlive ? 1 : 0);
+  }
+  for (const membership::Event& e : view.events()) {
+    if (e.seq <= counted_seq_) continue;
+    counted_seq_ = e.seq;
+    changes_.Add({{"kind", membership::ToString(e.kind)}}).Increment();
+    if (e.kind != membership::EventKind::kDead) continue;
+    const membership::Member* m = view.Find(e.member);
+    if (!m || !m->diagnosis) continue;
+    // The most recent heartbeat any suspecting observer had heard.
+    double silence = -1;
+    for (const auto& o : m->diagnosis->observers)
+      if (o.suspected && (silence < 0 || o.silence_seconds < silence)) silence = o.silence_seconds;
+    if (silence < 0) continue;
+    double since_decision = static_cast<double>(now_ms - m->diagnosis->decided_at_ms) / 1000.0;
+    // Only deaths decided while this agent ran: a replayed log is history.
+    if (since_decision >= 0 && since_decision < 60)
+      detection_seconds_.Observe(silence + since_decision);
+  }
+}
+
+RaftMetrics::RaftMetrics(prometheus::Registry& registry)
+    : term_(Gauge(registry, "ringwatch_raft_term", "Current Raft term of this node.")),
+      commit_index_(Gauge(registry, "ringwatch_raft_commit_index",
+                          "Highest Raft log index known to be committed.")),
+      applied_index_(Gauge(registry, "ringwatch_raft_applied_index",
+                           "Highest Raft log index applied by this node.")),
+      is_leader_(
+          Gauge(registry, "ringwatch_raft_is_leader", "1 when this node is the Raft leader.")),
+      has_leader_(Gauge(registry, "ringwatch_raft_has_leader",
+                        "1 when this node knows a Raft leader (itself included).")),
+      voters_(
+          Gauge(registry, "ringwatch_raft_voters", "Voters in this node's Raft configuration.")),
+      learners_(Gauge(registry, "ringwatch_raft_learners",
+                      "Learners in this node's Raft configuration.")),
+      leader_changes_(prometheus::BuildCounter()
+                          .Name("ringwatch_raft_leader_changes_total")
+                          .Help("Times this node saw the Raft leader change to a new member.")
+                          .Register(registry)
+                          .Add({})),
+      commit_seconds_(prometheus::BuildHistogram()
+                          .Name("ringwatch_raft_commit_seconds")
+                          .Help("Time from a proposal on this leader to its commit.")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                       0.5, 1, 2.5})) {}
+
+void RaftMetrics::Update(const raft::Node& node) {
+  term_.Set(static_cast<double>(node.term().value));
+  commit_index_.Set(static_cast<double>(node.log().committed().value));
+  applied_index_.Set(static_cast<double>(node.log().applied().value));
+  is_leader_.Set(node.role() == raft::Role::kLeader ? 1 : 0);
+  has_leader_.Set(node.leader().empty() ? 0 : 1);
+  voters_.Set(static_cast<double>(node.conf().voters.size()));
+  learners_.Set(static_cast<double>(node.conf().learners.size()));
+}
+
+}  // namespace ringwatch::exporters

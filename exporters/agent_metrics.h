@@ -1,0 +1,109 @@
+#pragma once
+// The agent's ringwatch_* metric families (CONTRACT.md "Metrics"), declared
+// in one place. Each group is registered once, on the registry it is given,
+// and updated by the part of agent/ that observes it:
+//   PeerMetrics        ringwatch_peer_*{peer}, heartbeats sent/received,
+//                      ringwatch_messages_dropped_total{reason};
+//   MembershipMetrics  ringwatch_members{state}, ringwatch_member_up{member},
+//                      ringwatch_membership_changes_total{kind},
+//                      ringwatch_detection_seconds, ringwatch_view_version;
+//   RaftMetrics        ringwatch_raft_*.
+// Series of a peer or member exist while it is watched or in the view, so
+// the `peer` and `member` labels stay bounded by the cluster size.
+// Thread-safety: prometheus-cpp metrics are thread-safe; the update methods
+// are called from the agent's core thread only.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "membership/view.h"
+#include "raft/node.h"
+
+namespace ringwatch::exporters {
+
+// The `reason` labels of ringwatch_messages_dropped_total, each with a series
+// from the start.
+inline constexpr const char* kDropReasons[] = {"bad_hmac", "bad_version", "malformed", "oversize",
+                                               "wrong_cluster"};
+
+class PeerMetrics {
+ public:
+  struct Series {
+    prometheus::Gauge* phi;
+    prometheus::Gauge* silence;
+    prometheus::Histogram* interval;
+    prometheus::Histogram* rtt;
+    prometheus::Counter* suspicions;
+  };
+
+  explicit PeerMetrics(prometheus::Registry& registry);
+
+  Series& For(const std::string& peer);
+  // Drops a peer's series, except its suspicion counter: a peer is typically
+  // unwatched because it was declared dead right after being suspected, and
+  // a scrape must still see that suspicion.
+  void Remove(const std::string& peer);
+
+  prometheus::Counter& sent() { return *sent_; }
+  prometheus::Counter& received() { return *received_; }
+  // One of kDropReasons.
+  prometheus::Counter& dropped(std::string_view reason);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& phi_;
+  prometheus::Family<prometheus::Gauge>& silence_;
+  prometheus::Family<prometheus::Histogram>& interval_;
+  prometheus::Family<prometheus::Histogram>& rtt_;
+  prometheus::Family<prometheus::Counter>& suspicions_;
+  prometheus::Counter* sent_;
+  prometheus::Counter* received_;
+  std::map<std::string, prometheus::Counter*, std::less<>> dropped_;
+  std::map<std::string, Series> series_;
+};
+
+class MembershipMetrics {
+ public:
+  explicit MembershipMetrics(prometheus::Registry& registry);
+  // The committed view as this agent applied it. Counts the events not seen
+  // before; a death decided within the last minute (wall clock `now_ms`) is
+  // a detection time: from the last heartbeat its observers heard to now.
+  void Update(const membership::View& view, int64_t now_ms);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& members_;
+  prometheus::Family<prometheus::Gauge>& member_up_;
+  prometheus::Family<prometheus::Counter>& changes_;
+  prometheus::Histogram& detection_seconds_;
+  prometheus::Gauge& view_version_;
+  std::map<std::string, prometheus::Gauge*> up_series_;
+  uint64_t counted_seq_ = 0;  // events up to this seq are counted
+};
+
+class RaftMetrics {
+ public:
+  explicit RaftMetrics(prometheus::Registry& registry);
+  void Update(const raft::Node& node);
+  prometheus::Counter& leader_changes() { return leader_changes_; }
+  prometheus::Histogram& commit_seconds() { return commit_seconds_; }
+
+ private:
+  prometheus::Gauge& term_;
+  prometheus::Gauge& commit_index_;
+  prometheus::Gauge& applied_index_;
+  prometheus::Gauge& is_leader_;
+  prometheus::Gauge& has_leader_;
+  prometheus::Gauge& voters_;
+  prometheus::Gauge& learners_;
+  prometheus::Counter& leader_changes_;
+  prometheus::Histogram& commit_seconds_;
+};
+
+}  // namespace ringwatch::exporters

@@ -1,0 +1,323 @@
+#include "tests/agent/core/agent_sim.h"
+
+#include <cstdlib>
+
+#include "core/log.h"
+#include "membership/command.h"
+#include "membership/view.h"
+
+namespace ringwatch::agent::sim {
+
+std::string AddressOf(const std::string& id) {
+  return id + ":7420";
+}
+
+AgentSim::AgentSim(uint64_t seed, SimOptions options)
+    : options_(std::move(options)), rng_(seed), seed_(seed) {
+  // Thousands of simulated agents: their lines only with RINGWATCH_AGENT_SIM_LOG=1.
+  static const bool quiet = [] {
+    if (!std::getenv("RINGWATCH_AGENT_SIM_LOG")) log::SetLevel(log::Level::kError);
+    return true;
+  }();
+  (void)quiet;
+  for (int i = 1; i <= options_.members; ++i)
+    ids_.push_back("n" + std::to_string(i));
+  if (options_.seeds.empty())
+    for (const auto& id : ids_)
+      options_.seeds.push_back(AddressOf(id));
+  for (int i = 0; i < options_.voters; ++i)
+    bootstrap_.voters.insert(raft::NodeId{ids_[static_cast<std::size_t>(i)]});
+  if (options_.formed) {
+    membership::View view;
+    raft::ConfState conf = bootstrap_;
+    for (const std::string& id : ids_) {
+      view.Apply({WallMs(), membership::AddMember{
+                                membership::MemberInfo{id, AddressOf(id), "", id, 1, 1000}}});
+      if (!conf.Contains(raft::NodeId{id})) conf.learners.insert(raft::NodeId{id});
+    }
+    formed_ = raft::Snapshot{raft::LogIndex{1}, raft::Term{1}, conf, view.Encode()};
+  }
+  for (const auto& id : options_.start.empty() ? ids_ : options_.start)
+    Start(id);
+}
+
+core::Instant AgentSim::Now() const {
+  return core::Instant{} + step_ * kStep;
+}
+
+void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
+  SimAgent& a = agents_[id];
+  a.id = id;
+  a.up = true;
+  a.stopped = false;
+  a.joined_at_ms.reset();
+  a.addresses.clear();  // a new process: a new transport
+  if (!a.storage) {
+    a.storage = std::make_unique<raft::MemoryStorage>();
+    if (formed_) {
+      raft::Ready first;
+      first.snapshot = formed_;
+      first.hard_state = raft::HardState{raft::Term{1}, raft::NodeId{}, raft::LogIndex{1}};
+      (void)a.storage->Save(first);
+    }
+  }
+  CoreOptions o;
+  o.self =
+      membership::MemberInfo{id, AddressOf(id), "", id, 1, static_cast<uint64_t>(1000 + step_)};
+  o.seeds = seeds.empty() ? options_.seeds : std::move(seeds);
+  for (const auto& v : bootstrap_.voters)
+    o.bootstrap_voters.push_back(v.value);
+  o.random_seed = seed_ * 7919 + static_cast<uint64_t>(step_) + std::hash<std::string>{}(id);
+  a.core = std::make_unique<AgentCore>(o, *a.storage);
+  auto started = a.core->Start(Time());
+  if (!started.ok()) std::abort();  // memory storage never fails
+  Perform(a, std::move(started).value());
+}
+
+void AgentSim::Crash(const std::string& id) {
+  agents_.at(id).up = false;
+}
+
+void AgentSim::Stop(const std::string& id, bool leave) {
+  SimAgent& a = agents_.at(id);
+  Perform(a, a.core->Stop(leave, 1, Time()));
+}
+
+int AgentSim::Uniform(int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng_);
+}
+
+bool AgentSim::Cut(const std::string& a, const std::string& b) const {
+  return side_.count(a) != side_.count(b);
+}
+
+std::string AgentSim::IdAt(const std::string& address) const {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || address.substr(colon) != ":7420") return "";
+  const std::string id = address.substr(0, colon);
+  return agents_.count(id) ? id : "";
+}
+
+void AgentSim::Send(Item item, std::chrono::milliseconds delay) {
+  queue_.emplace(std::make_pair(NowMs() + delay.count(), seq_++), std::move(item));
+}
+
+void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
+  for (auto& [id, address] : fx.addresses)
+    a.addresses[id] = address;
+  for (raft::Message& m : fx.raft) {
+    auto it = a.addresses.find(m.to.value);
+    const std::string to = it == a.addresses.end() ? "" : IdAt(it->second);
+    if (to.empty()) {
+      a.core->Unreachable(m.to.value);
+      continue;
+    }
+    Item item;
+    item.kind = Item::kRaft;
+    item.from = a.id;
+    item.to = to;
+    item.raft = std::move(m);
+    Send(std::move(item), std::chrono::milliseconds(Uniform(0, 2)));
+  }
+  for (MembershipSend& s : fx.membership) {
+    std::string to;
+    if (!s.member.empty()) {
+      auto it = a.addresses.find(s.member);
+      if (it != a.addresses.end()) to = IdAt(it->second);
+    } else if (s.seed == AddressOf(a.id)) {
+      a.core->OnSeedFailed(s.seed, "this agent", true);
+      continue;
+    } else {
+      to = IdAt(s.seed);
+      if (to.empty() || !agents_.at(to).up) {
+        a.core->OnSeedFailed(s.seed, to.empty() ? "does not resolve" : "connection refused", false);
+        continue;
+      }
+    }
+    if (to.empty() || mute_membership_.count(a.id)) continue;
+    Item item;
+    item.kind = Item::kMember;
+    item.from = a.id;
+    item.to = to;
+    item.member = std::move(s.message);
+    Send(std::move(item), std::chrono::milliseconds(Uniform(0, 2)));
+  }
+  if (fx.heartbeat) {
+    for (const auto& [id, address] : a.core->HeartbeatTargets()) {
+      const std::string to = IdAt(address);
+      if (to.empty() || Uniform(0, 9999) < loss_per_10000_) continue;
+      Item item;
+      item.kind = Item::kHeartbeat;
+      item.from = a.id;
+      item.to = to;
+      item.heartbeat = *fx.heartbeat;
+      Send(std::move(item), std::chrono::milliseconds(Uniform(0, jitter_ms_)));
+    }
+  }
+  for (const ProbeRequest& p : fx.probes) {
+    const std::string target = IdAt(p.address);
+    Item item;
+    item.kind = Item::kProbe;
+    item.from = a.id;
+    item.to = a.id;
+    item.probed = p.id;
+    // A crashed agent's port refuses; a cut-off one times out; a live one
+    // (even a stalled one) accepts.
+    auto delay = std::chrono::milliseconds(1);
+    if (target.empty() || !agents_.at(target).up) {
+      item.result = membership::ProbeResult::kRefused;
+    } else if (Cut(a.id, target)) {
+      item.result = membership::ProbeResult::kTimeout;
+      delay = std::chrono::seconds(1);
+    } else {
+      item.result = membership::ProbeResult::kConnected;
+    }
+    Send(std::move(item), delay);
+  }
+  for (Completion& c : fx.completions)
+    a.completions.push_back(std::move(c));
+  if (fx.stopped) {
+    a.stopped = true;
+    a.up = false;
+  }
+  if (!a.joined_at_ms && a.core->coordinator().Alive()) a.joined_at_ms = NowMs();
+}
+
+void AgentSim::Deliver(Item& item) {
+  auto dst = agents_.find(item.to);
+  if (dst == agents_.end() || !dst->second.up || !agents_.at(item.from).up) return;
+  if (Cut(item.from, item.to)) return;
+  SimAgent& a = dst->second;
+  switch (item.kind) {
+    case Item::kRaft:
+      a.core->StepRaft(std::move(*item.raft));
+      Perform(a, a.core->Flush(Time()));
+      break;
+    case Item::kMember:
+      Perform(a, a.core->OnPeerMessage(*item.member, Time()));
+      break;
+    case Item::kHeartbeat: {
+      if (lossy_links_.count({item.from, item.to})) return;
+      const auto receipt = a.core->OnHeartbeat(*item.heartbeat, Time());
+      if (receipt.ack) {
+        Item ack;
+        ack.kind = Item::kAck;
+        ack.from = a.id;
+        ack.to = item.from;
+        ack.ack = HeartbeatAck{a.id, item.heartbeat->sequence, item.heartbeat->send_time_ns};
+        Send(std::move(ack), std::chrono::milliseconds(Uniform(0, jitter_ms_)));
+      }
+      break;
+    }
+    case Item::kAck:
+      a.core->OnAck(*item.ack, Time());
+      break;
+    case Item::kProbe:
+      Perform(a, a.core->OnProbeResult(item.probed, item.result, Time()));
+      break;
+  }
+}
+
+void AgentSim::StepOnce() {
+  ++step_;
+  while (!queue_.empty() && queue_.begin()->first.first <= NowMs()) {
+    Item item = std::move(queue_.begin()->second);
+    queue_.erase(queue_.begin());
+    Deliver(item);
+  }
+  for (auto& [id, a] : agents_) {
+    if (!a.up || Now() < a.core->NextWakeup()) continue;
+    Perform(a, a.core->Advance(Time()));
+  }
+}
+
+void AgentSim::Run(std::chrono::milliseconds d) {
+  for (int64_t i = 0; i < d / kStep; ++i)
+    StepOnce();
+}
+
+bool AgentSim::CrashAndAwaitDeath(const std::string& id) {
+  Crash(id);
+  return RunUntil([&] { return StateEverywhere(id) == "dead"; }, std::chrono::seconds(2));
+}
+
+std::string AgentSim::StateEverywhere(const std::string& id) const {
+  std::string state;
+  for (const auto& [aid, a] : agents_) {
+    if (!a.up) continue;
+    const std::string s = StateIn(aid, id);
+    if (state.empty()) state = s;
+    if (s != state) return "";
+  }
+  return state;
+}
+
+std::string AgentSim::StateIn(const std::string& agent, const std::string& id) const {
+  const membership::Member* m = agents_.at(agent).core->view().Find(id);
+  return m ? membership::ToString(m->state) : "absent";
+}
+
+bool AgentSim::AllJoined() const {
+  for (const auto& [id, a] : agents_)
+    if (a.up && !a.core->coordinator().Alive()) return false;
+  return true;
+}
+
+bool AgentSim::ViewsIdentical() const {
+  std::map<uint64_t, std::string> by_applied;
+  for (const auto& [id, a] : agents_) {
+    if (!a.up) continue;
+    auto [it, fresh] =
+        by_applied.try_emplace(a.core->node()->log().applied().value, a.core->view().Encode());
+    if (!fresh && it->second != a.core->view().Encode()) return false;
+  }
+  return true;
+}
+
+std::size_t AgentSim::DeadEvents() const {
+  for (const auto& [id, a] : agents_) {
+    if (!a.up) continue;
+    std::size_t n = 0;
+    for (const membership::Event& e : a.core->view().events())
+      n += e.kind == membership::EventKind::kDead ? 1 : 0;
+    return n;
+  }
+  return 0;
+}
+
+std::string AgentSim::Leader() const {
+  for (const auto& [id, a] : agents_)
+    if (a.up && a.core->node()->role() == raft::Role::kLeader) return id;
+  return "";
+}
+
+uint64_t Seeds() {
+  const char* v = std::getenv("RINGWATCH_AGENT_SIM_SEEDS");
+  return v ? std::strtoull(v, nullptr, 10) : 20;
+}
+
+std::vector<uint64_t> SeedList() {
+  if (const char* one = std::getenv("RINGWATCH_AGENT_SIM_SEED"))
+    return {std::strtoull(one, nullptr, 10)};
+  std::vector<uint64_t> out;
+  for (uint64_t s = 1; s <= Seeds(); ++s)
+    out.push_back(s);
+  return out;
+}
+
+std::vector<uint64_t> LargeSeedList(uint64_t fallback) {
+  if (const char* one = std::getenv("RINGWATCH_AGENT_SIM_SEED"))
+    return {std::strtoull(one, nullptr, 10)};
+  const char* n = std::getenv("RINGWATCH_AGENT_SIM_LARGE_SEEDS");
+  std::vector<uint64_t> seeds;
+  for (uint64_t s = 1; s <= (n ? std::strtoull(n, nullptr, 10) : fallback); ++s)
+    seeds.push_back(s);
+  return seeds;
+}
+
+std::string Rerun(uint64_t seed) {
+  return "re-run: RINGWATCH_AGENT_SIM_SEED=" + std::to_string(seed) +
+         " build/release/tests/agent_core_tests --gtest_filter='AgentSimulation.*'";
+}
+
+}  // namespace ringwatch::agent::sim

@@ -1,0 +1,147 @@
+#pragma once
+// Deterministic simulation of whole agents: each agent is the runtime's own
+// AgentCore (agent/core/agent_core.h) over a raft::MemoryStorage, driven on
+// a simulated clock and network — the same object the agent process runs,
+// so the simulation proves the runtime's policies, not a copy of them. The
+// harness only performs effects, as agent/core_loop.cpp does:
+//   - Raft and membership frames to a member id go where the sender's
+//     PeerAddresses() says (unknown address: dropped, and Raft is told the
+//     peer is unreachable), in order, 0-2 ms, unless an end is down or cut;
+//   - frames to a seed address reach the agent listening there; an address
+//     nobody listens on fails (OnSeedFailed), as a refused connect does;
+//   - heartbeats go to the HeartbeatTargets() addresses, lossy and jittered
+//     like UDP; acks come back when the core asks for one;
+//   - a probe of a crashed agent is refused, of a cut-off one times out, of
+//     a live one connects.
+// Agent "nI" listens at "nI:7420". Everything is driven from the seed; a
+// failing seed prints how to re-run it.
+//
+// Not thread-safe; one test owns an AgentSim.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/core/agent_core.h"
+#include "raft/storage.h"
+
+namespace ringwatch::agent::sim {
+
+constexpr auto kStep = std::chrono::milliseconds(25);  // one Raft tick
+
+std::string AddressOf(const std::string& id);  // "n1" -> "n1:7420"
+
+struct SimAgent {
+  std::string id;
+  bool up = false;
+  std::unique_ptr<raft::MemoryStorage> storage;
+  std::unique_ptr<AgentCore> core;
+  std::map<std::string, std::string> addresses;  // as the transport knows them
+  std::optional<int64_t> joined_at_ms;           // sim time it was first alive in its own view
+  std::vector<Completion> completions;
+  bool stopped = false;
+};
+
+struct SimOptions {
+  int members = 5;
+  int voters = 3;  // n1..n<voters> are the bootstrap voters
+  // Seeds of every agent (addresses); empty: every agent's address.
+  std::vector<std::string> seeds;
+  // The cluster has already formed: every agent starts from the same
+  // snapshot (all alive; the first `voters` vote, the rest are learners).
+  bool formed = false;
+  // Agents started at construction (ids); empty: all.
+  std::vector<std::string> start;
+};
+
+class AgentSim {
+ public:
+  AgentSim(uint64_t seed, SimOptions options);
+
+  // Starts (or restarts, with a new incarnation and the same storage) `id`
+  // with `seeds` (empty: the simulation's seeds).
+  void Start(const std::string& id, std::vector<std::string> seeds = {});
+  void Crash(const std::string& id);
+  void StepOnce();
+  void Run(std::chrono::milliseconds d);
+  // Steps until `done()` or `limit` of simulated time; true when done.
+  template <typename F>
+  bool RunUntil(F done, std::chrono::milliseconds limit) {
+    for (int64_t i = 0; i < limit / kStep; ++i) {
+      if (done()) return true;
+      StepOnce();
+    }
+    return done();
+  }
+  // Crashes `id` and steps until every live view holds it dead; false when
+  // that takes longer than 2 s of simulated time (the detection bound).
+  bool CrashAndAwaitDeath(const std::string& id);
+  void Stop(const std::string& id, bool leave);  // graceful stop (SIGTERM / POST /v1/leave)
+
+  core::Instant Now() const;
+  int64_t NowMs() const { return step_ * kStep.count(); }
+  int64_t WallMs() const { return 1'700'000'000'000 + NowMs(); }
+
+  SimAgent& agent(const std::string& id) { return agents_.at(id); }
+  const std::map<std::string, SimAgent>& agents() const { return agents_; }
+  const std::vector<std::string>& ids() const { return ids_; }
+
+  // The state of `id` in the view of every up agent (empty when they differ).
+  std::string StateEverywhere(const std::string& id) const;
+  std::string StateIn(const std::string& agent, const std::string& id) const;
+  // Every up agent is alive in its own view.
+  bool AllJoined() const;
+  // Views byte-identical across up agents that applied the same entries.
+  bool ViewsIdentical() const;
+  std::size_t DeadEvents() const;
+  // The leader among up agents, or "".
+  std::string Leader() const;
+
+  std::set<std::string> side_;                                 // one side of a partition
+  std::set<std::pair<std::string, std::string>> lossy_links_;  // (from, to): heartbeats lost
+  std::set<std::string> mute_membership_;                      // their membership sends are lost
+  int loss_per_10000_ = 0;
+  int jitter_ms_ = 5;
+
+ private:
+  struct Item {
+    enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe } kind = kRaft;
+    std::string from, to;  // agent ids
+    std::optional<raft::Message> raft;
+    std::optional<membership::PeerMessage> member;
+    std::optional<Heartbeat> heartbeat;
+    std::optional<HeartbeatAck> ack;
+    std::string probed;  // kProbe: the probed member's id (the result goes to `to`)
+    membership::ProbeResult result = membership::ProbeResult::kNone;
+  };
+  void Perform(SimAgent& a, CoreEffects fx);
+  void Send(Item item, std::chrono::milliseconds delay);
+  void Deliver(Item& item);
+  bool Cut(const std::string& a, const std::string& b) const;
+  int Uniform(int lo, int hi);
+  CoreTime Time() const { return CoreTime{Now(), WallMs()}; }
+  std::string IdAt(const std::string& address) const;
+
+  SimOptions options_;
+  std::mt19937_64 rng_;
+  uint64_t seed_;
+  std::vector<std::string> ids_;
+  std::map<std::string, SimAgent> agents_;
+  std::optional<raft::Snapshot> formed_;
+  raft::ConfState bootstrap_;
+  std::multimap<std::pair<int64_t, uint64_t>, Item> queue_;  // (due step ms, seq)
+  uint64_t seq_ = 0;
+  int64_t step_ = 0;
+};
+
+uint64_t Seeds();                  // RINGWATCH_AGENT_SIM_SEEDS, default 20
+std::vector<uint64_t> SeedList();  // RINGWATCH_AGENT_SIM_SEED, else 1..Seeds()
+std::vector<uint64_t> LargeSeedList(uint64_t fallback);
+std::string Rerun(uint64_t seed);
+
+}  // namespace ringwatch::agent::sim
