@@ -11,8 +11,9 @@ Coordinator::Coordinator(CoordinatorOptions options)
       aggregator_({options_.confirmations,
                    // Reports are repeated every interval; three missed ones retire it.
                    3 * options_.heartbeat_interval, 20 * options_.heartbeat_interval,
-                   // Observers probe before they suspect; at most one interval's wait.
-                   options_.heartbeat_interval}),
+                   // Observers probe before they suspect, and their next report (one
+                   // interval on) carries the result: wait up to two intervals for it.
+                   2 * options_.heartbeat_interval}),
       random_state_(options_.random_seed * 0x9E3779B97F4A7C15ull + 1) {}
 
 bool Coordinator::Alive() const {
@@ -113,6 +114,15 @@ void Coordinator::Route(const RaftFacts& raft, PeerMessage m, Effects& fx) {
     // the Raft configuration meanwhile: ask the seeds, who forward once.
     fx.messages.emplace_back("", std::move(m));
   }
+}
+
+void Coordinator::JoinAnswered(core::Instant now, bool leader_known) {
+  if (Alive()) return;
+  const core::Duration wait =
+      leader_known ? options_.join_backoff_min
+                   : std::min<core::Duration>(std::chrono::seconds(1), options_.join_backoff_max);
+  join_attempts_ = std::min<uint32_t>(join_attempts_, leader_known ? 0 : 2);
+  if (next_join_ && *next_join_ > now + wait) next_join_ = now + wait;
 }
 
 core::Duration Coordinator::JoinBackoff() {

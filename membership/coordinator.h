@@ -113,6 +113,11 @@ class Coordinator {
   // Members this agent sends heartbeats to (its observers) and watches.
   std::vector<MemberInfo> HeartbeatTargets() const;
   std::vector<MemberInfo> Watched() const;
+  // A member answered a join request. It named the leader: the next request
+  // goes out at the base backoff (only the admission is pending). It knows
+  // none (an election, or it is joining itself): within a second at most —
+  // the answering member is alive, so a long backoff would only add delay.
+  void JoinAnswered(core::Instant now, bool leader_known);
   // Join requests sent since this member was last in the view.
   uint32_t join_attempts() const { return join_attempts_; }
   // Fresh suspicions the leader holds about `id` (status and tests).

@@ -225,6 +225,9 @@ void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
         if (const membership::Member* m = view().Find(add->info.id))
           SetAddress(m->info.id, m->info.address);
   }
+  // Members are watched once they are in the Raft configuration.
+  if (e.type == raft::EntryType::kConfChange || e.type == raft::EntryType::kBootstrap)
+    watch_dirty_ = true;
   fx_.view_changed = true;
   while (!proposed_.empty() && proposed_.begin()->first <= e.index) {
     auto it = proposed_.begin();
@@ -268,6 +271,11 @@ void AgentCore::Execute(membership::Effects fx, CoreTime t) {
   for (auto& [to, message] : fx.messages) {
     if (!to.empty()) {
       fx_.membership.push_back(MembershipSend{to, "", std::move(message)});
+      continue;
+    }
+    if (!leader_hint_.empty() && t.now < leader_hint_until_ && addresses_.count(leader_hint_)) {
+      log::Debug("membership", "join request", {{"leader", leader_hint_}});
+      fx_.membership.push_back(MembershipSend{leader_hint_, "", std::move(message)});
       continue;
     }
     const std::string seed = NextSeed();
@@ -347,6 +355,13 @@ CoreEffects AgentCore::OnPeerMessage(const membership::PeerMessage& message, Cor
     log::Debug("membership", "join reply", {{"from", a->id}, {"leader", a->leader}});
     Hint(a->id, a->address);
     Hint(a->leader, a->leader_address);
+    const bool leader_known =
+        !a->leader.empty() && a->leader != options_.self.id && !a->leader_address.empty();
+    if (leader_known) {  // ask that leader directly for a while
+      leader_hint_ = a->leader;
+      leader_hint_until_ = t.now + kLeaderHintFor;
+    }
+    coordinator_.JoinAnswered(t.now, leader_known);
     return Take();
   }
   Execute(coordinator_.Receive(Facts(), message, t.now, t.wall_ms), t);
@@ -409,7 +424,11 @@ void AgentCore::DetectorTick(CoreTime t) {
     if (w.health)
       lo.health = membership::Health{w.health->load1_per_core, w.health->memory_available_ratio,
                                      w.health->fullest_filesystem_ratio, w.health->agent_cpu_ratio};
-    if (o.suspected || o.phi >= options_.probe_phi) {
+    // Probe before suspecting: once phi is half way, or — a member never
+    // heard, which phi cannot judge — half way to the timeout.
+    const bool probe = o.suspected || o.phi >= options_.probe_phi ||
+                       (!o.heard && o.silence >= options_.detector.timeout / 2);
+    if (probe) {
       auto it = probes_.find(id);
       if (it == probes_.end()) {
         probes_[id] = membership::ProbeResult::kNone;

@@ -321,6 +321,10 @@ class AgentCore {
   void SetAddress(const std::string& id, const std::string& address);
   void SyncAddresses();  // after a snapshot: every member of the view
   std::size_t next_seed_ = 0;
+  // The leader a JoinReply named: join requests go to it until this time.
+  static constexpr core::Duration kLeaderHintFor = std::chrono::seconds(2);
+  std::string leader_hint_;
+  core::Instant leader_hint_until_;
   std::set<std::string> self_seeds_;                  // seeds that are this agent
   std::map<std::string, std::string> seed_failures_;  // seed -> latest reason
   std::optional<core::Instant> joining_since_;

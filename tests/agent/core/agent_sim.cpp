@@ -37,7 +37,7 @@ AgentSim::AgentSim(uint64_t seed, SimOptions options)
     }
     formed_ = raft::Snapshot{raft::LogIndex{1}, raft::Term{1}, conf, view.Encode()};
   }
-  for (const auto& id : options_.start.empty() ? ids_ : options_.start)
+  for (const auto& id : options_.start ? *options_.start : ids_)
     Start(id);
 }
 
@@ -234,6 +234,17 @@ void AgentSim::StepOnce() {
 void AgentSim::Run(std::chrono::milliseconds d) {
   for (int64_t i = 0; i < d / kStep; ++i)
     StepOnce();
+}
+
+bool AgentSim::AwaitEverywhere(const std::vector<std::string>& ids, const std::string& state,
+                               std::chrono::milliseconds limit) {
+  return RunUntil(
+      [&] {
+        for (const auto& id : ids)
+          if (StateEverywhere(id) != state) return false;
+        return true;
+      },
+      limit);
 }
 
 bool AgentSim::CrashAndAwaitDeath(const std::string& id) {

@@ -55,8 +55,8 @@ struct SimOptions {
   // The cluster has already formed: every agent starts from the same
   // snapshot (all alive; the first `voters` vote, the rest are learners).
   bool formed = false;
-  // Agents started at construction (ids); empty: all.
-  std::vector<std::string> start;
+  // Agents started at construction (ids); nullopt: all.
+  std::optional<std::vector<std::string>> start;
 };
 
 class AgentSim {
@@ -69,6 +69,9 @@ class AgentSim {
   void Crash(const std::string& id);
   void StepOnce();
   void Run(std::chrono::milliseconds d);
+  // Steps until every up agent's view holds each of `ids` in `state`.
+  bool AwaitEverywhere(const std::vector<std::string>& ids, const std::string& state,
+                       std::chrono::milliseconds limit);
   // Steps until `done()` or `limit` of simulated time; true when done.
   template <typename F>
   bool RunUntil(F done, std::chrono::milliseconds limit) {

@@ -8,6 +8,7 @@
 
 #include "membership/view.h"
 #include "tests/agent/core/agent_sim.h"
+#include "tests/support/scenario.h"
 
 namespace ringwatch::agent::sim {
 namespace {
@@ -39,7 +40,12 @@ std::string Dump(const AgentSim& sim) {
            " leader=" + a.core->leader() +
            " commit=" + std::to_string(a.core->node()->log().committed().value) +
            " alive=" + (a.core->coordinator().Alive() ? "yes" : "no") +
-           " joins=" + std::to_string(a.core->coordinator().join_attempts()) + " view:";
+           " joins=" + std::to_string(a.core->coordinator().join_attempts()) +
+           " conf=" + std::to_string(a.core->node()->conf().voters.size()) + "+" +
+           std::to_string(a.core->node()->conf().learners.size()) + " watching:";
+    for (const PeerView& p : a.core->Peers(sim.Now()))
+      out += " " + p.id + (p.suspected ? "(suspected)" : "") + (p.heard ? "" : "(unheard)");
+    out += " view:";
     for (const auto& [mid, m] : a.core->view().members())
       out += " " + mid + "=" + membership::ToString(m.state);
     out += "\n";
@@ -66,8 +72,9 @@ TEST_P(SeedTopologies, EveryAgentJoins) {
     SimOptions o;
     o.members = 5;
     o.seeds = topology.seeds;
+    o.start.emplace();
     for (const auto& id : {"n1", "n2", "n3", "n4", "n5"})
-      if (!topology.late.count(id)) o.start.push_back(id);
+      if (!topology.late.count(id)) o.start->push_back(id);
     AgentSim sim(seed, o);
     ASSERT_TRUE(sim.RunUntil([&] { return sim.AllJoined(); }, 30s))
         << topology.name << ": not every agent joined\n"
@@ -112,6 +119,73 @@ INSTANTIATE_TEST_SUITE_P(
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+// The scenario scripts that real agents replay too
+// (tests/agent/scenario_process_test.cpp): the simulation must commit the
+// golden events, so the runtime and the simulation cannot drift apart.
+std::string RunScenario(const testing::Scenario& scenario, uint64_t seed, std::string* failure) {
+  SimOptions o;
+  o.members = scenario.members;
+  o.voters = static_cast<int>(scenario.voters.size());
+  for (std::size_t i = 0; i < scenario.voters.size(); ++i)
+    if (scenario.voters[i] != "n" + std::to_string(i + 1)) {
+      *failure = "the simulation's voters are n1..nV";
+      return "";
+    }
+  for (const auto& id : scenario.seeds)
+    o.seeds.push_back(AddressOf(id));
+  o.start.emplace();
+  AgentSim sim(seed, o);
+  for (const testing::ScenarioStep& step : scenario.steps) {
+    const std::string where = "line " + std::to_string(step.line) + " (" + step.verb + "): ";
+    if (step.verb == "start") {
+      for (const auto& id : step.ids)
+        sim.Start(id);
+    } else if (step.verb == "await") {
+      if (!sim.AwaitEverywhere(step.ids, step.state, 60s)) {
+        *failure = where + "not reached in 60 s\n" + Dump(sim);
+        return "";
+      }
+    } else if (step.verb == "kill") {
+      for (const auto& id : step.ids)
+        sim.Crash(id);
+    } else if (step.verb == "leave") {
+      for (const auto& id : step.ids) {
+        sim.Stop(id, /*leave=*/true);
+        if (!sim.RunUntil([&] { return sim.agent(id).stopped; }, 10s)) {
+          *failure = where + id + " did not stop\n" + Dump(sim);
+          return "";
+        }
+      }
+    }
+  }
+  sim.Run(1s);
+  for (const auto& [id, a] : sim.agents()) {
+    if (!a.up) continue;
+    std::vector<testing::ScenarioEvent> events;
+    for (const membership::Event& e : a.core->view().events())
+      events.push_back({membership::ToString(e.kind), e.member,
+                        e.diagnosis ? membership::ToString(*e.diagnosis) : ""});
+    return testing::FormatScenarioEvents(scenario, events);
+  }
+  *failure = "no agent running at the end";
+  return "";
+}
+
+TEST(AgentSimulation, ScenarioJoinKillRejoinLeaveCommitsTheGoldenEvents) {
+  std::string error;
+  const auto scenario =
+      testing::ParseScenario(testing::ScenarioText("join_kill_rejoin_leave"), &error);
+  ASSERT_TRUE(scenario) << error;
+  const std::string golden = testing::ScenarioGolden("join_kill_rejoin_leave");
+  ASSERT_FALSE(golden.empty());
+  for (uint64_t seed : SeedList()) {
+    std::string failure;
+    const std::string events = RunScenario(*scenario, seed, &failure);
+    ASSERT_TRUE(failure.empty()) << failure << Rerun(seed);
+    EXPECT_EQ(events, golden) << Rerun(seed);
+  }
+}
 
 // Five agents form one view; a crashed member is dead in every live view
 // within a bound (2 s of simulated time after the crash); views are
@@ -277,6 +351,12 @@ TEST(AgentSimulation, ThousandMembersDetectACrashAndIgnoreJitterAndLoss) {
     for (const auto& id : sim.ids())
       ASSERT_EQ(sim.StateEverywhere(id), "alive") << id << " " << Rerun(seed);
     ASSERT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+    // Watching is one-way at this size (an observer sends its subject
+    // nothing), yet every observer knows its round trip to each subject:
+    // heartbeats carry the round trips their sender measured.
+    for (const std::string id : {"n4", "n500", "n999"})
+      for (const PeerView& p : sim.agent(id).core->Peers(sim.Now()))
+        EXPECT_TRUE(p.rtt_seconds.has_value()) << id << " has no RTT to " << p.id;
 
     sim.jitter_ms_ = 20;
     sim.loss_per_10000_ = 200;

@@ -1,0 +1,212 @@
+// AgentCore, one agent at a time, fed by hand: what it asks its runtime to
+// do for joins, replies, seeds, heartbeats, acks and operator requests.
+// (Many agents together: agent_simulation_test.cpp.)
+#include "agent/core/agent_core.h"
+
+#include <gtest/gtest.h>
+
+#include "core/log.h"
+#include "membership/command.h"
+
+namespace ringwatch::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AgentCoreTest : public ::testing::Test {
+ protected:
+  AgentCoreTest() { log::SetLevel(log::Level::kError); }
+
+  CoreOptions Options(const std::string& id, std::vector<std::string> seeds) {
+    CoreOptions o;
+    o.self = membership::MemberInfo{id, id + ":7420", "", id, 1, 1000};
+    o.seeds = std::move(seeds);
+    return o;
+  }
+
+  CoreTime T() const { return CoreTime{now_, 1'700'000'000'000 + (now_ - core::Instant{}) / 1ms}; }
+
+  CoreEffects Start(AgentCore& core) {
+    auto fx = core.Start(T());
+    EXPECT_TRUE(fx.ok());
+    return std::move(fx).value();
+  }
+
+  // Advances time in 25 ms steps for `d`, collecting the membership sends.
+  std::vector<std::pair<core::Instant, MembershipSend>> Run(AgentCore& core,
+                                                            std::chrono::milliseconds d) {
+    std::vector<std::pair<core::Instant, MembershipSend>> sent;
+    for (auto until = now_ + d; now_ < until;) {
+      now_ += 25ms;
+      for (auto& s : core.Advance(T()).membership)
+        sent.emplace_back(now_, std::move(s));
+    }
+    return sent;
+  }
+
+  core::Instant now_{};
+  raft::MemoryStorage storage_;
+};
+
+// A new agent (no Raft state, not a bootstrap voter) asks its seeds in turn,
+// skipping its own address, with a backoff that grows and is capped.
+TEST_F(AgentCoreTest, AJoinerAsksItsSeedsInTurnWithACappedBackoff) {
+  AgentCore core(Options("a", {"s1:7420", "a:7420", "s2:7420"}), storage_);
+  Start(core);
+  auto sent = Run(core, 30s);
+  ASSERT_GE(sent.size(), 6u);
+  std::vector<std::string> seeds;
+  for (const auto& [at, s] : sent) {
+    EXPECT_TRUE(s.member.empty());
+    EXPECT_TRUE(std::holds_alternative<membership::JoinRequest>(s.message));
+    seeds.push_back(s.seed);
+  }
+  EXPECT_EQ(seeds[0], "s1:7420");
+  EXPECT_EQ(seeds[1], "s2:7420") << "its own address is skipped";
+  EXPECT_EQ(seeds[2], "s1:7420");
+  EXPECT_EQ(seeds[3], "s2:7420");
+  // Waits grow (up to jitter of half a wait) and never exceed 5 s.
+  core::Duration longest{};
+  for (std::size_t i = 1; i < sent.size(); ++i) {
+    const core::Duration wait = sent[i].first - sent[i - 1].first;
+    EXPECT_LE(wait, 5s + 100ms);
+    longest = std::max(longest, wait);
+  }
+  EXPECT_GE(longest, 2500ms) << "the backoff grew";
+  EXPECT_LE(sent.size(), 14u) << "30 s with a 5 s cap: a handful of attempts, not one per tick";
+}
+
+// A seed the runtime found to be this agent (by its resolved address) is
+// never asked again.
+TEST_F(AgentCoreTest, ASeedThatIsThisAgentIsSkipped) {
+  AgentCore core(Options("a", {"localhost:7420", "s2:7420"}), storage_);
+  Start(core);
+  core.OnSeedFailed("localhost:7420", "this agent", /*is_self=*/true);
+  for (const auto& [at, s] : Run(core, 10s))
+    EXPECT_EQ(s.seed, "s2:7420");
+}
+
+// Any agent answers a join request with who it is and the leader it knows,
+// and learns where the joiner listens (its Raft messages must reach it).
+TEST_F(AgentCoreTest, AJoinRequestIsAnsweredAndTheJoinersAddressLearned) {
+  AgentCore core(Options("b", {"s1:7420"}), storage_);
+  Start(core);
+  membership::MemberInfo joiner{"j", "j:7420", "", "j", 1, 5};
+  auto fx = core.OnPeerMessage(membership::JoinRequest{joiner, false}, T());
+  ASSERT_EQ(fx.addresses.size(), 1u);
+  EXPECT_EQ(fx.addresses[0], (std::pair<std::string, std::string>{"j", "j:7420"}));
+  ASSERT_EQ(fx.membership.size(), 1u);
+  EXPECT_EQ(fx.membership[0].member, "j");
+  const auto* reply = std::get_if<membership::JoinReply>(&fx.membership[0].message);
+  ASSERT_NE(reply, nullptr);
+  EXPECT_EQ(reply->id, "b");
+  EXPECT_EQ(reply->address, "b:7420");
+  EXPECT_EQ(reply->leader, "") << "b knows no leader";
+  EXPECT_EQ(core.PeerAddresses().at("j"), "j:7420");
+}
+
+// A reply that names the leader: the joiner learns both addresses and asks
+// the leader directly, soon.
+TEST_F(AgentCoreTest, AJoinReplyNamingTheLeaderSendsTheNextRequestToTheLeaderSoon) {
+  AgentCore core(Options("a", {"s1:7420", "s2:7420"}), storage_);
+  Start(core);
+  Run(core, 8s);  // the backoff has grown to seconds
+  auto fx =
+      core.OnPeerMessage(membership::JoinReply{"s1", "s1:7420", "lead", "lead:7420", false}, T());
+  EXPECT_EQ(core.PeerAddresses().at("s1"), "s1:7420");
+  EXPECT_EQ(core.PeerAddresses().at("lead"), "lead:7420");
+  const auto sent = Run(core, 500ms);
+  ASSERT_FALSE(sent.empty()) << "asked again within the base backoff";
+  EXPECT_EQ(sent[0].second.member, "lead");
+  EXPECT_TRUE(sent[0].second.seed.empty());
+}
+
+// An agent that is not a member heartbeats and watches nobody; a lone agent
+// (no seeds, no bootstrap voters) makes a cluster of itself, is ready and
+// tells systemd once.
+TEST_F(AgentCoreTest, ALoneAgentBootstrapsItselfAndIsReadyOnce) {
+  AgentCore joiner(Options("a", {"s1:7420"}), storage_);
+  Start(joiner);
+  Run(joiner, 2s);
+  EXPECT_TRUE(joiner.HeartbeatTargets().empty());
+  EXPECT_TRUE(joiner.Peers(now_).empty());
+  EXPECT_FALSE(joiner.Ready());
+  EXPECT_EQ(joiner.NotReadyReason(), "not a member of the committed view yet (joining)");
+
+  raft::MemoryStorage storage;
+  AgentCore lone(Options("solo", {}), storage);
+  int ready = 0;
+  auto fx = lone.Start(T());
+  ASSERT_TRUE(fx.ok());
+  ready += fx.value().ready ? 1 : 0;
+  for (int i = 0; i < 40; ++i) {
+    now_ += 25ms;
+    auto f = lone.Advance(T());
+    if (f.ready) {
+      ++ready;
+      EXPECT_EQ(*f.ready, ReadyNotice::kMember);
+    }
+  }
+  EXPECT_TRUE(lone.Ready()) << lone.NotReadyReason();
+  EXPECT_EQ(ready, 1);
+}
+
+// Operator requests are answered with completions: a removal of an alive or
+// unknown member is refused; a leave by an agent that is not a member does
+// not stop it.
+TEST_F(AgentCoreTest, OperatorRequestsAreAnsweredWithCompletions) {
+  AgentCore core(Options("solo", {}), storage_);
+  Start(core);
+  Run(core, 1s);
+  ASSERT_TRUE(core.Ready());
+  auto fx = core.Remove("solo", 7, T());
+  ASSERT_EQ(fx.completions.size(), 1u);
+  EXPECT_EQ(fx.completions[0].token, 7u);
+  EXPECT_EQ(fx.completions[0].status, 409);
+  fx = core.Remove("ghost", 8, T());
+  ASSERT_EQ(fx.completions.size(), 1u);
+  EXPECT_EQ(fx.completions[0].status, 404);
+
+  raft::MemoryStorage storage;
+  AgentCore joiner(Options("a", {"s1:7420"}), storage);
+  Start(joiner);
+  fx = joiner.Stop(/*leave=*/true, 9, T());
+  ASSERT_EQ(fx.completions.size(), 1u);
+  EXPECT_EQ(fx.completions[0].status, 409);
+  EXPECT_FALSE(fx.stopped);
+  EXPECT_FALSE(joiner.stopping());
+}
+
+// A lone member that stops with a leave commits it and reports success.
+TEST_F(AgentCoreTest, AStopWithLeaveCommitsTheLeaveThenStops) {
+  AgentCore core(Options("solo", {}), storage_);
+  Start(core);
+  Run(core, 1s);
+  auto fx = core.Stop(/*leave=*/true, 3, T());
+  for (int i = 0; i < 20 && !fx.stopped; ++i) {
+    now_ += 25ms;
+    fx = core.Advance(T());
+  }
+  ASSERT_TRUE(fx.stopped);
+  ASSERT_EQ(fx.completions.size(), 1u);
+  EXPECT_EQ(fx.completions[0].status, 200) << fx.completions[0].message;
+  EXPECT_EQ(core.view().Find("solo")->state, membership::MemberState::kLeft);
+}
+
+// An ack whose echoed time is not one of ours (in the future, or more than a
+// minute old) is refused, not turned into a round trip.
+TEST_F(AgentCoreTest, AnAckThatIsNotAnEchoOfOursIsRefused) {
+  AgentCore core(Options("solo", {}), storage_);
+  Start(core);
+  now_ += 10s;
+  const int64_t now_ns = (now_ - core::Instant{}).count();
+  EXPECT_FALSE(core.OnAck({"x", 4, now_ns + 1'000'000}, T()).valid);
+  EXPECT_FALSE(core.OnAck({"x", 4, now_ns - 61'000'000'000}, T()).valid);
+  const auto ok = core.OnAck({"x", 4, now_ns - 2'000'000}, T());
+  EXPECT_TRUE(ok.valid);
+  EXPECT_NEAR(ok.rtt_seconds, 0.002, 1e-9);
+  EXPECT_FALSE(ok.watched);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent

@@ -1,0 +1,88 @@
+// In-process tests of the UDP half of the peer port: transports on loopback
+// in one io_context; waiting is event-driven (run the loop until a condition
+// holds or a deadline passes), never a sleep.
+
+#include "agent/peer/heartbeat_transport.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include "tests/support/run_loop.h"
+
+namespace ringwatch::agent {
+namespace {
+
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using udp = net::ip::udp;
+
+class HeartbeatTransportTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HeartbeatTransport> Make(const std::string& cluster, const std::string& key,
+                                           exporters::PeerMetrics& metrics) {
+    auto t = std::make_unique<HeartbeatTransport>(ioc_, HeartbeatTransport::Options{cluster, key},
+                                                  metrics);
+    EXPECT_FALSE(t->Start({net::ip::make_address("127.0.0.1"), 0}));
+    return t;
+  }
+
+  net::io_context ioc_;
+  prometheus::Registry registry_a_, registry_b_;
+  exporters::PeerMetrics metrics_a_{registry_a_}, metrics_b_{registry_b_};
+};
+
+TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
+  auto a = Make("c", "k", metrics_a_);
+  auto b = Make("c", "k", metrics_b_);
+  std::vector<Heartbeat> at_b;
+  udp::endpoint from;
+  b->OnHeartbeat([&](const Heartbeat& h, const udp::endpoint& f) {
+    at_b.push_back(h);
+    from = f;
+  });
+  std::vector<HeartbeatAck> at_a;
+  a->OnAck([&](const HeartbeatAck& ack) { at_a.push_back(ack); });
+  Heartbeat h;
+  h.sender = "a";
+  h.incarnation = 3;
+  h.sequence = 8;
+  h.send_time_ns = 12345;
+  h.rtt_us = {{"b", 250}};
+  a->SendHeartbeat(h, {b->local_endpoint(), b->local_endpoint()});
+  ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return at_b.size() == 2; }));
+  EXPECT_EQ(at_b[0].sender, "a");
+  EXPECT_EQ(at_b[0].rtt_us, h.rtt_us);
+  EXPECT_EQ(from, a->local_endpoint());
+  EXPECT_EQ(metrics_a_.sent().Value(), 2);
+  EXPECT_EQ(metrics_b_.received().Value(), 2);
+  b->SendAck({"b", 8, 12345}, from);
+  ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return !at_a.empty(); }));
+  EXPECT_EQ(at_a[0].sender, "b");
+  EXPECT_EQ(at_a[0].echoed_send_time_ns, 12345);
+}
+
+// Another key, another cluster, garbage: dropped, counted by reason, never
+// handed on.
+TEST_F(HeartbeatTransportTest, ForeignFramesAreDroppedAndCounted) {
+  auto b = Make("c", "k", metrics_b_);
+  int delivered = 0;
+  b->OnHeartbeat([&](const Heartbeat&, const udp::endpoint&) { ++delivered; });
+  auto other_key = Make("c", "other", metrics_a_);
+  auto other_cluster = Make("d", "k", metrics_a_);
+  Heartbeat h;
+  h.sender = "x";
+  other_key->SendHeartbeat(h, {b->local_endpoint()});
+  other_cluster->SendHeartbeat(h, {b->local_endpoint()});
+  udp::socket raw(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  raw.send_to(net::buffer(std::string("garbage")), b->local_endpoint());
+  ASSERT_TRUE(testing::RunUntil(ioc_, [&] {
+    return metrics_b_.dropped("bad_hmac").Value() == 1 &&
+           metrics_b_.dropped("wrong_cluster").Value() == 1 &&
+           metrics_b_.dropped("malformed").Value() == 1;
+  }));
+  EXPECT_EQ(delivered, 0);
+  EXPECT_EQ(metrics_b_.received().Value(), 0);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
