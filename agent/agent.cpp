@@ -11,10 +11,10 @@
 #include <future>
 
 #include "agent/core_loop.h"
-#include "agent/endpoint_text.h"
-#include "agent/http_router.h"
-#include "agent/http_server.h"
+#include "agent/http/http_router.h"
+#include "agent/http/http_server.h"
 #include "agent/options.h"
+#include "agent/peer/endpoint_text.h"
 #include "agent/ring_service.h"
 #include "agent/systemd_notify.h"
 #include "core/build_info.h"
@@ -214,7 +214,7 @@ bool Agent::StartHttp() {
   options.idle_timeout = config_.http.idle_timeout;
   options.max_connections = config_.http.max_connections;
   options.max_request_bytes = config_.http.max_request_bytes;
-  http_ = std::make_unique<HttpServer>(http_ioc_, *router_, options, metrics_.registry());
+  http_ = std::make_unique<HttpServer>(http_ioc_, *router_, options, http_metrics_);
   tcp::endpoint endpoint;
   if (auto ec = ResolveListen(http_ioc_, config_.listen.http, &endpoint)) {
     log::Error("agent", "cannot resolve listen.http",
@@ -259,7 +259,7 @@ bool Agent::StartCore() {
                               config_.node.weight, base_->incarnation};
 
   ring_ = std::make_unique<RingService>(
-      core_ioc_, RingServiceOptions(config_.ring, config_.node.id), metrics_.registry());
+      core_ioc_, RingServiceOptions(config_.ring, config_.node.id), ring_metrics_);
   ring_->Attach([this]() -> const membership::View& { return core_->core().view(); },
                 [this] { Publish(false); });
   core_->OnChange([this](CoreLoop::Changes c) { Publish(c.view); });

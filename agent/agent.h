@@ -29,6 +29,7 @@
 #include "agent/status_snapshot.h"
 #include "collectors/health_summary.h"
 #include "config/config.h"
+#include "exporters/agent_metrics.h"
 #include "exporters/metrics_registry.h"
 
 namespace ringwatch::agent {
@@ -67,6 +68,8 @@ class Agent {
   std::chrono::steady_clock::time_point started_;
   DataDirLock lock_;
   exporters::MetricsRegistry metrics_;
+  exporters::RingMetrics ring_metrics_{metrics_.registry()};
+  exporters::HttpMetrics http_metrics_{metrics_.registry()};
   collectors::Sources collector_sources_;
   std::shared_ptr<const StatusSnapshot> base_;
   SnapshotPublisher snapshots_;

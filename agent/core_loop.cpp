@@ -3,7 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
-#include "agent/endpoint_text.h"
+#include "agent/peer/endpoint_text.h"
 #include "core/log.h"
 #include "membership/peer_message.h"
 

@@ -25,8 +25,8 @@
 #include "agent/core/agent_core.h"
 #include "agent/peer/heartbeat_transport.h"
 #include "agent/peer/prober.h"
+#include "agent/peer/raft_transport.h"
 #include "agent/peer/seed_dialer.h"
-#include "agent/raft_transport.h"
 #include "exporters/agent_metrics.h"
 #include "raft/file_storage.h"
 

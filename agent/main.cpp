@@ -7,9 +7,9 @@
 #include <map>
 
 #include "agent/agent.h"
-#include "agent/client_command.h"
+#include "agent/cli/client_command.h"
+#include "agent/cli/tune_command.h"
 #include "agent/logging.h"
-#include "agent/tune_command.h"
 #include "config/loader.h"
 #include "core/build_info.h"
 

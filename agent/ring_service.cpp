@@ -43,36 +43,8 @@ std::string RingJson(const RingState& state) {
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-RingService::RingService(net::io_context& ioc, Options options, prometheus::Registry& registry)
-    : ioc_(ioc),
-      options_(std::move(options)),
-      version_gauge_(prometheus::BuildGauge()
-                         .Name("ringwatch_ring_version")
-                         .Help("Ring version: the view version of the latest change to the ring's "
-                               "members")
-                         .Register(registry)
-                         .Add({})),
-      moved_ratio_(prometheus::BuildGauge()
-                       .Name("ringwatch_ring_moved_ratio")
-                       .Help("Share of the key space that changed owner in the latest ring change")
-                       .Register(registry)
-                       .Add({})),
-      ownership_family_(prometheus::BuildGauge()
-                            .Name("ringwatch_ring_ownership_ratio")
-                            .Help("Share of the key space each member owns in the current ring")
-                            .Register(registry)),
-      hook_runs_(prometheus::BuildCounter()
-                     .Name("ringwatch_ring_hook_runs_total")
-                     .Help("ring.on_change runs by result (ok, failed, timeout, error)")
-                     .Register(registry)),
-      file_writes_(prometheus::BuildCounter()
-                       .Name("ringwatch_ring_file_writes_total")
-                       .Help("ring.file rewrites by result (ok, failed)")
-                       .Register(registry)),
-      file_writes_ok_(file_writes_.Add({{"result", "ok"}})),
-      file_writes_failed_(file_writes_.Add({{"result", "failed"}})) {
-  for (const char* result : {"ok", "failed", "timeout", "error"})
-    hook_runs_.Add({{"result", result}});
+RingService::RingService(net::io_context& ioc, Options options, exporters::RingMetrics& metrics)
+    : ioc_(ioc), options_(std::move(options)), metrics_(metrics) {
   if (!options_.file.empty() || !options_.on_change.empty())
     worker_ = std::thread([this] { Work(); });
 }
@@ -118,20 +90,10 @@ void RingService::Update() {
   next->moves = ring::ComputeMovePlan(current_ ? current_->ring : ring::Ring(), next->ring);
   next->json = RingJson(*next);
 
-  version_gauge_.Set(static_cast<double>(next->version));
-  moved_ratio_.Set(next->moves.moved_ratio);
-  std::map<std::string, prometheus::Gauge*> series;
-  for (std::size_t i = 0; i < next->ring.members().size(); ++i) {
-    const std::string& id = next->ring.members()[i].id;
-    auto it = ownership_series_.find(id);
-    prometheus::Gauge* g =
-        it != ownership_series_.end() ? it->second : &ownership_family_.Add({{"member", id}});
-    g->Set(next->ownership[i]);
-    series.emplace(id, g);
-  }
-  for (const auto& [id, g] : ownership_series_)
-    if (!series.count(id)) ownership_family_.Remove(g);
-  ownership_series_ = std::move(series);
+  std::vector<std::pair<std::string, double>> ownership;
+  for (std::size_t i = 0; i < next->ring.members().size(); ++i)
+    ownership.emplace_back(next->ring.members()[i].id, next->ownership[i]);
+  metrics_.SetRing(next->version, next->moves.moved_ratio, ownership);
 
   log::Info("ring", "ring changed",
             {{"version", std::to_string(next->version)},
@@ -186,11 +148,11 @@ void RingService::Work() {
 void RingService::WriteFile(const RingState& state) {
   std::string error;
   if (core::WriteFileAtomically(options_.file, state.json + "\n", 0644, &error)) {
-    file_writes_ok_.Increment();
+    metrics_.FileWrite(true);
     log::Debug("ring", "ring file written",
                {{"file", options_.file}, {"version", std::to_string(state.version)}});
   } else {
-    file_writes_failed_.Increment();
+    metrics_.FileWrite(false);
     log::Error("ring", "cannot write the ring file", {{"file", options_.file}, {"error", error}});
   }
 }
@@ -216,7 +178,7 @@ bool Feed(int fd, std::string_view* data) {
 void RingService::RunHook(const RingState& state) {
   const std::string& command = options_.on_change;
   const std::string version = std::to_string(state.version);
-  auto count = [this](const char* result) { hook_runs_.Add({{"result", result}}).Increment(); };
+  auto count = [this](const char* result) { metrics_.HookRun(result); };
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {

@@ -23,11 +23,7 @@
 #include <string>
 #include <thread>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-
+#include "exporters/agent_metrics.h"
 #include "membership/view.h"
 #include "ring/move_plan.h"
 #include "ring/ring.h"
@@ -61,7 +57,7 @@ class RingService {
     std::chrono::milliseconds hook_timeout{10000};
   };
 
-  RingService(boost::asio::io_context& ioc, Options options, prometheus::Registry& registry);
+  RingService(boost::asio::io_context& ioc, Options options, exporters::RingMetrics& metrics);
   ~RingService();
   RingService(const RingService&) = delete;
   RingService& operator=(const RingService&) = delete;
@@ -91,14 +87,7 @@ class RingService {
   ring::PointCache cache_;
   std::shared_ptr<const RingState> current_;
 
-  prometheus::Gauge& version_gauge_;
-  prometheus::Gauge& moved_ratio_;
-  prometheus::Family<prometheus::Gauge>& ownership_family_;
-  std::map<std::string, prometheus::Gauge*> ownership_series_;
-  prometheus::Family<prometheus::Counter>& hook_runs_;
-  prometheus::Family<prometheus::Counter>& file_writes_;
-  prometheus::Counter& file_writes_ok_;
-  prometheus::Counter& file_writes_failed_;
+  exporters::RingMetrics& metrics_;
 
   // Worker: the latest ring not yet written/announced.
   std::mutex mu_;

@@ -30,7 +30,7 @@
 #include <map>
 #include "exporters/agent_metrics.h"
 
-#include "agent/raft_transport.h"
+#include "agent/peer/raft_transport.h"
 #include "core/log.h"
 #include "raft/file_storage.h"
 #include "raft/node.h"

@@ -204,4 +204,72 @@ void RaftMetrics::Update(const raft::Node& node) {
   learners_.Set(static_cast<double>(node.conf().learners.size()));
 }
 
+RingMetrics::RingMetrics(prometheus::Registry& registry)
+    : version_(Gauge(registry, "ringwatch_ring_version",
+                     "Ring version: the view version of the latest change to the ring's members")),
+      moved_ratio_(Gauge(registry, "ringwatch_ring_moved_ratio",
+                         "Share of the key space that changed owner in the latest ring change")),
+      ownership_(prometheus::BuildGauge()
+                     .Name("ringwatch_ring_ownership_ratio")
+                     .Help("Share of the key space each member owns in the current ring")
+                     .Register(registry)),
+      hook_runs_(prometheus::BuildCounter()
+                     .Name("ringwatch_ring_hook_runs_total")
+                     .Help("ring.on_change runs by result (ok, failed, timeout, error)")
+                     .Register(registry)),
+      file_writes_ok_(prometheus::BuildCounter()
+                          .Name("ringwatch_ring_file_writes_total")
+                          .Help("ring.file rewrites by result (ok, failed)")
+                          .Register(registry)
+                          .Add({{"result", "ok"}})),
+      file_writes_failed_(prometheus::BuildCounter()
+                              .Name("ringwatch_ring_file_writes_total")
+                              .Help("ring.file rewrites by result (ok, failed)")
+                              .Register(registry)
+                              .Add({{"result", "failed"}})) {
+  for (const char* result : {"ok", "failed", "timeout", "error"})
+    hook_runs_.Add({{"result", result}});
+}
+
+void RingMetrics::SetRing(uint64_t version, double moved_ratio,
+                          const std::vector<std::pair<std::string, double>>& ownership) {
+  version_.Set(static_cast<double>(version));
+  moved_ratio_.Set(moved_ratio);
+  std::map<std::string, prometheus::Gauge*> series;
+  for (const auto& [id, share] : ownership) {
+    auto it = ownership_series_.find(id);
+    prometheus::Gauge* g =
+        it != ownership_series_.end() ? it->second : &ownership_.Add({{"member", id}});
+    g->Set(share);
+    series.emplace(id, g);
+  }
+  for (const auto& [id, g] : ownership_series_)
+    if (!series.count(id)) ownership_.Remove(g);
+  ownership_series_ = std::move(series);
+}
+
+void RingMetrics::HookRun(const char* result) {
+  hook_runs_.Add({{"result", result}}).Increment();
+}
+
+void RingMetrics::FileWrite(bool ok) {
+  (ok ? file_writes_ok_ : file_writes_failed_).Increment();
+}
+
+HttpMetrics::HttpMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("ringwatch_http_requests_total")
+                    .Help("HTTP requests answered, by route and status code.")
+                    .Register(registry)),
+      rejected_(prometheus::BuildCounter()
+                    .Name("ringwatch_http_connections_rejected_total")
+                    .Help("HTTP connections closed at once because http.max_connections were open.")
+                    .Register(registry)
+                    .Add({})),
+      open_(Gauge(registry, "ringwatch_http_connections", "Open HTTP connections.")) {}
+
+void HttpMetrics::Count(const std::string& route, int status) {
+  requests_.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+}
+
 }  // namespace ringwatch::exporters

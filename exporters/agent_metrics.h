@@ -7,7 +7,11 @@
 //   MembershipMetrics  ringwatch_members{state}, ringwatch_member_up{member},
 //                      ringwatch_membership_changes_total{kind},
 //                      ringwatch_detection_seconds, ringwatch_view_version;
-//   RaftMetrics        ringwatch_raft_*.
+//   RaftMetrics        ringwatch_raft_*;
+//   RingMetrics        ringwatch_ring_version, _moved_ratio, _ownership_ratio{member},
+//                      _hook_runs_total{result}, _file_writes_total{result};
+//   HttpMetrics        ringwatch_http_requests_total{route,code},
+//                      ringwatch_http_connections, _connections_rejected_total.
 // Series of a peer or member exist while it is watched or in the view, so
 // the `peer` and `member` labels stay bounded by the cluster size.
 // Thread-safety: prometheus-cpp metrics are thread-safe; the update methods
@@ -23,6 +27,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "membership/view.h"
 #include "raft/node.h"
@@ -104,6 +110,41 @@ class RaftMetrics {
   prometheus::Gauge& learners_;
   prometheus::Counter& leader_changes_;
   prometheus::Histogram& commit_seconds_;
+};
+
+class RingMetrics {
+ public:
+  explicit RingMetrics(prometheus::Registry& registry);
+  // A new ring: its version, the share that moved, and each member's share
+  // (series of members no longer in the ring are removed).
+  void SetRing(uint64_t version, double moved_ratio,
+               const std::vector<std::pair<std::string, double>>& ownership);
+  // result: ok, failed, timeout, error.
+  void HookRun(const char* result);
+  void FileWrite(bool ok);
+
+ private:
+  prometheus::Gauge& version_;
+  prometheus::Gauge& moved_ratio_;
+  prometheus::Family<prometheus::Gauge>& ownership_;
+  std::map<std::string, prometheus::Gauge*> ownership_series_;
+  prometheus::Family<prometheus::Counter>& hook_runs_;
+  prometheus::Counter& file_writes_ok_;
+  prometheus::Counter& file_writes_failed_;
+};
+
+// Thread-safe (HTTP sessions count from the HTTP thread).
+class HttpMetrics {
+ public:
+  explicit HttpMetrics(prometheus::Registry& registry);
+  void Count(const std::string& route, int status);
+  prometheus::Counter& rejected() { return rejected_; }
+  prometheus::Gauge& open() { return open_; }
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Counter& rejected_;
+  prometheus::Gauge& open_;
 };
 
 }  // namespace ringwatch::exporters

@@ -2,8 +2,8 @@
 
 #include <boost/asio/buffer.hpp>
 
-#include "agent/endpoint_text.h"
-#include "agent/peer_frame.h"
+#include "agent/peer/endpoint_text.h"
+#include "agent/peer/peer_frame.h"
 #include "core/log.h"
 
 namespace ringwatch::agent {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/raft_transport.h"
+#include "agent/peer/raft_transport.h"
 
 namespace ringwatch::agent {
 

@@ -53,7 +53,7 @@ class RingServiceTest : public ::testing::Test {
       config::RingConfig config,
       std::chrono::milliseconds hook_timeout = std::chrono::seconds(10)) {
     auto s = std::make_unique<RingService>(ioc_, RingServiceOptions(config, "n1", hook_timeout),
-                                           registry_);
+                                           ring_metrics_);
     s->Attach([this]() -> const membership::View& { return view_; }, [this] { ++changes_; });
     return s;
   }
@@ -63,6 +63,7 @@ class RingServiceTest : public ::testing::Test {
   std::string dir_;
   boost::asio::io_context ioc_;
   prometheus::Registry registry_;
+  exporters::RingMetrics ring_metrics_{registry_};
   membership::View view_;
   int changes_ = 0;
 };
@@ -172,7 +173,8 @@ TEST_F(RingServiceTest, FailingSlowAndDeafHooksAreCountedNotFatal) {
     config::RingConfig config;
     config.on_change = c.command;
     prometheus::Registry registry;
-    RingService service(ioc_, RingServiceOptions(config, "n1", c.timeout), registry);
+    exporters::RingMetrics metrics(registry);
+    RingService service(ioc_, RingServiceOptions(config, "n1", c.timeout), metrics);
     service.Attach([this]() -> const membership::View& { return view_; }, [] {});
     service.Update();
     ASSERT_GT(service.Current()->json.size(), 65536u);

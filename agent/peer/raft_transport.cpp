@@ -1,11 +1,11 @@
-#include "agent/raft_transport.h"
+#include "agent/peer/raft_transport.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "agent/endpoint_text.h"
-#include "agent/peer_frame.h"
+#include "agent/peer/endpoint_text.h"
+#include "agent/peer/peer_frame.h"
 #include "core/byte_codec.h"
 #include "core/log.h"
 #include "raft/codec.h"

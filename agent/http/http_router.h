@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/http_message.h"
+#include "agent/http/http_message.h"
 #include "agent/status_snapshot.h"
 
 namespace ringwatch::agent {

@@ -2,7 +2,7 @@
 // io_context; waiting is event-driven (run the loop until a condition holds
 // or a deadline passes), never a sleep.
 
-#include "agent/raft_transport.h"
+#include "agent/peer/raft_transport.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>

@@ -1,4 +1,4 @@
-#include "agent/http_server.h"
+#include "agent/http/http_server.h"
 
 #include <gtest/gtest.h>
 
@@ -30,7 +30,7 @@ class HttpServerTest : public ::testing::Test {
     sources.snapshot = [this] { return snapshots_->Latest(); };
     sources.metrics = [this] { return metrics_.Render(); };
     router_ = std::make_unique<HttpRouter>(std::move(sources));
-    server_ = std::make_unique<HttpServer>(ioc_, *router_, options, metrics_.registry());
+    server_ = std::make_unique<HttpServer>(ioc_, *router_, options, http_metrics_);
     ASSERT_FALSE(server_->Start({net::ip::make_address("127.0.0.1"), 0}));
     port_ = server_->local_endpoint().port();
     thread_ = std::thread([this] { ioc_.run(); });
@@ -62,6 +62,7 @@ class HttpServerTest : public ::testing::Test {
   // Declared in the order the agent owns them: what sessions reference
   // (metrics, router) outlives the io_context, which outlives the server.
   exporters::MetricsRegistry metrics_{"test", "test"};
+  exporters::HttpMetrics http_metrics_{metrics_.registry()};
   std::unique_ptr<SnapshotPublisher> snapshots_;
   std::unique_ptr<HttpRouter> router_;
   net::io_context ioc_;

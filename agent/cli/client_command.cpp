@@ -1,4 +1,4 @@
-#include "agent/client_command.h"
+#include "agent/cli/client_command.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

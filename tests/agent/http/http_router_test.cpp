@@ -1,4 +1,4 @@
-#include "agent/http_router.h"
+#include "agent/http/http_router.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,4 @@
-#include "agent/http_server.h"
-
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
+#include "agent/http/http_server.h"
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -37,30 +33,14 @@ class Session;
 // that it outlives the server object if handlers are still queued.
 struct HttpServerState {
   HttpServerState(net::io_context& ioc_in, const HttpRouter& router_in,
-                  HttpServerOptions options_in, prometheus::Registry& registry)
+                  HttpServerOptions options_in, exporters::HttpMetrics& metrics_in)
       : ioc(ioc_in),
         router(router_in),
         options(options_in),
         acceptor(ioc_in),
-        requests(prometheus::BuildCounter()
-                     .Name("ringwatch_http_requests_total")
-                     .Help("HTTP requests answered, by route and status code.")
-                     .Register(registry)),
-        rejected(
-            prometheus::BuildCounter()
-                .Name("ringwatch_http_connections_rejected_total")
-                .Help("HTTP connections closed at once because http.max_connections were open.")
-                .Register(registry)
-                .Add({})),
-        open(prometheus::BuildGauge()
-                 .Name("ringwatch_http_connections")
-                 .Help("Open HTTP connections.")
-                 .Register(registry)
-                 .Add({})) {}
+        metrics(metrics_in) {}
 
-  void Count(const std::string& route, int status) {
-    requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
-  }
+  void Count(const std::string& route, int status) { metrics.Count(route, status); }
 
   net::io_context& ioc;
   const HttpRouter& router;
@@ -72,9 +52,7 @@ struct HttpServerState {
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
   std::size_t active = 0;  // guarded by mu
 
-  prometheus::Family<prometheus::Counter>& requests;
-  prometheus::Counter& rejected;
-  prometheus::Gauge& open;
+  exporters::HttpMetrics& metrics;
 };
 
 // One connection. Reads a request (idle timeout until its first byte, then the
@@ -91,7 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() {
     std::lock_guard lock(shared_->mu);
     --shared_->active;
-    shared_->open.Decrement();
+    shared_->metrics.open().Decrement();
   }
 
   void Start() {
@@ -318,10 +296,10 @@ void Accept(std::shared_ptr<HttpServerState> shared) {
           {
             std::lock_guard lock(shared->mu);
             if (shared->active >= shared->options.max_connections) {
-              shared->rejected.Increment();
+              shared->metrics.rejected().Increment();
             } else {
               ++shared->active;
-              shared->open.Increment();
+              shared->metrics.open().Increment();
               session = std::make_shared<Session>(std::move(socket), shared);
               // Prune expired entries as we go so the set stays bounded.
               for (auto it = shared->sessions.begin(); it != shared->sessions.end();) {
@@ -343,8 +321,8 @@ void Accept(std::shared_ptr<HttpServerState> shared) {
 }  // namespace
 
 HttpServer::HttpServer(net::io_context& ioc, const HttpRouter& router, HttpServerOptions options,
-                       prometheus::Registry& registry)
-    : shared_(std::make_shared<HttpServerState>(ioc, router, options, registry)) {}
+                       exporters::HttpMetrics& metrics)
+    : shared_(std::make_shared<HttpServerState>(ioc, router, options, metrics)) {}
 
 HttpServer::~HttpServer() {
   Stop();

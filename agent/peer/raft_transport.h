@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/peer_frame.h"
+#include "agent/peer/peer_frame.h"
 #include "exporters/agent_metrics.h"
 #include "raft/types.h"
 

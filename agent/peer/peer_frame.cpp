@@ -1,4 +1,4 @@
-#include "agent/peer_frame.h"
+#include "agent/peer/peer_frame.h"
 
 #include "core/byte_codec.h"
 #include "core/sha256.h"

@@ -22,11 +22,8 @@
 #include <string>
 #include <system_error>
 
-#include "agent/http_router.h"
-
-namespace prometheus {
-class Registry;
-}
+#include "agent/http/http_router.h"
+#include "exporters/agent_metrics.h"
 
 namespace ringwatch::agent {
 
@@ -43,9 +40,9 @@ struct HttpServerState;  // shared by the listener and the sessions
 class HttpServer {
  public:
   // `router` must outlive the server and every connection (the agent owns both).
-  // Registers ringwatch_http_* metrics in `registry`.
+  // `metrics` (ringwatch_http_*) must outlive the server too.
   HttpServer(boost::asio::io_context& ioc, const HttpRouter& router, HttpServerOptions options,
-             prometheus::Registry& registry);
+             exporters::HttpMetrics& metrics);
   ~HttpServer();
 
   // Binds and starts accepting. Returns the bind/listen error, if any.

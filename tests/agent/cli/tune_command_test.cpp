@@ -1,4 +1,4 @@
-#include "agent/tune_command.h"
+#include "agent/cli/tune_command.h"
 
 #include <gtest/gtest.h>
 
