@@ -34,7 +34,8 @@ CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& 
       transport_(ioc, {options_.cluster, options_.key}, peer_metrics_),
       prober_(ioc, std::chrono::seconds(1),
               [this](const std::string& id, membership::ProbeResult result) {
-                if (core_ && !closed_) Perform(core_->OnProbeResult(id, result, Now()));
+                if (core_ && !closed_)
+                  Perform(core_->OnProbeResult(core::MemberId{id}, result, Now()));
               }),
       dialer_(ioc, transport_,
               [this](const std::string& seed, const std::string& why, bool is_self) {
@@ -89,7 +90,7 @@ std::string CoreLoop::Start(CoreOptions options) {
   transport_.OnUnreachable([this](const std::string& peer, const std::string& why) {
     if (closed_) return;
     if (SeedDialer::IsSeedKey(peer)) return dialer_.OnUnreachable(peer, why);
-    core_->Unreachable(peer);
+    core_->Unreachable(core::MemberId{peer});
   });
   Perform(std::move(started).value());
   return "";
@@ -133,7 +134,7 @@ void CoreLoop::ScheduleFlush() {
 void CoreLoop::Perform(CoreEffects fx) {
   if (closed_) return;
   for (const auto& [id, address] : fx.addresses)
-    if (auto ep = ParseEndpointText<tcp::endpoint>(address)) transport_.SetAddress(id, *ep);
+    if (auto ep = ParseEndpointText<tcp::endpoint>(address)) transport_.SetAddress(id.value, *ep);
   if (fx.heartbeat_targets_changed) {
     targets_.clear();
     for (const auto& [id, address] : core_->HeartbeatTargets())
@@ -143,20 +144,20 @@ void CoreLoop::Perform(CoreEffects fx) {
     transport_.Send(m);
   for (MembershipSend& s : fx.membership) {
     std::string payload = membership::EncodePeerMessage(s.message);
-    if (!s.member.empty()) {
-      transport_.SendMembership(s.member, std::move(payload));
+    if (const auto* member = std::get_if<core::MemberId>(&s.to)) {
+      transport_.SendMembership(member->value, std::move(payload));
     } else {
-      dialer_.Send(s.seed, std::move(payload));
+      dialer_.Send(std::get<SeedAddress>(s.to).value, std::move(payload));
     }
   }
   if (fx.heartbeat) heartbeats_.SendHeartbeat(*fx.heartbeat, targets_);
   for (const ProbeRequest& p : fx.probes)
-    if (auto ep = ParseEndpointText<tcp::endpoint>(p.address)) prober_.Probe(p.id, *ep);
+    if (auto ep = ParseEndpointText<tcp::endpoint>(p.address)) prober_.Probe(p.id.value, *ep);
 
-  for (const std::string& id : fx.suspected)
-    peer_metrics_.For(id).suspicions->Increment();
-  for (const std::string& id : fx.unwatched)
-    peer_metrics_.Remove(id);
+  for (const core::MemberId& id : fx.suspected)
+    peer_metrics_.For(id.value).suspicions->Increment();
+  for (const core::MemberId& id : fx.unwatched)
+    peer_metrics_.Remove(id.value);
   if (fx.ticked) {
     for (const PeerView& p : core_->Peers(core::MonotonicNow())) {
       auto& series = peer_metrics_.For(p.id);
@@ -238,7 +239,7 @@ void CoreLoop::Stop(bool leave, std::function<void(int, std::string)> done) {
 
 void CoreLoop::Remove(const std::string& id, std::function<void(int, std::string)> done) {
   if (closed_ || !core_) return done(503, "the agent is stopping");
-  Perform(core_->Remove(id, Register(std::move(done)), Now()));
+  Perform(core_->Remove(core::MemberId{id}, Register(std::move(done)), Now()));
 }
 
 void CoreLoop::SetHealth(std::optional<collectors::HealthSummary> health) {
@@ -247,7 +248,7 @@ void CoreLoop::SetHealth(std::optional<collectors::HealthSummary> health) {
 
 std::optional<std::vector<double>> CoreLoop::Arrivals(const std::string& id) const {
   if (!core_) return std::nullopt;
-  return core_->Arrivals(id);
+  return core_->Arrivals(core::MemberId{id});
 }
 
 }  // namespace ringwatch::agent

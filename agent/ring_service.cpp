@@ -35,7 +35,7 @@ std::string RingJson(const RingState& state) {
                        {"points", state.points[i]},
                        {"ownership", state.ownership[i]}});
   }
-  json body = {{"version", state.version},
+  json body = {{"version", state.version.value},
                {"hash", std::string(ring::ToString(state.ring.hash()))},
                {"points", state.ring.size()},
                {"replicas", state.replicas},
@@ -75,7 +75,7 @@ void RingService::Update() {
   const membership::View& view = view_();
   // Nothing applied yet (a new agent before it catches up): no ring rather
   // than an empty one that would tell applications nobody owns anything.
-  if (view.version() == 0) return;
+  if (view.version().value == 0) return;
   if (current_ && current_->version == view.ring_version()) return;
 
   auto next = std::make_shared<RingState>();
@@ -86,7 +86,7 @@ void RingService::Update() {
   next->points.assign(next->ring.members().size(), 0);
   for (uint32_t owner : next->ring.point_owners())
     ++next->points[owner];
-  next->from_version = current_ ? current_->version : 0;
+  next->from_version = current_ ? current_->version : core::ViewVersion{};
   next->moves = ring::ComputeMovePlan(current_ ? current_->ring : ring::Ring(), next->ring);
   next->json = RingJson(*next);
 
@@ -96,8 +96,8 @@ void RingService::Update() {
   metrics_.SetRing(next->version, next->moves.moved_ratio, ownership);
 
   log::Info("ring", "ring changed",
-            {{"version", std::to_string(next->version)},
-             {"from_version", std::to_string(next->from_version)},
+            {{"version", std::to_string(next->version.value)},
+             {"from_version", std::to_string(next->from_version.value)},
              {"members", std::to_string(next->ring.members().size())},
              {"points", std::to_string(next->ring.size())},
              {"moved_ratio", std::to_string(next->moves.moved_ratio)}});
@@ -150,7 +150,7 @@ void RingService::WriteFile(const RingState& state) {
   if (core::WriteFileAtomically(options_.file, state.json + "\n", 0644, &error)) {
     metrics_.FileWrite(true);
     log::Debug("ring", "ring file written",
-               {{"file", options_.file}, {"version", std::to_string(state.version)}});
+               {{"file", options_.file}, {"version", std::to_string(state.version.value)}});
   } else {
     metrics_.FileWrite(false);
     log::Error("ring", "cannot write the ring file", {{"file", options_.file}, {"error", error}});
@@ -177,7 +177,7 @@ bool Feed(int fd, std::string_view* data) {
 
 void RingService::RunHook(const RingState& state) {
   const std::string& command = options_.on_change;
-  const std::string version = std::to_string(state.version);
+  const std::string version = std::to_string(state.version.value);
   auto count = [this](const char* result) { metrics_.HookRun(result); };
 
   int fds[2];
@@ -210,7 +210,7 @@ void RingService::RunHook(const RingState& state) {
     env_strings.emplace_back(*e);
   env_strings.push_back("RINGWATCH_NODE_ID=" + options_.node_id);
   env_strings.push_back("RINGWATCH_RING_VERSION=" + version);
-  env_strings.push_back("RINGWATCH_RING_FROM_VERSION=" + std::to_string(state.from_version));
+  env_strings.push_back("RINGWATCH_RING_FROM_VERSION=" + std::to_string(state.from_version.value));
   env_strings.push_back("RINGWATCH_RING_MOVED_RATIO=" + std::to_string(state.moves.moved_ratio));
   std::vector<char*> envp;
   for (auto& s : env_strings)

@@ -32,12 +32,12 @@ namespace ringwatch::agent {
 
 // One ring, as every reader sees it. Immutable once published.
 struct RingState {
-  uint64_t version = 0;  // the view's ring_version this ring was built from
+  core::ViewVersion version;  // the view's ring_version this ring was built from
   uint32_t replicas = 0;
   ring::Ring ring;
   std::vector<double> ownership;    // by member index
   std::vector<std::size_t> points;  // by member index
-  uint64_t from_version = 0;        // the ring this agent held before (0: none)
+  core::ViewVersion from_version;   // the ring this agent held before (0: none)
   ring::MovePlan moves;             // from that ring to this one
   std::string json;                 // GET /v1/ring body, the ring file, the hook's stdin
 };

@@ -2,8 +2,7 @@
 # 127.0.0.1, each seeded with all of them (so each sends to and watches the
 # others), and stops them all when the calling script exits.
 #   start_local_cluster AGENTS BASE_PEER_PORT BASE_HTTP_PORT [VOTERS=3]
-# node-1..node-VOTERS bootstrap the Raft group (VOTERS=0: no group, the
-# agents only heartbeat with their seeds).
+# node-1..node-VOTERS bootstrap the Raft group.
 # Sets: work (a temp dir, removed on exit), pids (one per agent; agent i
 # listens on BASE_PEER_PORT+i and BASE_HTTP_PORT+i).
 bin="${RINGWATCH_BIN:-build/release/ringwatch}"

@@ -121,7 +121,7 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
 }
 
 void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
-  view_version_.Set(static_cast<double>(view.version()));
+  view_version_.Set(static_cast<double>(view.version().value));
   members_.Add({{"state", "alive"}})
       .Set(static_cast<double>(view.Count(membership::MemberState::kAlive)));
   members_.Add({{"state", "dead"}})
@@ -231,9 +231,9 @@ RingMetrics::RingMetrics(prometheus::Registry& registry)
     hook_runs_.Add({{"result", result}});
 }
 
-void RingMetrics::SetRing(uint64_t version, double moved_ratio,
+void RingMetrics::SetRing(core::ViewVersion version, double moved_ratio,
                           const std::vector<std::pair<std::string, double>>& ownership) {
-  version_.Set(static_cast<double>(version));
+  version_.Set(static_cast<double>(version.value));
   moved_ratio_.Set(moved_ratio);
   std::map<std::string, prometheus::Gauge*> series;
   for (const auto& [id, share] : ownership) {

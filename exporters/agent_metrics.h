@@ -117,7 +117,7 @@ class RingMetrics {
   explicit RingMetrics(prometheus::Registry& registry);
   // A new ring: its version, the share that moved, and each member's share
   // (series of members no longer in the ring are removed).
-  void SetRing(uint64_t version, double moved_ratio,
+  void SetRing(core::ViewVersion version, double moved_ratio,
                const std::vector<std::pair<std::string, double>>& ownership);
   // result: ok, failed, timeout, error.
   void HookRun(const char* result);

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ids.h"
 #include "membership/command.h"
 #include "membership/types.h"
 
@@ -52,8 +53,8 @@ class View {
   Change VoterAdded(const std::string& id);
   Change VoterRemoved(const std::string& id);
 
-  uint64_t version() const { return version_; }
-  uint64_t ring_version() const { return ring_version_; }
+  core::ViewVersion version() const { return core::ViewVersion{version_}; }
+  core::ViewVersion ring_version() const { return core::ViewVersion{ring_version_}; }
   // Ids an operator removed (Remove applied) and that have not joined again,
   // the latest kMaxRemoved of them, with the view version of their removal:
   // autopilot takes them out of the Raft configuration, also on an agent

@@ -174,8 +174,8 @@ CoreEffects AgentCore::Flush(CoreTime t) {
   return Take();
 }
 
-void AgentCore::Unreachable(const std::string& peer) {
-  if (!fatal_ && node_) node_->ReportUnreachable(raft::NodeId{peer});
+void AgentCore::Unreachable(const core::MemberId& peer) {
+  if (!fatal_ && node_) node_->ReportUnreachable(raft::NodeId{peer.value});
 }
 
 void AgentCore::Process(CoreTime t) {
@@ -270,12 +270,13 @@ void AgentCore::Execute(membership::Effects fx, CoreTime t) {
   }
   for (auto& [to, message] : fx.messages) {
     if (!to.empty()) {
-      fx_.membership.push_back(MembershipSend{to, "", std::move(message)});
+      fx_.membership.push_back(MembershipSend{core::MemberId{to}, std::move(message)});
       continue;
     }
-    if (!leader_hint_.empty() && t.now < leader_hint_until_ && addresses_.count(leader_hint_)) {
+    if (!leader_hint_.empty() && t.now < leader_hint_until_ &&
+        addresses_.count(core::MemberId{leader_hint_})) {
       log::Debug("membership", "join request", {{"leader", leader_hint_}});
-      fx_.membership.push_back(MembershipSend{leader_hint_, "", std::move(message)});
+      fx_.membership.push_back(MembershipSend{core::MemberId{leader_hint_}, std::move(message)});
       continue;
     }
     const std::string seed = NextSeed();
@@ -284,7 +285,7 @@ void AgentCore::Execute(membership::Effects fx, CoreTime t) {
                std::holds_alternative<membership::JoinRequest>(message) ? "join request"
                                                                         : "rejoin request",
                {{"seed", seed}, {"attempt", std::to_string(coordinator_.join_attempts())}});
-    fx_.membership.push_back(MembershipSend{"", seed, std::move(message)});
+    fx_.membership.push_back(MembershipSend{SeedAddress{seed}, std::move(message)});
   }
   if (fx.watch_changed) watch_dirty_ = true;
 }
@@ -324,10 +325,10 @@ void AgentCore::Hint(const std::string& id, const std::string& address) {
 
 void AgentCore::SetAddress(const std::string& id, const std::string& address) {
   if (id == options_.self.id || address.empty()) return;
-  auto [it, fresh] = addresses_.try_emplace(id, address);
+  auto [it, fresh] = addresses_.try_emplace(core::MemberId{id}, address);
   if (!fresh && it->second == address) return;
   it->second = address;
-  fx_.addresses.emplace_back(id, address);
+  fx_.addresses.emplace_back(core::MemberId{id}, address);
 }
 
 void AgentCore::SyncAddresses() {
@@ -344,9 +345,9 @@ CoreEffects AgentCore::OnPeerMessage(const membership::PeerMessage& message, Cor
     // it knows any address (and bootstrap voters find each other this way).
     Hint(j->info.id, j->info.address);
     const std::string leader = node_->leader().value;
-    const auto at = addresses_.find(leader);
+    const auto at = addresses_.find(core::MemberId{leader});
     fx_.membership.push_back(
-        MembershipSend{j->info.id, "",
+        MembershipSend{core::MemberId{j->info.id},
                        membership::JoinReply{options_.self.id, options_.self.address, leader,
                                              leader == options_.self.id ? options_.self.address
                                              : at != addresses_.end()   ? at->second
@@ -394,8 +395,8 @@ void AgentCore::DetectorTick(CoreTime t) {
     h.health = health_;
     for (const auto& [id, rtt] : target_rtt_) {
       if (h.rtt_us.size() >= kMaxHeartbeatRtts) break;
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(rtt.second);
-      h.rtt_us.emplace_back(id, static_cast<uint32_t>(us.count()));
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(rtt);
+      h.rtt_us.emplace_back(id.value, static_cast<uint32_t>(us.count()));
     }
     fx_.heartbeat = std::move(h);
   }
@@ -407,7 +408,7 @@ void AgentCore::DetectorTick(CoreTime t) {
   for (auto& [id, w] : watched_) {
     const detectors::Observation o = w.policy.Observe(now);
     if (o.suspected && !w.suspected) {
-      fx_.suspected.push_back(id);
+      fx_.suspected.push_back(core::MemberId{id});
       log::Warn("detector", "peer suspected",
                 {{"peer", id},
                  {"reason", detectors::ToString(o.reason)},
@@ -432,7 +433,7 @@ void AgentCore::DetectorTick(CoreTime t) {
       auto it = probes_.find(id);
       if (it == probes_.end()) {
         probes_[id] = membership::ProbeResult::kNone;
-        fx_.probes.push_back(ProbeRequest{id, w.address});
+        fx_.probes.push_back(ProbeRequest{core::MemberId{id}, w.address});
       } else {
         lo.probe = it->second;
       }
@@ -475,7 +476,7 @@ void AgentCore::UpdateWatch(CoreTime t) {
     lingering_addresses_.erase(it->first);
     it = lingering_.erase(it);
   }
-  std::map<std::string, std::string> targets = plan.targets;
+  std::map<core::MemberId, std::string> targets = plan.targets;
   for (const auto& [id, address] : lingering_addresses_)
     targets.emplace(id, address);
   if (targets != targets_) {
@@ -489,7 +490,7 @@ void AgentCore::UpdateWatch(CoreTime t) {
       ++it;
       continue;
     }
-    fx_.unwatched.push_back(it->first);
+    fx_.unwatched.push_back(core::MemberId{it->first});
     probes_.erase(it->first);
     it = watched_.erase(it);
   }
@@ -521,7 +522,7 @@ AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const Heartbeat& h, CoreTime 
   w.suspected = false;
   // The round trip the member measured to this agent, unless this agent
   // measures it itself (it heartbeats the member too, and gets acks).
-  if (!targets_.count(h.sender)) {
+  if (!targets_.count(core::MemberId{h.sender})) {
     for (const auto& [receiver, us] : h.rtt_us) {
       if (receiver != options_.self.id) continue;
       w.rtt = std::chrono::microseconds(us);
@@ -540,7 +541,7 @@ AgentCore::AckReceipt AgentCore::OnAck(const HeartbeatAck& a, CoreTime t) {
   if (rtt < core::Duration::zero() || rtt > std::chrono::seconds(60)) return r;  // not our echo
   r.valid = true;
   r.rtt_seconds = core::ToSeconds(rtt);
-  if (targets_.count(a.sender)) target_rtt_[a.sender] = {a.sender, rtt};
+  if (targets_.count(core::MemberId{a.sender})) target_rtt_[core::MemberId{a.sender}] = rtt;
   auto it = watched_.find(a.sender);
   if (it != watched_.end()) {
     it->second.rtt = rtt;
@@ -549,9 +550,9 @@ AgentCore::AckReceipt AgentCore::OnAck(const HeartbeatAck& a, CoreTime t) {
   return r;
 }
 
-CoreEffects AgentCore::OnProbeResult(const std::string& id, membership::ProbeResult result,
+CoreEffects AgentCore::OnProbeResult(const core::MemberId& id, membership::ProbeResult result,
                                      CoreTime) {
-  auto it = probes_.find(id);
+  auto it = probes_.find(id.value);
   if (it != probes_.end()) it->second = result;  // still the same suspicion episode
   return Take();
 }
@@ -630,8 +631,9 @@ void AgentCore::FinishStop(bool left) {
   stop_->token = 0;
 }
 
-CoreEffects AgentCore::Remove(const std::string& id, uint64_t token, CoreTime t) {
+CoreEffects AgentCore::Remove(const core::MemberId& member, uint64_t token, CoreTime t) {
   if (fatal_ || !node_) return {};
+  const std::string& id = member.value;
   const membership::Member* m = view().Find(id);
   if (!m) {
     fx_.completions.push_back({token, 404, "no member " + id + " in the committed view"});
@@ -769,8 +771,8 @@ std::vector<PeerView> AgentCore::Peers(Instant now) const {
   return out;
 }
 
-std::optional<std::vector<double>> AgentCore::Arrivals(const std::string& id) const {
-  auto it = watched_.find(id);
+std::optional<std::vector<double>> AgentCore::Arrivals(const core::MemberId& id) const {
+  auto it = watched_.find(id.value);
   if (it == watched_.end()) return std::nullopt;
   std::vector<double> out;
   out.reserve(it->second.arrivals.size());

@@ -28,11 +28,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "agent/core/heartbeat_codec.h"
 #include "agent/core/watch_policy.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "detectors/policy.h"
 #include "membership/coordinator.h"
 #include "raft/node.h"
@@ -113,16 +115,21 @@ struct RaftView {
   std::vector<std::string> learners;
 };
 
-// A membership request to send: to a member id (the transport knows its
+// A seed as configured: "host:port", resolved by the runtime at each send.
+struct SeedAddress {
+  std::string value;
+  friend bool operator==(const SeedAddress&, const SeedAddress&) = default;
+};
+
+// A membership request to send: to a member (the transport knows its
 // address) or to a seed address.
 struct MembershipSend {
-  std::string member;  // exactly one of member and seed is set
-  std::string seed;
+  std::variant<core::MemberId, SeedAddress> to;
   membership::PeerMessage message;
 };
 
 struct ProbeRequest {
-  std::string id;
+  core::MemberId id;
   std::string address;  // TCP connect to this peer address
 };
 
@@ -138,18 +145,18 @@ enum class ReadyNotice { kMember, kStillJoining };
 struct CoreEffects {
   bool heartbeat_targets_changed = false;  // re-read HeartbeatTargets()
   // Peer addresses (id -> "host:port") new or changed for the transport.
-  std::vector<std::pair<std::string, std::string>> addresses;
+  std::vector<std::pair<core::MemberId, std::string>> addresses;
   std::vector<raft::Message> raft;  // persisted already: send
   std::vector<MembershipSend> membership;
   std::optional<Heartbeat> heartbeat;  // send to every heartbeat target now
   std::vector<ProbeRequest> probes;
-  std::vector<std::string> suspected;  // members newly suspected by this agent
-  std::vector<std::string> unwatched;  // members no longer watched (drop their series)
-  bool ticked = false;                 // a detector tick ran: observations moved
-  bool view_changed = false;           // committed entries changed the view
-  bool raft_changed = false;           // role or leader changed
-  bool leader_changed = false;         // a new non-empty leader
-  std::vector<double> commit_seconds;  // proposal -> commit, of this leader's proposals
+  std::vector<core::MemberId> suspected;  // members newly suspected by this agent
+  std::vector<core::MemberId> unwatched;  // members no longer watched (drop their series)
+  bool ticked = false;                    // a detector tick ran: observations moved
+  bool view_changed = false;              // committed entries changed the view
+  bool raft_changed = false;              // role or leader changed
+  bool leader_changed = false;            // a new non-empty leader
+  std::vector<double> commit_seconds;     // proposal -> commit, of this leader's proposals
   std::vector<Completion> completions;
   std::optional<ReadyNotice> ready;  // notify systemd once
   bool stopped = false;              // the stop sequence is done: shut down
@@ -180,7 +187,7 @@ class AgentCore {
   void StepRaft(raft::Message message);
   CoreEffects Flush(CoreTime t);
   // The transport could not reach `peer`.
-  void Unreachable(const std::string& peer);
+  void Unreachable(const core::MemberId& peer);
 
   CoreEffects OnPeerMessage(const membership::PeerMessage& message, CoreTime t);
 
@@ -198,7 +205,7 @@ class AgentCore {
   };
   // An ack of one of our heartbeats.
   AckReceipt OnAck(const HeartbeatAck& ack, CoreTime t);
-  CoreEffects OnProbeResult(const std::string& id, membership::ProbeResult result, CoreTime t);
+  CoreEffects OnProbeResult(const core::MemberId& id, membership::ProbeResult result, CoreTime t);
   // A join request could not reach `seed` (it does not resolve, refused,
   // timed out); `is_self`: it resolved to this agent's own peer address.
   void OnSeedFailed(const std::string& seed, const std::string& reason, bool is_self);
@@ -211,7 +218,7 @@ class AgentCore {
   // a Completion says whether the member left (200) or not (409).
   CoreEffects Stop(bool leave, uint64_t token, CoreTime t);
   // Operator removal of a dead or left member; answered by a Completion.
-  CoreEffects Remove(const std::string& id, uint64_t token, CoreTime t);
+  CoreEffects Remove(const core::MemberId& id, uint64_t token, CoreTime t);
 
   // --- reads ---
   const membership::View& view() const { return coordinator_.view(); }
@@ -226,12 +233,12 @@ class AgentCore {
   // Why not Ready(); empty when ready.
   std::string NotReadyReason() const;
   // Where to send heartbeats (the plan's targets and lingering ones).
-  const std::map<std::string, std::string>& HeartbeatTargets() const { return targets_; }
+  const std::map<core::MemberId, std::string>& HeartbeatTargets() const { return targets_; }
   // Peer addresses of the members (and of joiners and leaders heard of
   // before the view holds them), for the transport.
-  const std::map<std::string, std::string>& PeerAddresses() const { return addresses_; }
+  const std::map<core::MemberId, std::string>& PeerAddresses() const { return addresses_; }
   std::vector<PeerView> Peers(core::Instant now) const;
-  std::optional<std::vector<double>> Arrivals(const std::string& id) const;
+  std::optional<std::vector<double>> Arrivals(const core::MemberId& id) const;
 
  private:
   struct Watched {
@@ -303,11 +310,11 @@ class AgentCore {
   // The watch: the plan of the committed view, plus lingering targets.
   bool watch_dirty_ = true;
   std::string watched_leader_;
-  std::map<std::string, std::string> targets_;              // id -> address, lingering included
-  std::map<std::string, core::Instant> lingering_;          // id -> until
-  std::map<std::string, std::string> lingering_addresses_;  // id -> address
+  std::map<core::MemberId, std::string> targets_;              // id -> address, lingering included
+  std::map<core::MemberId, core::Instant> lingering_;          // id -> until
+  std::map<core::MemberId, std::string> lingering_addresses_;  // id -> address
   std::map<std::string, Watched> watched_;
-  std::map<std::string, std::pair<std::string, core::Duration>> target_rtt_;  // id -> rtt
+  std::map<core::MemberId, core::Duration> target_rtt_;    // our latest round trip to a target
   std::map<std::string, membership::ProbeResult> probes_;  // per suspicion episode
   std::optional<collectors::HealthSummary> health_;
   uint64_t heartbeat_sequence_ = 0;
@@ -317,7 +324,7 @@ class AgentCore {
   std::map<std::string, std::string> hints_;
   // What the transport has been told: the view's members and the hints of
   // ids outside it (CoreEffects::addresses carries each change).
-  std::map<std::string, std::string> addresses_;
+  std::map<core::MemberId, std::string> addresses_;
   void SetAddress(const std::string& id, const std::string& address);
   void SyncAddresses();  // after a snapshot: every member of the view
   std::size_t next_seed_ = 0;

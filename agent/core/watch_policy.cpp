@@ -10,7 +10,7 @@ WatchPlan PlanWatch(const membership::Coordinator& coordinator, const raft::Conf
   const membership::Member* me = view.Find(self);
   if (!me || me->state != membership::MemberState::kAlive) return plan;
   for (const auto& m : coordinator.HeartbeatTargets())
-    plan.targets[m.id] = m.address;
+    plan.targets[core::MemberId{m.id}] = m.address;
   if (coordinator.Alive()) {
     for (const auto& m : coordinator.Watched())
       if (conf.Contains(raft::NodeId{m.id})) plan.watched[m.id] = m.address;
@@ -19,7 +19,7 @@ WatchPlan PlanWatch(const membership::Coordinator& coordinator, const raft::Conf
   if (leader == self) {
     for (const raft::NodeId& v : conf.voters)
       if (const auto* m = view.Find(v.value); m && v.value != self)
-        plan.targets[v.value] = m->info.address;
+        plan.targets[core::MemberId{v.value}] = m->info.address;
   } else if (voter && !leader.empty() && coordinator.Alive()) {
     if (const auto* m = view.Find(leader)) plan.watched[leader] = m->info.address;
   }

@@ -24,14 +24,15 @@
 #include <map>
 #include <string>
 
+#include "core/ids.h"
 #include "membership/coordinator.h"
 #include "raft/types.h"
 
 namespace ringwatch::agent {
 
 struct WatchPlan {
-  std::map<std::string, std::string> targets;  // id -> peer address: send heartbeats
-  std::map<std::string, std::string> watched;  // id -> peer address: run a detector
+  std::map<core::MemberId, std::string> targets;  // id -> peer address: send heartbeats
+  std::map<std::string, std::string> watched;     // id -> peer address: run a detector
   bool operator==(const WatchPlan&) const = default;
 };
 

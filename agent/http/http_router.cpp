@@ -186,12 +186,12 @@ bool HttpRouter::Match(const RouteEntry& route, const std::vector<std::string>& 
 
 uint64_t HttpRouter::ViewIndex() const {
   const auto s = sources_.snapshot();
-  return s && s->view ? s->view->version() : 0;
+  return s && s->view ? s->view->version().value : 0;
 }
 
 uint64_t HttpRouter::RingIndex() const {
   const auto s = sources_.snapshot();
-  return s && s->ring ? s->ring->version : 0;
+  return s && s->ring ? s->ring->version.value : 0;
 }
 
 uint64_t HttpRouter::CurrentIndex(const BlockUntil& block) const {
@@ -343,13 +343,13 @@ HttpResponse HttpRouter::Status() const {
   }
   json view = nullptr;
   if (s->view) {
-    view = {{"version", s->view->version()},
+    view = {{"version", s->view->version().value},
             {"alive", s->view->Count(membership::MemberState::kAlive)},
             {"dead", s->view->Count(membership::MemberState::kDead)},
             {"left", s->view->Count(membership::MemberState::kLeft)}};
   }
   json ring = nullptr;
-  if (s->ring) ring = {{"version", s->ring->version}, {"points", s->ring->ring.size()}};
+  if (s->ring) ring = {{"version", s->ring->version.value}, {"points", s->ring->ring.size()}};
   json body = {{"node", s->node_id},      {"cluster", s->cluster},   {"version", s->version},
                {"raft", std::move(raft)}, {"view", std::move(view)}, {"ring", std::move(ring)}};
   HttpResponse r;
@@ -380,7 +380,7 @@ HttpResponse HttpRouter::Members() const {
                          {"local", it == local.end() ? json(nullptr) : LocalJson(*it->second)}});
     }
     HttpResponse r;
-    r.body = Dump(json{{"version", s->view->version()}, {"members", std::move(members)}});
+    r.body = Dump(json{{"version", s->view->version().value}, {"members", std::move(members)}});
     return r;
   }
   json members = json::array();
@@ -529,7 +529,7 @@ HttpResponse HttpRouter::Lookup(const HttpRequest& request) const {
     chosen.push_back(Owner(members[i]));
   HttpResponse r;
   r.body = Dump(json{{"key", key->second},
-                     {"version", state.version},
+                     {"version", state.version.value},
                      {"owner", Owner(members[state.ring.Owner(key->second)])},
                      {"replicas", std::move(chosen)}});
   return r;
@@ -546,8 +546,8 @@ HttpResponse HttpRouter::Moves() const {
                      {"to", m.to.empty() ? json(nullptr) : json(m.to)},
                      {"ratio", m.ratio}});
   HttpResponse r;
-  r.body = Dump(json{{"from_version", state.from_version},
-                     {"to_version", state.version},
+  r.body = Dump(json{{"from_version", state.from_version.value},
+                     {"to_version", state.version.value},
                      {"moved_ratio", state.moves.moved_ratio},
                      {"moves", std::move(moves)}});
   return r;

@@ -77,10 +77,10 @@ TEST_F(RingServiceTest, FollowsTheRingVersionOfTheView) {
   service->Update();
   auto first = service->Current();
   ASSERT_NE(first, nullptr);
-  EXPECT_EQ(first->version, 3u);
+  EXPECT_EQ(first->version.value, 3u);
   ASSERT_EQ(first->ring.members().size(), 3u);
   EXPECT_EQ(first->ring.members()[0].service, "a:11211");
-  EXPECT_EQ(first->from_version, 0u);
+  EXPECT_EQ(first->from_version.value, 0u);
   EXPECT_DOUBLE_EQ(first->moves.moved_ratio, 1.0) << "everything moves from nobody";
   EXPECT_EQ(changes_, 1);
   EXPECT_EQ(Sample(registry_, "ringwatch_ring_version"), 3);
@@ -107,8 +107,8 @@ TEST_F(RingServiceTest, FollowsTheRingVersionOfTheView) {
   auto second = service->Current();
   ASSERT_NE(second, first);
   EXPECT_EQ(changes_, 2);
-  EXPECT_EQ(second->version, 4u);
-  EXPECT_EQ(second->from_version, 3u);
+  EXPECT_EQ(second->version.value, 4u);
+  EXPECT_EQ(second->from_version.value, 3u);
   EXPECT_EQ(second->ring.members().size(), 2u);
   EXPECT_NEAR(second->moves.moved_ratio, b_share, 1e-12);
   for (const ring::Move& m : second->moves.moves)

@@ -40,14 +40,14 @@ TEST(MembershipView, LifecycleOfAMemberWithEvents) {
   EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kJoin, EventKind::kDead, EventKind::kAlive,
                                            EventKind::kLeave, EventKind::kRemoved}));
   EXPECT_EQ(v.events().back().seq, 5u);
-  EXPECT_EQ(v.version(), 5u);
+  EXPECT_EQ(v.version().value, 5u);
 }
 
 // Stale or misplaced decisions change nothing (and do not bump the version).
 TEST(MembershipView, CommandsThatDoNotFitTheStateAreIgnored) {
   View v;
   v.Apply({1, AddMember{Info("a", 5)}});
-  const uint64_t version = v.version();
+  const uint64_t version = v.version().value;
   EXPECT_FALSE(v.Apply({2, MarkDead{"a", 4, Died(DiagnosisClass::kHostDown)}}).member_changed)
       << "an older incarnation";
   EXPECT_FALSE(v.Apply({2, MarkDead{"zz", 1, Died(DiagnosisClass::kHostDown)}}).member_changed);
@@ -60,7 +60,7 @@ TEST(MembershipView, CommandsThatDoNotFitTheStateAreIgnored) {
       << "rejoin needs a higher incarnation";
   EXPECT_FALSE(v.Apply({4, MarkDead{"a", 5, Died(DiagnosisClass::kHostDown)}}).member_changed)
       << "a duplicate decision";
-  EXPECT_EQ(v.version(), version + 1);
+  EXPECT_EQ(v.version().value, version + 1);
   // A restart with a higher incarnation replaces the alive member's info quietly.
   v.Apply({5, AddMember{Info("b", 1)}});
   const std::size_t events = v.events().size();
@@ -101,7 +101,7 @@ TEST(MembershipView, EventLogIsBoundedAndSeqKeepsCounting) {
   EXPECT_EQ(v.events().size(), View::kMaxEvents);
   EXPECT_EQ(v.events().front().seq, 1500u - View::kMaxEvents + 1);
   EXPECT_EQ(v.events().back().seq, 1500u);
-  EXPECT_EQ(v.version(), 0u) << "leader events change no member";
+  EXPECT_EQ(v.version().value, 0u) << "leader events change no member";
 }
 
 TEST(MembershipView, TimeNeverRunsBackwards) {
@@ -117,30 +117,30 @@ TEST(MembershipView, TimeNeverRunsBackwards) {
 // the alive members' ids, services, zones and weights.
 TEST(MembershipView, RingVersionFollowsOnlyChangesOfTheRingsInput) {
   View v;
-  EXPECT_EQ(v.ring_version(), 0u);
+  EXPECT_EQ(v.ring_version().value, 0u);
   v.Apply({1, AddMember{Info("a")}});
   v.Apply({2, AddMember{Info("b")}});
-  EXPECT_EQ(v.ring_version(), 2u) << "joins add owners";
+  EXPECT_EQ(v.ring_version().value, 2u) << "joins add owners";
   v.Apply({3, LeaderElected{"a", 1}});
   MemberInfo moved = Info("a");
   moved.address = "elsewhere:7420";
   v.Apply({4, UpdateMember{moved}});
-  EXPECT_EQ(v.version(), 3u);
-  EXPECT_EQ(v.ring_version(), 2u) << "a new peer address owns the same keys";
+  EXPECT_EQ(v.version().value, 3u);
+  EXPECT_EQ(v.ring_version().value, 2u) << "a new peer address owns the same keys";
   v.Apply({5, AddMember{Info("b", 2)}});
-  EXPECT_EQ(v.version(), 4u);
-  EXPECT_EQ(v.ring_version(), 2u) << "a restart with the same service owns the same keys";
+  EXPECT_EQ(v.version().value, 4u);
+  EXPECT_EQ(v.ring_version().value, 2u) << "a restart with the same service owns the same keys";
   MemberInfo heavier = Info("a");
   heavier.weight = 2;
   v.Apply({6, UpdateMember{heavier}});
-  EXPECT_EQ(v.ring_version(), 5u) << "a new weight";
+  EXPECT_EQ(v.ring_version().value, 5u) << "a new weight";
   v.Apply({7, MarkDead{"b", 2, Died(DiagnosisClass::kHostDown)}});
-  EXPECT_EQ(v.ring_version(), 6u) << "a dead member owns nothing";
+  EXPECT_EQ(v.ring_version().value, 6u) << "a dead member owns nothing";
   v.Apply({8, Leave{"b"}});
-  EXPECT_EQ(v.version(), 7u);
-  EXPECT_EQ(v.ring_version(), 6u) << "dead to left: it owned nothing already";
+  EXPECT_EQ(v.version().value, 7u);
+  EXPECT_EQ(v.ring_version().value, 6u) << "dead to left: it owned nothing already";
   v.Apply({9, Remove{"b"}});
-  EXPECT_EQ(v.ring_version(), 6u);
+  EXPECT_EQ(v.ring_version().value, 6u);
   v.Apply({10, MarkDead{"a", 1, Died(DiagnosisClass::kHostDown)}});
   v.Apply({11, MarkAlive{"a", 2}});
   EXPECT_EQ(v.ring_version(), v.version()) << "a rejoin brings its points back";
@@ -200,7 +200,7 @@ TEST(MembershipView, SameCommandsGiveByteIdenticalViewsThatRoundTrip) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, a);
   EXPECT_EQ(back->Encode(), a.Encode());
-  EXPECT_GT(a.version(), 100u);
+  EXPECT_GT(a.version().value, 100u);
   std::string bytes = a.Encode();
   for (std::size_t cut = 0; cut < bytes.size(); cut += 7)
     EXPECT_FALSE(View::Decode(bytes.substr(0, cut)));

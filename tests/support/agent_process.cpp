@@ -1,5 +1,7 @@
 #include "tests/support/agent_process.h"
 
+#include <cstdlib>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -85,7 +87,9 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
   }
   std::vector<std::string> argv;
   if (!network_.netns.empty()) argv = {"ip", "netns", "exec", network_.netns};
-  for (std::string arg : {RINGWATCH_BINARY, "agent", "-c"})
+  // RINGWATCH_BIN runs another build (the benches compare two side by side).
+  const char* bin = std::getenv("RINGWATCH_BIN");
+  for (std::string arg : {bin && *bin ? bin : RINGWATCH_BINARY, "agent", "-c"})
     argv.push_back(arg);
   argv.push_back(config_path());
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());

@@ -13,6 +13,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Where a membership request goes: a member id, or a seed address ("" if not).
+std::string MemberOf(const MembershipSend& s) {
+  const auto* m = std::get_if<core::MemberId>(&s.to);
+  return m ? m->value : "";
+}
+std::string SeedOf(const MembershipSend& s) {
+  const auto* a = std::get_if<SeedAddress>(&s.to);
+  return a ? a->value : "";
+}
+
 class AgentCoreTest : public ::testing::Test {
  protected:
   AgentCoreTest() { log::SetLevel(log::Level::kError); }
@@ -57,9 +67,9 @@ TEST_F(AgentCoreTest, AJoinerAsksItsSeedsInTurnWithACappedBackoff) {
   ASSERT_GE(sent.size(), 6u);
   std::vector<std::string> seeds;
   for (const auto& [at, s] : sent) {
-    EXPECT_TRUE(s.member.empty());
+    EXPECT_TRUE(MemberOf(s).empty());
     EXPECT_TRUE(std::holds_alternative<membership::JoinRequest>(s.message));
-    seeds.push_back(s.seed);
+    seeds.push_back(SeedOf(s));
   }
   EXPECT_EQ(seeds[0], "s1:7420");
   EXPECT_EQ(seeds[1], "s2:7420") << "its own address is skipped";
@@ -83,7 +93,7 @@ TEST_F(AgentCoreTest, ASeedThatIsThisAgentIsSkipped) {
   Start(core);
   core.OnSeedFailed("localhost:7420", "this agent", /*is_self=*/true);
   for (const auto& [at, s] : Run(core, 10s))
-    EXPECT_EQ(s.seed, "s2:7420");
+    EXPECT_EQ(SeedOf(s), "s2:7420");
 }
 
 // Any agent answers a join request with who it is and the leader it knows,
@@ -94,15 +104,15 @@ TEST_F(AgentCoreTest, AJoinRequestIsAnsweredAndTheJoinersAddressLearned) {
   membership::MemberInfo joiner{"j", "j:7420", "", "j", 1, 5};
   auto fx = core.OnPeerMessage(membership::JoinRequest{joiner, false}, T());
   ASSERT_EQ(fx.addresses.size(), 1u);
-  EXPECT_EQ(fx.addresses[0], (std::pair<std::string, std::string>{"j", "j:7420"}));
+  EXPECT_EQ(fx.addresses[0], (std::pair<core::MemberId, std::string>{{"j"}, "j:7420"}));
   ASSERT_EQ(fx.membership.size(), 1u);
-  EXPECT_EQ(fx.membership[0].member, "j");
+  EXPECT_EQ(MemberOf(fx.membership[0]), "j");
   const auto* reply = std::get_if<membership::JoinReply>(&fx.membership[0].message);
   ASSERT_NE(reply, nullptr);
   EXPECT_EQ(reply->id, "b");
   EXPECT_EQ(reply->address, "b:7420");
   EXPECT_EQ(reply->leader, "") << "b knows no leader";
-  EXPECT_EQ(core.PeerAddresses().at("j"), "j:7420");
+  EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"j"}), "j:7420");
 }
 
 // A reply that names the leader: the joiner learns both addresses and asks
@@ -113,12 +123,12 @@ TEST_F(AgentCoreTest, AJoinReplyNamingTheLeaderSendsTheNextRequestToTheLeaderSoo
   Run(core, 8s);  // the backoff has grown to seconds
   auto fx =
       core.OnPeerMessage(membership::JoinReply{"s1", "s1:7420", "lead", "lead:7420", false}, T());
-  EXPECT_EQ(core.PeerAddresses().at("s1"), "s1:7420");
-  EXPECT_EQ(core.PeerAddresses().at("lead"), "lead:7420");
+  EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"s1"}), "s1:7420");
+  EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"lead"}), "lead:7420");
   const auto sent = Run(core, 500ms);
   ASSERT_FALSE(sent.empty()) << "asked again within the base backoff";
-  EXPECT_EQ(sent[0].second.member, "lead");
-  EXPECT_TRUE(sent[0].second.seed.empty());
+  EXPECT_EQ(MemberOf(sent[0].second), "lead");
+  EXPECT_TRUE(SeedOf(sent[0].second).empty());
 }
 
 // An agent that is not a member heartbeats and watches nobody; a lone agent
@@ -159,11 +169,11 @@ TEST_F(AgentCoreTest, OperatorRequestsAreAnsweredWithCompletions) {
   Start(core);
   Run(core, 1s);
   ASSERT_TRUE(core.Ready());
-  auto fx = core.Remove("solo", 7, T());
+  auto fx = core.Remove(core::MemberId{"solo"}, 7, T());
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].token, 7u);
   EXPECT_EQ(fx.completions[0].status, 409);
-  fx = core.Remove("ghost", 8, T());
+  fx = core.Remove(core::MemberId{"ghost"}, 8, T());
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].status, 404);
 

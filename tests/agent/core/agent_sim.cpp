@@ -104,12 +104,12 @@ void AgentSim::Send(Item item, std::chrono::milliseconds delay) {
 
 void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
   for (auto& [id, address] : fx.addresses)
-    a.addresses[id] = address;
+    a.addresses[id.value] = address;
   for (raft::Message& m : fx.raft) {
     auto it = a.addresses.find(m.to.value);
     const std::string to = it == a.addresses.end() ? "" : IdAt(it->second);
     if (to.empty()) {
-      a.core->Unreachable(m.to.value);
+      a.core->Unreachable(core::MemberId{m.to.value});
       continue;
     }
     Item item;
@@ -121,16 +121,17 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
   }
   for (MembershipSend& s : fx.membership) {
     std::string to;
-    if (!s.member.empty()) {
-      auto it = a.addresses.find(s.member);
+    if (const auto* member = std::get_if<core::MemberId>(&s.to)) {
+      auto it = a.addresses.find(member->value);
       if (it != a.addresses.end()) to = IdAt(it->second);
-    } else if (s.seed == AddressOf(a.id)) {
-      a.core->OnSeedFailed(s.seed, "this agent", true);
+    } else if (const std::string& seed = std::get<SeedAddress>(s.to).value;
+               seed == AddressOf(a.id)) {
+      a.core->OnSeedFailed(seed, "this agent", true);
       continue;
     } else {
-      to = IdAt(s.seed);
+      to = IdAt(seed);
       if (to.empty() || !agents_.at(to).up) {
-        a.core->OnSeedFailed(s.seed, to.empty() ? "does not resolve" : "connection refused", false);
+        a.core->OnSeedFailed(seed, to.empty() ? "does not resolve" : "connection refused", false);
         continue;
       }
     }
@@ -160,7 +161,7 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
     item.kind = Item::kProbe;
     item.from = a.id;
     item.to = a.id;
-    item.probed = p.id;
+    item.probed = p.id.value;
     // A crashed agent's port refuses; a cut-off one times out; a live one
     // (even a stalled one) accepts.
     auto delay = std::chrono::milliseconds(1);
@@ -213,7 +214,7 @@ void AgentSim::Deliver(Item& item) {
       a.core->OnAck(*item.ack, Time());
       break;
     case Item::kProbe:
-      Perform(a, a.core->OnProbeResult(item.probed, item.result, Time()));
+      Perform(a, a.core->OnProbeResult(core::MemberId{item.probed}, item.result, Time()));
       break;
   }
 }

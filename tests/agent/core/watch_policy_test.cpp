@@ -47,7 +47,7 @@ TEST(WatchPolicy, AMemberHeartbeatsItsObserversAndWatchesItsSubjectsInTheConfigu
   const WatchPlan plan = PlanWatch(c, all, "b");
   ASSERT_EQ(plan.targets.size(), 2u);  // K = 2
   for (const auto& m : c.HeartbeatTargets())
-    EXPECT_EQ(plan.targets.at(m.id), m.id + ":7420");
+    EXPECT_EQ(plan.targets.at(core::MemberId{m.id}), m.id + ":7420");
   std::set<std::string> subjects;
   for (const auto& m : c.Watched())
     subjects.insert(m.id);
@@ -72,9 +72,9 @@ TEST(WatchPolicy, AMemberHeartbeatsItsObserversAndWatchesItsSubjectsInTheConfigu
 TEST(WatchPolicy, TheLeaderHeartbeatsEveryVoter) {
   auto c = With("a", {"a", "b", "c", "d", "e", "f"});
   const WatchPlan plan = PlanWatch(c, Conf({"a", "b", "c"}, {"d", "e", "f"}), "a");
-  EXPECT_TRUE(plan.targets.count("b"));
-  EXPECT_TRUE(plan.targets.count("c"));
-  EXPECT_FALSE(plan.targets.count("a"));
+  EXPECT_TRUE(plan.targets.count(core::MemberId{"b"}));
+  EXPECT_TRUE(plan.targets.count(core::MemberId{"c"}));
+  EXPECT_FALSE(plan.targets.count(core::MemberId{"a"}));
 }
 
 TEST(WatchPolicy, ANonMemberHeartbeatsAndWatchesNobody) {

@@ -421,14 +421,14 @@ std::shared_ptr<const RingState> SampleRing() {
                                            {"c", "10.0.0.3:11211", "z3", 2}};
   auto before = ring::Ring::Build({members[0], members[1]}, config);
   auto state = std::make_shared<RingState>();
-  state->version = 7;
+  state->version = core::ViewVersion{7};
   state->replicas = 2;
   state->ring = ring::Ring::Build(members, config);
   state->ownership = state->ring.Ownership();
   state->points = {0, 0, 0};
   for (uint32_t o : state->ring.point_owners())
     ++state->points[o];
-  state->from_version = 4;
+  state->from_version = core::ViewVersion{4};
   state->moves = ring::ComputeMovePlan(before, state->ring);
   state->json = RingJson(*state);
   return state;
