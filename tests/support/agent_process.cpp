@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
 #include <stdexcept>
 
 #include "tests/support/netns.h"
@@ -28,19 +31,31 @@ AgentProcess::AgentProcess(const std::string& node_id, const std::string& extra_
 }
 
 uint16_t FreeLoopbackPort() {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  // Below the kernel's ephemeral range: a port picked there could be taken,
+  // before the agent binds it, by any outbound connection (agents connect to
+  // each other all the time), which a port below the range never is.
+  static std::mt19937 random(
+      static_cast<uint32_t>(::getpid()) ^
+      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  int low = 32768;
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  const int first = 10000, last = std::max(first + 1000, low) - 1;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+    addr.sin_port =
+        htons(static_cast<uint16_t>(std::uniform_int_distribution<int>(first, last)(random)));
+    const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
     const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const bool udp_free = ::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const bool free = ::bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                      ::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(udp);
     ::close(tcp);
-    if (udp_free) return ntohs(addr.sin_port);
+    if (free) return ntohs(addr.sin_port);
   }
   throw std::runtime_error("no free loopback port");
 }

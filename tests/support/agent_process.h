@@ -55,8 +55,10 @@ class AgentProcess {
   std::vector<std::string> extra_env_;
 };
 
-// A loopback port free for both UDP and TCP at the time of the call (the
-// kernel's choice); for agents whose peer address others must know in advance.
+// A loopback port free for both UDP and TCP at the time of the call, picked
+// at random below the kernel's ephemeral range (so no outbound connection
+// takes it before the agent binds it); for agents whose peer address others
+// must know in advance.
 uint16_t FreeLoopbackPort();
 
 // `count` distinct such ports.
