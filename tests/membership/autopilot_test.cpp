@@ -109,5 +109,22 @@ TEST_F(AutopilotTest, LeftMembersLeaveTheConfigurationAndFreshLearnersWait) {
   EXPECT_EQ(promote->change.node, NodeId{"c"}) << "f is in a new zone but alive for 5 s only";
 }
 
+// A member that just left stays in the configuration for the departure
+// grace, so it hears the commit of its own Leave (a leaving agent waits for
+// it before it stops; removed at once, it would never hear it).
+TEST_F(AutopilotTest, AMemberThatJustLeftStaysForTheDepartureGrace) {
+  for (auto id : {"a", "b", "c", "d"})
+    Add(id, "z1");
+  view_.Apply({50'000, Leave{"d"}});
+  AutopilotInput in = In({"a", "b", "c"}, {"d"}, 50'500);
+  in.departure_grace_ms = 1'000;
+  EXPECT_FALSE(NextVoterChange(in)) << "0.5 s after its leave";
+  in.now_ms = 51'000;
+  auto step = NextVoterChange(in);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->change.type, ConfChangeType::kRemove);
+  EXPECT_EQ(step->change.node, NodeId{"d"});
+}
+
 }  // namespace
 }  // namespace ringwatch::membership
