@@ -262,7 +262,7 @@ bool Agent::StartCore() {
       core_ioc_, RingServiceOptions(config_.ring, config_.node.id), ring_metrics_);
   ring_->Attach([this]() -> const membership::View& { return core_->core().view(); },
                 [this] { Publish(false); });
-  core_->OnChange([this](CoreLoop::Changes c) { Publish(c.view); });
+  core_->OnChange([this](bool view_changed) { Publish(view_changed); });
   core_->OnReady([this](ReadyNotice notice) {
     NotifyReadyOnce(notice == ReadyNotice::kMember
                         ? "member of cluster " + config_.cluster.name + "; " + serving_

@@ -179,8 +179,7 @@ void CoreLoop::Perform(CoreEffects fx) {
     done(c.status, std::move(c.message));
   }
   if (fx.ready && on_ready_) on_ready_(*fx.ready);
-  if (on_change_ && (fx.ticked || fx.view_changed || fx.raft_changed))
-    on_change_(Changes{fx.view_changed, true});
+  if (on_change_ && (fx.ticked || fx.view_changed || fx.raft_changed)) on_change_(fx.view_changed);
   if (fx.fatal) {
     if (on_stopped_) on_stopped_(1);
     return;

@@ -40,12 +40,6 @@ class CoreLoop {
     std::string raft_dir;  // <data_dir>/raft
   };
 
-  // What happened, for the owner to publish (called after each input).
-  struct Changes {
-    bool view = false;    // the committed view changed
-    bool status = false;  // anything shown in the status snapshot
-  };
-
   CoreLoop(boost::asio::io_context& ioc, Options options, prometheus::Registry& registry);
   ~CoreLoop();
 
@@ -56,7 +50,11 @@ class CoreLoop {
   // it. Error: a message naming the file at fault.
   std::string Start(CoreOptions options);
 
-  void OnChange(std::function<void(Changes)> callback) { on_change_ = std::move(callback); }
+  // Something shown in the status snapshot changed (a detector tick ran, the
+  // view or the Raft role/leader changed); `view_changed`: the committed view.
+  void OnChange(std::function<void(bool view_changed)> callback) {
+    on_change_ = std::move(callback);
+  }
   void OnReady(std::function<void(ReadyNotice)> callback) { on_ready_ = std::move(callback); }
   // The core finished its stop sequence (exit code 0) or its storage failed (1).
   void OnStopped(std::function<void(int)> callback) { on_stopped_ = std::move(callback); }
@@ -100,7 +98,7 @@ class CoreLoop {
   bool closed_ = false;
   uint64_t next_token_ = 1;
   std::map<uint64_t, std::function<void(int, std::string)>> waiting_;
-  std::function<void(Changes)> on_change_;
+  std::function<void(bool)> on_change_;
   std::function<void(ReadyNotice)> on_ready_;
   std::function<void(int)> on_stopped_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
