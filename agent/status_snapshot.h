@@ -31,9 +31,9 @@ struct StatusSnapshot {
   uint32_t weight = 1;
   uint64_t incarnation = 0;
   std::vector<PeerView> peers;
-  std::optional<RaftView> raft;  // absent until the Raft service has started
+  std::optional<RaftView> raft;  // absent until the core has started
   // The committed view this agent has applied (shared, immutable; null
-  // before the membership service runs).
+  // before the core runs).
   std::shared_ptr<const membership::View> view;
   // The ring built from that view (null until the first view is applied).
   std::shared_ptr<const RingState> ring;
