@@ -180,7 +180,7 @@ bool Agent::StartHttp() {
     auto future = promise->get_future();
     net::post(core_ioc_, [this, promise] {
       if (stopping_) return promise->set_value({409, "not left: the agent is already stopping"});
-      core_->Stop(true, [promise](int status, std::string message) {
+      core_->Stop(StopMode::kLeave, [promise](int status, std::string message) {
         promise->set_value(ActionResult{status, std::move(message)});
       });
       if (core_->core().stopping()) {  // the core took it: this agent is on its way out
@@ -323,7 +323,10 @@ void Agent::HandleSignals() {
     stopping_ = true;
     log::Info("agent", "shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     NotifyStopping();
-    if (core_ && core_->started()) return core_->Stop(config_.cluster.leave_on_terminate);
+    // SIGTERM (and Ctrl-C) is a planned restart unless leave_on_terminate.
+    if (core_ && core_->started())
+      return core_->Stop(config_.cluster.leave_on_terminate ? StopMode::kLeave
+                                                            : StopMode::kRestart);
     OnCoreStopped(0);  // still starting: nothing to hand over
   });
 }

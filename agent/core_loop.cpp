@@ -228,12 +228,12 @@ uint64_t CoreLoop::Register(std::function<void(int, std::string)> done) {
   return token;
 }
 
-void CoreLoop::Stop(bool leave, std::function<void(int, std::string)> done) {
+void CoreLoop::Stop(StopMode mode, std::function<void(int, std::string)> done) {
   if (closed_ || !core_) {
     if (done) done(409, "the agent is stopping");
     return;
   }
-  Perform(core_->Stop(leave, Register(std::move(done)), Now()));
+  Perform(core_->Stop(mode, Register(std::move(done)), Now()));
 }
 
 void CoreLoop::Remove(const std::string& id, std::function<void(int, std::string)> done) {

@@ -61,7 +61,7 @@ class CoreLoop {
 
   // Graceful stop (see AgentCore::Stop); `done(status, message)` when a
   // caller waits for the outcome of a leave.
-  void Stop(bool leave, std::function<void(int, std::string)> done = {});
+  void Stop(StopMode mode, std::function<void(int, std::string)> done = {});
   void Remove(const std::string& id, std::function<void(int, std::string)> done);
   void SetHealth(std::optional<collectors::HealthSummary> health);
   // Closes sockets and timers; the loop may then run dry.

@@ -38,7 +38,10 @@ struct ClusterConfig {
   std::vector<std::string> bootstrap_voters;
   uint32_t voters = 3;  // 1, 3, 5 or 7
   std::string secret_file;
-  bool leave_on_terminate = true;
+  // SIGTERM is a planned restart: the member is `restarting` (the ring
+  // unchanged) until it returns, or for restart_grace (then dead, `stopped`).
+  Duration restart_grace = 30s;
+  bool leave_on_terminate = false;  // true: SIGTERM leaves the cluster instead
 };
 
 struct ListenConfig {

@@ -95,7 +95,8 @@ const std::map<std::string, std::set<std::string>>& Schema() {
         "collectors"}},
       {"node", {"id", "address", "zone", "service", "weight"}},
       {"cluster",
-       {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "leave_on_terminate"}},
+       {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "restart_grace",
+        "leave_on_terminate"}},
       {"listen", {"peer", "http"}},
       {"detector",
        {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause",
@@ -461,6 +462,7 @@ class Parser {
       }
     }
     if (auto* e = Find(m, "secret_file")) String(*e, &c.secret_file);
+    if (auto* e = Find(m, "restart_grace")) DurationIn(*e, 0s, 24h, &c.restart_grace);
     if (auto* e = Find(m, "leave_on_terminate")) Bool(*e, &c.leave_on_terminate);
   }
 

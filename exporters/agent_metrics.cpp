@@ -111,12 +111,13 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
                         .Help("Version of the committed membership view applied here.")
                         .Register(registry)
                         .Add({})) {
-  for (const char* state : {"alive", "dead", "left"})
+  for (const char* state : {"alive", "restarting", "dead", "left"})
     members_.Add({{"state", state}});
   for (auto kind : {membership::EventKind::kJoin, membership::EventKind::kDead,
                     membership::EventKind::kAlive, membership::EventKind::kLeave,
                     membership::EventKind::kLeader, membership::EventKind::kVoterAdded,
-                    membership::EventKind::kVoterRemoved, membership::EventKind::kRemoved})
+                    membership::EventKind::kVoterRemoved, membership::EventKind::kRemoved,
+                    membership::EventKind::kRestarting, membership::EventKind::kReturned})
     changes_.Add({{"kind", membership::ToString(kind)}});
 }
 
@@ -124,6 +125,8 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
   view_version_.Set(static_cast<double>(view.version().value));
   members_.Add({{"state", "alive"}})
       .Set(static_cast<double>(view.Count(membership::MemberState::kAlive)));
+  members_.Add({{"state", "restarting"}})
+      .Set(static_cast<double>(view.Count(membership::MemberState::kRestarting)));
   members_.Add({{"state", "dead"}})
       .Set(static_cast<double>(view.Count(membership::MemberState::kDead)));
   members_.Add({{"state", "left"}})
@@ -146,7 +149,8 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
     if (gone(id)) continue;
     auto [it, added] = up_series_.try_emplace(id, nullptr);
     if (added) it->second = &member_up_.Add({{"member", id}});
-    it->second->Set(m.state == membership::MemberState::kAlive ? 1 : 0);
+    // A planned restart is not a death: up stays 1 while it is restarting.
+    it->second->Set(membership::InRing(m.state) ? 1 : 0);
   }
   for (const membership::Event& e : view.events()) {
     if (e.seq <= counted_seq_) continue;

@@ -37,6 +37,10 @@ std::string EncodeCommand(const Command& c) {
                    wire::PutString(w, l.id);
                    w.U64(l.term);
                  },
+                 [&](const Restarting& x) {
+                   wire::PutString(w, x.id);
+                   w.U64(x.incarnation);
+                 },
              },
              c.body);
   return w.Take();
@@ -91,6 +95,12 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
       LeaderElected l;
       ok = wire::GetString(r, &l.id) && !l.id.empty() && r.U64(&l.term);
       c.body = std::move(l);
+      break;
+    }
+    case 8: {
+      Restarting x;
+      ok = wire::GetString(r, &x.id) && !x.id.empty() && r.U64(&x.incarnation);
+      c.body = std::move(x);
       break;
     }
     default:

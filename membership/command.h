@@ -41,14 +41,19 @@ struct UpdateMember {  // an alive member's address, zone, service or weight cha
   MemberInfo info;
   bool operator==(const UpdateMember&) const = default;
 };
+struct Restarting {  // a planned restart: alive, same incarnation → restarting
+  std::string id;
+  uint64_t incarnation = 0;
+  bool operator==(const Restarting&) const = default;
+};
 struct LeaderElected {
   std::string id;
   uint64_t term = 0;
   bool operator==(const LeaderElected&) const = default;
 };
 
-using CommandBody =
-    std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember, LeaderElected>;
+using CommandBody = std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember,
+                                 LeaderElected, Restarting>;
 
 struct Command {
   int64_t time_ms = 0;

@@ -24,7 +24,9 @@ bool Coordinator::Alive() const {
 
 const Observers& Coordinator::observers() const {
   if (observers_dirty_) {
-    observers_ = Observers::Compute(view_.AliveIds(), options_.observers);
+    // Members away for a planned restart keep their observers and subjects:
+    // a rolling restart does not reshuffle who watches whom.
+    observers_ = Observers::Compute(view_.InRingIds(), options_.observers);
     observers_dirty_ = false;
   }
   return observers_;
@@ -90,6 +92,11 @@ bool Coordinator::Restore(const raft::Snapshot& snapshot) {
 Command Coordinator::Leave(int64_t wall_ms) {
   leaving_ = true;
   return Command{wall_ms, membership::Leave{options_.self.id}};
+}
+
+Command Coordinator::Restarting(int64_t wall_ms) {
+  leaving_ = true;
+  return Command{wall_ms, membership::Restarting{options_.self.id, options_.self.incarnation}};
 }
 
 std::vector<MemberInfo> Coordinator::HeartbeatTargets() const {
@@ -219,6 +226,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     aggregator_.Clear();
     rejoining_.clear();
     joins_proposed_.clear();
+    stopped_proposed_.clear();
   }
   return fx;
 }
@@ -255,6 +263,26 @@ void Coordinator::LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t
       continue;
     }
     ++it;
+  }
+
+  // Planned restarts that did not come back within the grace: dead, class
+  // `stopped` (proposed again after a second if the first is lost).
+  const int64_t grace_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.restart_grace).count();
+  const int64_t view_now = std::max(wall_ms, view_.last_time_ms());
+  for (const auto& [id, m] : view_.members()) {
+    if (m.state != MemberState::kRestarting) {
+      stopped_proposed_.erase(id);
+      continue;
+    }
+    if (view_now - m.since_ms < grace_ms) continue;
+    auto [it, fresh] = stopped_proposed_.try_emplace(id, now);
+    if (!fresh && now - it->second < options_.join_retry) continue;
+    it->second = now;
+    Diagnosis d;
+    d.cls = DiagnosisClass::kStopped;
+    d.decided_at_ms = view_now;
+    fx.proposals.push_back(Command{wall_ms, MarkDead{id, m.info.incarnation, std::move(d)}});
   }
 
   Autopilot(wall_ms, fx);

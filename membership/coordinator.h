@@ -66,6 +66,9 @@ struct CoordinatorOptions {
   core::Duration join_backoff_min = std::chrono::milliseconds(200);
   core::Duration join_backoff_max = std::chrono::seconds(5);
   uint64_t random_seed = 1;  // the jitter's
+  // A member restarting (a planned restart) this long is declared dead,
+  // class `stopped` (cluster.restart_grace; the leader's setting decides).
+  core::Duration restart_grace = std::chrono::seconds(30);
 };
 
 // What the agent must do after a call.
@@ -101,6 +104,8 @@ class Coordinator {
   Effects AfterApply(const RaftFacts& raft, int64_t wall_ms);
   // Graceful leave: the proposal to make (and stop rejoining afterwards).
   Command Leave(int64_t wall_ms);
+  // Planned restart: the notice to propose (and stop rejoining afterwards).
+  Command Restarting(int64_t wall_ms);
 
   const View& view() const { return view_; }
   // The observer assignment of the committed view (computed when first
@@ -154,6 +159,7 @@ class Coordinator {
   };
   std::map<std::string, Probation> rejoining_;  // leader: members asking to come back
   std::map<std::string, core::Instant> joins_proposed_;
+  std::map<std::string, core::Instant> stopped_proposed_;  // leader: grace expiries proposed
 };
 
 }  // namespace ringwatch::membership

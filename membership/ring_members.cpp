@@ -5,7 +5,7 @@ namespace ringwatch::membership {
 std::vector<ring::RingMember> RingMembers(const View& view) {
   std::vector<ring::RingMember> out;
   for (const auto& [id, m] : view.members()) {
-    if (m.state != MemberState::kAlive) continue;
+    if (!InRing(m.state)) continue;
     out.push_back(ring::RingMember{id, m.info.service.empty() ? id : m.info.service, m.info.zone,
                                    m.info.weight});
   }

@@ -11,7 +11,9 @@
 
 namespace ringwatch::membership {
 
-enum class MemberState : uint8_t { kAlive = 1, kDead = 2, kLeft = 3 };
+// kRestarting: a planned restart (SIGTERM) is under way; the member keeps
+// its place in the ring until it returns or cluster.restart_grace ends.
+enum class MemberState : uint8_t { kAlive = 1, kDead = 2, kLeft = 3, kRestarting = 4 };
 const char* ToString(MemberState state);
 
 // DESIGN.md "Diagnosis".
@@ -21,6 +23,7 @@ enum class DiagnosisClass : uint8_t {
   kPartition = 3,    // some observers still hear it, others do not
   kOverloaded = 4,   // late heartbeats; its health summary shows pressure
   kLeft = 5,         // graceful leave
+  kStopped = 6,      // a planned restart that did not return within restart_grace
 };
 const char* ToString(DiagnosisClass c);
 
@@ -84,7 +87,9 @@ enum class EventKind : uint8_t {
   kLeader = 5,
   kVoterAdded = 6,
   kVoterRemoved = 7,
-  kRemoved = 8,  // an operator removed a dead or left member (ringwatch addition)
+  kRemoved = 8,     // an operator removed a dead or left member (ringwatch addition)
+  kRestarting = 9,  // a planned restart began (the ring stays as it is)
+  kReturned = 10,   // back from a planned restart within the grace
 };
 const char* ToString(EventKind kind);
 

@@ -17,6 +17,8 @@ const char* ToString(MemberState s) {
       return "dead";
     case MemberState::kLeft:
       return "left";
+    case MemberState::kRestarting:
+      return "restarting";
   }
   return "?";
 }
@@ -33,6 +35,8 @@ const char* ToString(DiagnosisClass c) {
       return "overloaded";
     case DiagnosisClass::kLeft:
       return "left";
+    case DiagnosisClass::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -69,6 +73,10 @@ const char* ToString(EventKind k) {
       return "voter_removed";
     case EventKind::kRemoved:
       return "removed";
+    case EventKind::kRestarting:
+      return "restarting";
+    case EventKind::kReturned:
+      return "returned";
   }
   return "?";
 }
@@ -82,6 +90,13 @@ std::vector<std::string> View::AliveIds() const {
   std::vector<std::string> out;
   for (const auto& [id, m] : members_)
     if (m.state == MemberState::kAlive) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> View::InRingIds() const {
+  std::vector<std::string> out;
+  for (const auto& [id, m] : members_)
+    if (InRing(m.state)) out.push_back(id);
   return out;
 }
 
@@ -120,12 +135,13 @@ const std::string* Subject(const Command& c) {
       c.body);
 }
 
-// What the ring takes from a member: nothing unless it is alive.
+// What the ring takes from a member: nothing unless it is alive (or away
+// for a planned restart).
 std::optional<std::tuple<std::string, std::string, uint32_t>> RingPart(const View& v,
                                                                        const std::string* id) {
   if (!id) return std::nullopt;
   const Member* m = v.Find(*id);
-  if (!m || m->state != MemberState::kAlive) return std::nullopt;
+  if (!m || !InRing(m->state)) return std::nullopt;
   return std::make_tuple(m->info.service, m->info.zone, m->info.weight);
 }
 
@@ -164,6 +180,14 @@ View::Change View::ApplyBody(const Command& c) {
       ++version_;
       return Change{true, std::nullopt};
     }
+    if (m.state == MemberState::kRestarting) {
+      // Back from a planned restart within the grace: alive at once, no
+      // probation; its life (alive_since, flaps) goes on.
+      m.info = a->info;
+      m.state = MemberState::kAlive;
+      m.since_ms = now;
+      return Record(now, EventKind::kReturned, a->info.id, std::nullopt, true);
+    }
     // A left or dead member comes back as a new incarnation.
     m.info = a->info;
     m.state = MemberState::kAlive;
@@ -175,7 +199,7 @@ View::Change View::ApplyBody(const Command& c) {
     auto it = members_.find(d->id);
     if (it == members_.end()) return {};
     Member& m = it->second;
-    if (m.state != MemberState::kAlive || d->incarnation != m.info.incarnation) return {};
+    if (!InRing(m.state) || d->incarnation != m.info.incarnation) return {};
     m.state = MemberState::kDead;
     m.since_ms = now;
     m.diagnosis = d->diagnosis;
@@ -209,9 +233,18 @@ View::Change View::ApplyBody(const Command& c) {
     m.diagnosis = d;
     return Record(now, EventKind::kLeave, l->id, DiagnosisClass::kLeft, true);
   }
+  if (const auto* x = std::get_if<Restarting>(&c.body)) {
+    auto it = members_.find(x->id);
+    if (it == members_.end()) return {};
+    Member& m = it->second;
+    if (m.state != MemberState::kAlive || x->incarnation != m.info.incarnation) return {};
+    m.state = MemberState::kRestarting;
+    m.since_ms = now;
+    return Record(now, EventKind::kRestarting, x->id, std::nullopt, true);
+  }
   if (const auto* r = std::get_if<Remove>(&c.body)) {
     auto it = members_.find(r->id);
-    if (it == members_.end() || it->second.state == MemberState::kAlive) return {};
+    if (it == members_.end() || InRing(it->second.state)) return {};
     members_.erase(it);
     removed_[r->id] = version_ + 1;  // the version this removal makes
     if (removed_.size() > kMaxRemoved) {
@@ -306,7 +339,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
   for (uint32_t i = 0; i < members; ++i) {
     Member m;
     uint8_t state = 0, has = 0;
-    if (!wire::GetInfo(r, &m.info) || !r.U8(&state) || state < 1 || state > 3 ||
+    if (!wire::GetInfo(r, &m.info) || !r.U8(&state) || state < 1 || state > 4 ||
         !r.I64(&m.since_ms) || !r.I64(&m.alive_since_ms) || !r.U32(&m.flaps) || !r.U8(&has) ||
         has > 1)
       return std::nullopt;
@@ -322,8 +355,8 @@ std::optional<View> View::Decode(std::string_view bytes) {
   for (uint32_t i = 0; i < events; ++i) {
     Event e;
     uint8_t kind = 0, diag = 0;
-    if (!r.U64(&e.seq) || !r.I64(&e.time_ms) || !r.U8(&kind) || kind < 1 || kind > 8 ||
-        !wire::GetString(r, &e.member) || !r.U8(&diag) || diag > 5)
+    if (!r.U64(&e.seq) || !r.I64(&e.time_ms) || !r.U8(&kind) || kind < 1 || kind > 10 ||
+        !wire::GetString(r, &e.member) || !r.U8(&diag) || diag > 6)
       return std::nullopt;
     e.kind = static_cast<EventKind>(kind);
     if (diag) e.diagnosis = static_cast<DiagnosisClass>(diag);

@@ -7,9 +7,14 @@
 // stale or duplicated decision changes nothing):
 //   AddMember     new id → alive; a dead or left member comes back, and an
 //                 alive one restarted, with a higher incarnation
-//   MarkDead      alive, same incarnation → dead, with its diagnosis
+//   AddMember     also: restarting, higher incarnation → alive ("returned",
+//                 no probation)
+//   Restarting    alive, same incarnation → restarting (a planned restart;
+//                 the ring keeps the member)
+//   MarkDead      alive or restarting, same incarnation → dead, with its
+//                 diagnosis (class `stopped`: the restart grace ran out)
 //   MarkAlive     dead, higher incarnation → alive (rejoin)
-//   Leave         alive or dead → left
+//   Leave         alive, restarting or dead → left
 //   Remove        dead or left → forgotten
 //   UpdateMember  alive, incarnation not lower → new address/zone/service/weight
 //   LeaderElected → an event
@@ -32,6 +37,12 @@
 #include "membership/types.h"
 
 namespace ringwatch::membership {
+
+// The states whose members the ring (and the observer assignment) holds:
+// alive, and away for a planned restart.
+inline bool InRing(MemberState s) {
+  return s == MemberState::kAlive || s == MemberState::kRestarting;
+}
 
 // A death within this long after a rejoin counts as a flap.
 inline constexpr int64_t kFlapWindowMs = 10 * 60 * 1000;
@@ -67,6 +78,7 @@ class View {
   int64_t last_time_ms() const { return last_time_ms_; }
 
   std::vector<std::string> AliveIds() const;
+  std::vector<std::string> InRingIds() const;  // alive or restarting
   std::size_t Count(MemberState state) const;
 
   // Deterministic encoding of the whole state (the Raft snapshot data).

@@ -79,7 +79,7 @@ void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d) {
 bool GetDiagnosis(core::ByteReader& r, Diagnosis* d) {
   uint8_t cls = 0, probe = 0, has_health = 0;
   uint32_t n = 0;
-  if (!r.U8(&cls) || cls < 1 || cls > 5 || !r.U32(&n) || n > kMaxObservers) return false;
+  if (!r.U8(&cls) || cls < 1 || cls > 6 || !r.U32(&n) || n > kMaxObservers) return false;
   d->cls = static_cast<DiagnosisClass>(cls);
   d->observers.resize(n);
   for (ObserverEvidence& o : d->observers) {

@@ -49,6 +49,7 @@ membership::CoordinatorOptions CoordinatorOptionsOf(const CoreOptions& o) {
   c.join_backoff_min = o.join_backoff_min;
   c.join_backoff_max = o.join_backoff_max;
   c.random_seed = o.random_seed;
+  c.restart_grace = o.restart_grace;
   return c;
 }
 
@@ -557,18 +558,18 @@ CoreEffects AgentCore::OnProbeResult(const core::MemberId& id, membership::Probe
   return Take();
 }
 
-CoreEffects AgentCore::Stop(bool leave, uint64_t token, CoreTime t) {
+CoreEffects AgentCore::Stop(StopMode mode, uint64_t token, CoreTime t) {
   if (fatal_ || !node_) return {};
   if (stop_) {
     if (token) fx_.completions.push_back({token, 409, "the agent is already stopping"});
     return Take();
   }
-  if (leave && token && !coordinator_.Alive()) {
+  if (mode == StopMode::kLeave && token && !coordinator_.Alive()) {
     fx_.completions.push_back({token, 409, "this agent is not an alive member of the view"});
     return Take();
   }
   stop_ = StopState{};
-  stop_->leave = leave;
+  stop_->mode = mode;
   stop_->token = token;
   stop_->transfer_ticks_left = election_ticks_;
   if (node_->role() == raft::Role::kLeader) {
@@ -590,6 +591,7 @@ CoreEffects AgentCore::Stop(bool leave, uint64_t token, CoreTime t) {
 
 void AgentCore::StepStop(CoreTime t) {
   if (!stop_ || fx_.stopped) return;
+  const bool leave = stop_->mode == StopMode::kLeave;
   if (stop_->phase == StopPhase::kTransfer) {
     if (stop_->transferring) {
       const bool moved = node_->role() != raft::Role::kLeader;
@@ -597,36 +599,57 @@ void AgentCore::StepStop(CoreTime t) {
       log::Info("raft", moved ? "leadership transferred" : "leadership transfer timed out",
                 {{"leader", node_->leader().value}});
     }
-    stop_->phase = StopPhase::kLeave;
-    if (!stop_->leave || !coordinator_.Alive()) return FinishStop(false);
-    log::Info("membership", "leaving the cluster");
-    stop_->leave_deadline = t.now + options_.leave_timeout;
+    stop_->phase = StopPhase::kAnnounce;
+    if (!coordinator_.Alive()) return FinishStop(false);
+    log::Info("membership", leave ? "leaving the cluster"
+                                  : "planned restart: announcing it (the ring stays as it is)");
+    stop_->deadline = t.now + options_.leave_timeout;
   }
-  if (t.now >= stop_->next_leave_proposal) {
+  if (t.now >= stop_->next_proposal) {
     // Right after a hand-over no leader may be known yet, and a proposal
     // forwarded to a leader that just lost its post is lost: propose again
-    // (a Leave is idempotent) every other heartbeat interval until it is
-    // applied or the deadline passes.
-    auto p = node_->Propose(membership::EncodeCommand(coordinator_.Leave(t.wall_ms)));
-    stop_->next_leave_proposal = t.now + (p.ok() ? 2 * options_.detector.heartbeat_interval
-                                                 : options_.detector.heartbeat_interval / 4);
-    if (!p.ok()) log::Debug("membership", "leave not proposed yet", {{"reason", p.error().detail}});
+    // (both commands are idempotent) every other heartbeat interval until
+    // it is applied or the deadline passes.
+    const membership::Command c =
+        leave ? coordinator_.Leave(t.wall_ms) : coordinator_.Restarting(t.wall_ms);
+    auto p = node_->Propose(membership::EncodeCommand(c));
+    stop_->next_proposal = t.now + (p.ok() ? 2 * options_.detector.heartbeat_interval
+                                           : options_.detector.heartbeat_interval / 4);
+    if (!p.ok())
+      log::Debug("membership", leave ? "leave not proposed yet" : "restart notice not proposed yet",
+                 {{"reason", p.error().detail}});
   }
   const membership::Member* me = view().Find(options_.self.id);
-  if (!me || me->state == membership::MemberState::kLeft) return FinishStop(true);
-  if (t.now >= stop_->leave_deadline) {
-    log::Info("membership", "leave not confirmed in time");
+  const bool done = leave ? (!me || me->state == membership::MemberState::kLeft)
+                          : (!me || me->state != membership::MemberState::kAlive ||
+                             me->info.incarnation != options_.self.incarnation);
+  if (done) return FinishStop(true);
+  if (t.now >= stop_->deadline) {
+    log::Info("membership",
+              leave ? "leave not confirmed in time" : "restart notice not confirmed in time");
     FinishStop(false);
   }
 }
 
-void AgentCore::FinishStop(bool left) {
-  if (left) log::Info("agent", "left the cluster");
-  if (stop_->token)
-    fx_.completions.push_back(
-        left ? Completion{stop_->token, 200, "left the cluster; the agent is stopping"}
-             : Completion{stop_->token, 409,
-                          "not left: the leave did not commit in time; the agent is stopping"});
+void AgentCore::FinishStop(bool announced) {
+  const bool leave = stop_->mode == StopMode::kLeave;
+  if (announced)
+    log::Info("agent", leave ? "left the cluster"
+                             : "restart announced; the member is `restarting` until it returns");
+  if (stop_->token) {
+    if (leave) {
+      fx_.completions.push_back(
+          announced ? Completion{stop_->token, 200, "left the cluster; the agent is stopping"}
+                    : Completion{stop_->token, 409,
+                                 "not left: the leave did not commit in time; the agent is "
+                                 "stopping"});
+    } else {
+      fx_.completions.push_back(
+          announced ? Completion{stop_->token, 200, "restart announced; the agent is stopping"}
+                    : Completion{stop_->token, 409,
+                                 "restart not announced in time; the agent is stopping"});
+    }
+  }
   fx_.stopped = true;
   stop_->token = 0;
 }
@@ -637,9 +660,10 @@ CoreEffects AgentCore::Remove(const core::MemberId& member, uint64_t token, Core
   const membership::Member* m = view().Find(id);
   if (!m) {
     fx_.completions.push_back({token, 404, "no member " + id + " in the committed view"});
-  } else if (m->state == membership::MemberState::kAlive) {
-    fx_.completions.push_back(
-        {token, 409, "member " + id + " is alive; only dead or left members can be removed"});
+  } else if (membership::InRing(m->state)) {
+    fx_.completions.push_back({token, 409,
+                               "member " + id + " is " + membership::ToString(m->state) +
+                                   "; only dead or left members can be removed"});
   } else {
     auto p = node_->Propose(
         membership::EncodeCommand(membership::Command{t.wall_ms, membership::Remove{id}}));
@@ -667,7 +691,7 @@ void AgentCore::CheckProgress(CoreTime t) {
     }
     it = removals_.erase(it);
   }
-  if (stop_ && stop_->phase == StopPhase::kLeave) StepStop(t);
+  if (stop_ && stop_->phase == StopPhase::kAnnounce) StepStop(t);
   if (!ready_notified_ && !stop_) {
     if (coordinator_.Alive()) {
       ready_notified_ = true;
@@ -701,6 +725,10 @@ std::string AgentCore::JoinStatus() const {
     return "declared dead in the committed view; asking the leader to readmit this member";
   if (me && me->state == membership::MemberState::kLeft)
     return "this member left the cluster; start it with a new id or remove it first";
+  if (me && me->state == membership::MemberState::kRestarting &&
+      me->info.incarnation != options_.self.incarnation && !node_->leader().empty())
+    return "back from a planned restart; leader " + node_->leader().value +
+           " has not admitted the return yet";
   const std::string leader = node_->leader().value;
   if (!leader.empty() && leader != options_.self.id)
     return "leader " + leader + " is known but has not admitted this member yet";
@@ -730,6 +758,9 @@ std::string AgentCore::NotReadyReason() const {
   if (me && me->state == membership::MemberState::kDead)
     return "this member is declared dead in the committed view; rejoining";
   if (me && me->state == membership::MemberState::kLeft) return "this member has left the cluster";
+  if (me && me->state == membership::MemberState::kRestarting &&
+      me->info.incarnation != options_.self.incarnation)
+    return "back from a planned restart; returning";
   if (!coordinator_.Alive()) return "not a member of the committed view yet (joining)";
   return "no Raft leader known";
 }

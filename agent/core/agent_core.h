@@ -77,8 +77,12 @@ struct CoreOptions {
   // reach members at slightly different moments, and an observer whose view
   // is ahead must not miss heartbeats from a member whose view is behind.
   core::Duration linger = std::chrono::seconds(4);
-  // The graceful leave of a stop waits this long for the Leave to commit.
+  // The graceful leave of a stop (or its restart notice) waits this long
+  // for the Leave (the notice) to commit.
   core::Duration leave_timeout = std::chrono::seconds(2);
+  // A planned restart that has not returned after this is declared dead
+  // (class `stopped`) by the leader.
+  core::Duration restart_grace = std::chrono::seconds(30);
   // An operator removal waits this long for its commit.
   core::Duration remove_timeout = std::chrono::seconds(5);
 };
@@ -141,6 +145,12 @@ struct Completion {
 };
 
 enum class ReadyNotice { kMember, kStillJoining };
+
+// How an agent stops (AgentCore::Stop).
+enum class StopMode {
+  kRestart,  // SIGTERM: a planned restart; the member is `restarting`, the ring unchanged
+  kLeave,    // `ringwatch leave`, or SIGTERM with leave_on_terminate: leave the cluster
+};
 
 struct CoreEffects {
   bool heartbeat_targets_changed = false;  // re-read HeartbeatTargets()
@@ -213,10 +223,12 @@ class AgentCore {
   void SetHealth(std::optional<collectors::HealthSummary> health) { health_ = health; }
 
   // Graceful stop: a leader hands leadership over first (bounded by one
-  // election timeout); with `leave`, the member's Leave is then proposed and
-  // awaited (leave_timeout). Ends with CoreEffects::stopped. `token` != 0:
-  // a Completion says whether the member left (200) or not (409).
-  CoreEffects Stop(bool leave, uint64_t token, CoreTime t);
+  // election timeout); then the member's restart notice (kRestart) or its
+  // Leave (kLeave) is proposed and awaited (leave_timeout) — a member that is
+  // not alive in the view has nothing to announce. Ends with
+  // CoreEffects::stopped. `token` != 0: a Completion says whether the member
+  // left (or announced its restart) (200) or not (409).
+  CoreEffects Stop(StopMode mode, uint64_t token, CoreTime t);
   // Operator removal of a dead or left member; answered by a Completion.
   CoreEffects Remove(const core::MemberId& id, uint64_t token, CoreTime t);
 
@@ -253,15 +265,15 @@ class AgentCore {
     std::deque<core::Instant> arrivals;
   };
 
-  enum class StopPhase { kTransfer, kLeave };
+  enum class StopPhase { kTransfer, kAnnounce };
   struct StopState {
-    bool leave = false;
+    StopMode mode = StopMode::kRestart;
     uint64_t token = 0;
     StopPhase phase = StopPhase::kTransfer;
     int transfer_ticks_left = 0;
     bool transferring = false;
-    core::Instant next_leave_proposal;
-    core::Instant leave_deadline;
+    core::Instant next_proposal;
+    core::Instant deadline;
   };
   struct PendingRemoval {
     std::string id;
@@ -284,7 +296,7 @@ class AgentCore {
   void Hint(const std::string& id, const std::string& address);
   std::string NextSeed();
   void StepStop(CoreTime t);
-  void FinishStop(bool left);
+  void FinishStop(bool announced);
   void CheckProgress(CoreTime t);
   void WarnIfJoiningTooLong(CoreTime t);
   std::string JoinStatus() const;

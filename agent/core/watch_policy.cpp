@@ -12,8 +12,14 @@ WatchPlan PlanWatch(const membership::Coordinator& coordinator, const raft::Conf
   for (const auto& m : coordinator.HeartbeatTargets())
     plan.targets[core::MemberId{m.id}] = m.address;
   if (coordinator.Alive()) {
-    for (const auto& m : coordinator.Watched())
-      if (conf.Contains(raft::NodeId{m.id})) plan.watched[m.id] = m.address;
+    // A subject away for a planned restart is not watched (it is silent by
+    // plan); it is watched afresh, with a new detector, once it returns.
+    for (const auto& m : coordinator.Watched()) {
+      const membership::Member* subject = view.Find(m.id);
+      if (conf.Contains(raft::NodeId{m.id}) && subject &&
+          subject->state == membership::MemberState::kAlive)
+        plan.watched[m.id] = m.address;
+    }
   }
   const bool voter = conf.voters.count(raft::NodeId{self}) > 0;
   if (leader == self) {

@@ -345,6 +345,7 @@ HttpResponse HttpRouter::Status() const {
   if (s->view) {
     view = {{"version", s->view->version().value},
             {"alive", s->view->Count(membership::MemberState::kAlive)},
+            {"restarting", s->view->Count(membership::MemberState::kRestarting)},
             {"dead", s->view->Count(membership::MemberState::kDead)},
             {"left", s->view->Count(membership::MemberState::kLeft)}};
   }

@@ -3,7 +3,7 @@
 // member is dead in every view with diagnosis process_down and comes back
 // after its probation when restarted; a SIGKILLed leader is replaced and
 // declared dead; a SIGSTOPped member is declared dead and rejoins on
-// SIGCONT; a graceful leave is committed at once; a restarted agent keeps its
+// SIGCONT; a graceful leave (POST /v1/leave) is committed at once; a restarted agent keeps its
 // committed history. Every wait polls with a generous deadline.
 
 #include <gtest/gtest.h>
@@ -168,13 +168,19 @@ TEST_F(MembershipProcess, GracefulLeaveIsCommittedAtOnce) {
   std::string victim = leader == "node-4" ? "node-5" : "node-4";
   AgentProcess& v = Node(victim);
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(v.process().Signal(SIGTERM));
+  // `ringwatch leave` (SIGTERM is a planned restart unless leave_on_terminate:
+  // tests/agent/lifecycle_process_test.cpp).
+  auto r = testing::Exchange(v.http_port(),
+                             "POST /v1/leave HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                             "0\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(v.process().Wait(kDeadline), 0);
   EXPECT_NE(v.process().Stderr().find("left the cluster"), std::string::npos);
   ASSERT_TRUE(AllSee(Except(&v), {victim}, "left"));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << victim << " left in every view " << seconds << " s after SIGTERM\n";
+  std::cout << victim << " left in every view " << seconds << " s after POST /v1/leave\n";
   EXPECT_LT(seconds, 5.0) << "no detection wait (the detector would need ~0.5 s + confirmation)";
   auto d = GetJson(*Except(&v)[0], "/v1/diagnosis/" + victim);
   EXPECT_EQ(d["class"], "left");

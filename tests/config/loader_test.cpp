@@ -40,7 +40,8 @@ TEST(Loader, MinimalFileGetsContractDefaults) {
   EXPECT_EQ(c.node.weight, 1u);
   EXPECT_EQ(c.cluster.name, "default");
   EXPECT_EQ(c.cluster.voters, 3u);
-  EXPECT_TRUE(c.cluster.leave_on_terminate);
+  EXPECT_FALSE(c.cluster.leave_on_terminate);  // SIGTERM is a planned restart
+  EXPECT_EQ(c.cluster.restart_grace, std::chrono::seconds(30));
   EXPECT_EQ(c.listen.peer.ToString(), "0.0.0.0:7420");
   EXPECT_EQ(c.listen.http.ToString(), "0.0.0.0:7421");
   EXPECT_EQ(c.data_dir, "/var/lib/ringwatch");
@@ -83,7 +84,8 @@ cluster:
   voters: 5
   secret_file: )" + dir.File("secret") +
                           R"(
-  leave_on_terminate: false
+  restart_grace: 2m
+  leave_on_terminate: true
 listen:
   peer: 127.0.0.1:17420
   http: "[::1]:0"
@@ -135,7 +137,8 @@ collectors: [cpu, process]
   EXPECT_EQ(c.cluster.bootstrap_voters, (std::vector<std::string>{"node-1", "node-2", "node-3"}));
   EXPECT_EQ(c.cluster.voters, 5u);
   EXPECT_EQ(c.cluster.secret_file, dir.File("secret"));
-  EXPECT_FALSE(c.cluster.leave_on_terminate);
+  EXPECT_TRUE(c.cluster.leave_on_terminate);
+  EXPECT_EQ(c.cluster.restart_grace, std::chrono::minutes(2));
   EXPECT_EQ(c.listen.peer, (HostPort{"127.0.0.1", 17420}));
   EXPECT_EQ(c.listen.http, (HostPort{"::1", 0}));
   EXPECT_EQ(c.data_dir, "/etc/ringwatch/data");  // relative to the config file's directory

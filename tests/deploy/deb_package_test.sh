@@ -64,7 +64,7 @@ grep -q '^ExecStart=/usr/bin/ringwatch agent -c /etc/ringwatch/ringwatch.yaml' \
 # Maintainer scripts, dry run: system commands are stubs that log their
 # arguments; getent reports no ringwatch user yet.
 mkdir -p "$work/stubs"
-for cmd in adduser deluser install chown chmod systemctl rm; do
+for cmd in adduser deluser install chown chmod systemctl rm ringwatch; do
   printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$cmd" "$work/calls" >"$work/stubs/$cmd"
 done
 printf '#!/bin/sh\nexit 2\n' >"$work/stubs/getent"
@@ -75,6 +75,17 @@ expect_call "adduser --system --group --home /var/lib/ringwatch --no-create-home
 expect_call "install -d -m 0750 -o ringwatch -g ringwatch /var/lib/ringwatch"
 expect_call "chown root:ringwatch /etc/ringwatch /etc/ringwatch/ringwatch.yaml"
 expect_call "chmod 0640 /etc/ringwatch/ringwatch.yaml"
+if [ -d /run/systemd/system ]; then
+  # An upgrade is a planned restart (the ring stays); a removal leaves first.
+  : >"$work/calls"
+  PATH="$work/stubs:/usr/bin:/bin" sh "$work/control/prerm" upgrade || fail "prerm upgrade failed"
+  ! grep -q "ringwatch leave" "$work/calls" || fail "prerm upgrade made the agent leave"
+  PATH="$work/stubs:/usr/bin:/bin" sh "$work/control/prerm" remove || fail "prerm remove failed"
+  expect_call "ringwatch leave"
+  expect_call "systemctl stop ringwatch.service"
+else
+  echo "note: no /run/systemd/system here; prerm's systemd branch not exercised"
+fi
 : >"$work/calls"
 PATH="$work/stubs:/usr/bin:/bin" sh "$work/control/postrm" purge || fail "postrm failed"
 expect_call "rm -rf /var/lib/ringwatch"

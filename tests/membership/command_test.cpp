@@ -17,11 +17,14 @@ Diagnosis SomeDiagnosis() {
 
 std::vector<Command> All() {
   MemberInfo info{"node-1", "10.0.0.1:7420", "z1", "10.0.0.1:11211", 2, 99};
-  return {
-      Command{1, AddMember{info}},           Command{2, MarkDead{"node-1", 99, SomeDiagnosis()}},
-      Command{3, MarkAlive{"node-1", 100}},  Command{4, Leave{"node-1"}},
-      Command{5, Remove{"node-1"}},          Command{6, UpdateMember{info}},
-      Command{7, LeaderElected{"node-2", 8}}};
+  return {Command{1, AddMember{info}},
+          Command{2, MarkDead{"node-1", 99, SomeDiagnosis()}},
+          Command{3, MarkAlive{"node-1", 100}},
+          Command{4, Leave{"node-1"}},
+          Command{5, Remove{"node-1"}},
+          Command{6, UpdateMember{info}},
+          Command{7, LeaderElected{"node-2", 8}},
+          Command{8, Restarting{"node-1", 99}}};
 }
 
 TEST(MembershipCommand, EveryCommandRoundTrips) {

@@ -58,5 +58,42 @@ TEST(Coordinator, OperatorRemovalSurvivesASnapshot) {
   EXPECT_EQ(fx.conf_change->node, raft::NodeId{"b"}) << "not c";
 }
 
+// The leader declares a planned restart dead (class `stopped`) once the
+// grace has run out in view time, not before; a lost proposal is made again.
+TEST(Coordinator, ARestartOutstayingTheGraceIsDeclaredDeadWithClassStopped) {
+  CoordinatorOptions o;
+  o.self = Info("a");
+  o.restart_grace = std::chrono::seconds(30);
+  Coordinator leader(o);
+  raft::ConfState conf;
+  conf.voters = {raft::NodeId{"a"}, raft::NodeId{"b"}};
+  ASSERT_TRUE(leader.Restore({raft::LogIndex{1}, raft::Term{1}, conf, ""}));
+  uint64_t index = 1;
+  leader.Apply(Normal(++index, {1000, AddMember{Info("a")}}));
+  leader.Apply(Normal(++index, {1000, AddMember{Info("b")}}));
+  leader.Apply(Normal(++index, {2000, Restarting{"b", 1}}));
+  ASSERT_EQ(leader.view().Find("b")->state, MemberState::kRestarting);
+  const RaftFacts facts{"a", true, 1};
+  auto stopped = [](const Effects& fx) {
+    for (const Command& c : fx.proposals)
+      if (const auto* d = std::get_if<MarkDead>(&c.body))
+        return d->id == "b" && d->incarnation == 1 && d->diagnosis.cls == DiagnosisClass::kStopped;
+    return false;
+  };
+  const core::Instant t0{};
+  EXPECT_FALSE(stopped(leader.Tick(facts, t0, 31'999, {}))) << "29.999 s into a 30 s grace";
+  EXPECT_TRUE(stopped(leader.Tick(facts, t0 + std::chrono::milliseconds(100), 32'000, {})));
+  EXPECT_FALSE(stopped(leader.Tick(facts, t0 + std::chrono::milliseconds(200), 32'100, {})))
+      << "not again while the first proposal may still commit";
+  EXPECT_TRUE(stopped(leader.Tick(facts, t0 + std::chrono::milliseconds(1200), 33'100, {})))
+      << "proposed again a second later";
+  // A follower never decides it.
+  EXPECT_FALSE(stopped(leader.Tick({"b", false, 1}, t0 + std::chrono::seconds(5), 40'000, {})));
+  // Returned in time: nothing to declare.
+  leader.Apply(Normal(++index, {32'500, AddMember{MemberInfo{"b", "b:7420", "", "b", 1, 2}}}));
+  EXPECT_EQ(leader.view().Find("b")->state, MemberState::kAlive);
+  EXPECT_FALSE(stopped(leader.Tick(facts, t0 + std::chrono::seconds(10), 90'000, {})));
+}
+
 }  // namespace
 }  // namespace ringwatch::membership

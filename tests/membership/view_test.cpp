@@ -43,6 +43,54 @@ TEST(MembershipView, LifecycleOfAMemberWithEvents) {
   EXPECT_EQ(v.version().value, 5u);
 }
 
+// A planned restart: the member stays in the ring (ring_version unchanged)
+// while restarting and when it returns with a new incarnation; only a
+// restart that outstays its grace (MarkDead, class stopped) moves the ring.
+TEST(MembershipView, APlannedRestartKeepsTheRingUnlessItOutstaysTheGrace) {
+  View v;
+  v.Apply({100, AddMember{Info("a", 1)}});
+  v.Apply({100, AddMember{Info("b", 1)}});
+  const uint64_t ring = v.ring_version().value;
+  EXPECT_FALSE(v.Apply({150, Restarting{"a", 7}}).member_changed) << "another incarnation";
+  auto r = v.Apply({200, Restarting{"a", 1}});
+  ASSERT_TRUE(r.event);
+  EXPECT_EQ(r.event->kind, EventKind::kRestarting);
+  EXPECT_EQ(v.Find("a")->state, MemberState::kRestarting);
+  EXPECT_EQ(v.ring_version().value, ring);
+  EXPECT_EQ(v.InRingIds(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(v.AliveIds(), (std::vector<std::string>{"b"}));
+  EXPECT_FALSE(v.Apply({210, Restarting{"a", 1}}).member_changed) << "twice";
+  EXPECT_FALSE(v.Apply({210, Remove{"a"}}).member_changed) << "a restarting member stays";
+  EXPECT_FALSE(v.Apply({210, MarkAlive{"a", 2}}).member_changed) << "not dead";
+  EXPECT_FALSE(v.Apply({210, AddMember{Info("a", 1)}}).member_changed) << "the same life";
+  auto back = v.Apply({300, AddMember{Info("a", 2)}});
+  ASSERT_TRUE(back.event);
+  EXPECT_EQ(back.event->kind, EventKind::kReturned);
+  EXPECT_EQ(v.Find("a")->state, MemberState::kAlive);
+  EXPECT_EQ(v.Find("a")->info.incarnation, 2u);
+  EXPECT_EQ(v.Find("a")->alive_since_ms, 100) << "the same life goes on; no flap";
+  EXPECT_EQ(v.ring_version().value, ring);
+
+  // Back with another service address: the ring follows that, of course.
+  v.Apply({400, Restarting{"a", 2}});
+  MemberInfo moved = Info("a", 3);
+  moved.service = "a:81";
+  v.Apply({500, AddMember{moved}});
+  EXPECT_GT(v.ring_version().value, ring);
+
+  const uint64_t ring2 = v.ring_version().value;
+  v.Apply({600, Restarting{"b", 1}});
+  EXPECT_EQ(v.ring_version().value, ring2);
+  auto dead = v.Apply({700, MarkDead{"b", 1, Died(DiagnosisClass::kStopped)}});
+  ASSERT_TRUE(dead.event);
+  EXPECT_EQ(dead.event->diagnosis, DiagnosisClass::kStopped);
+  EXPECT_EQ(v.Find("b")->state, MemberState::kDead);
+  EXPECT_GT(v.ring_version().value, ring2);
+  auto decoded = View::Decode(v.Encode());
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, v);
+}
+
 // Stale or misplaced decisions change nothing (and do not bump the version).
 TEST(MembershipView, CommandsThatDoNotFitTheStateAreIgnored) {
   View v;

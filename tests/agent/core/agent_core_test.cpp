@@ -180,7 +180,7 @@ TEST_F(AgentCoreTest, OperatorRequestsAreAnsweredWithCompletions) {
   raft::MemoryStorage storage;
   AgentCore joiner(Options("a", {"s1:7420"}), storage);
   Start(joiner);
-  fx = joiner.Stop(/*leave=*/true, 9, T());
+  fx = joiner.Stop(StopMode::kLeave, 9, T());
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].status, 409);
   EXPECT_FALSE(fx.stopped);
@@ -192,7 +192,7 @@ TEST_F(AgentCoreTest, AStopWithLeaveCommitsTheLeaveThenStops) {
   AgentCore core(Options("solo", {}), storage_);
   Start(core);
   Run(core, 1s);
-  auto fx = core.Stop(/*leave=*/true, 3, T());
+  auto fx = core.Stop(StopMode::kLeave, 3, T());
   for (int i = 0; i < 20 && !fx.stopped; ++i) {
     now_ += 25ms;
     fx = core.Advance(T());

@@ -1,5 +1,7 @@
 #include "tests/agent/core/agent_sim.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 
 #include "core/log.h"
@@ -67,6 +69,7 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   o.seeds = seeds.empty() ? options_.seeds : std::move(seeds);
   for (const auto& v : bootstrap_.voters)
     o.bootstrap_voters.push_back(v.value);
+  o.restart_grace = options_.restart_grace;
   o.random_seed = seed_ * 7919 + static_cast<uint64_t>(step_) + std::hash<std::string>{}(id);
   a.core = std::make_unique<AgentCore>(o, *a.storage);
   auto started = a.core->Start(Time());
@@ -78,9 +81,9 @@ void AgentSim::Crash(const std::string& id) {
   agents_.at(id).up = false;
 }
 
-void AgentSim::Stop(const std::string& id, bool leave) {
+void AgentSim::Stop(const std::string& id, StopMode mode) {
   SimAgent& a = agents_.at(id);
-  Perform(a, a.core->Stop(leave, 1, Time()));
+  Perform(a, a.core->Stop(mode, 1, Time()));
 }
 
 int AgentSim::Uniform(int lo, int hi) {
@@ -328,8 +331,11 @@ std::vector<uint64_t> LargeSeedList(uint64_t fallback) {
 }
 
 std::string Rerun(uint64_t seed) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string filter =
+      test ? std::string(test->test_suite_name()) + "." + test->name() : "AgentSimulation.*";
   return "re-run: RINGWATCH_AGENT_SIM_SEED=" + std::to_string(seed) +
-         " build/release/tests/agent_core_tests --gtest_filter='AgentSimulation.*'";
+         " build/release/tests/agent_core_tests --gtest_filter='" + filter + "'";
 }
 
 }  // namespace ringwatch::agent::sim

@@ -57,6 +57,7 @@ struct SimOptions {
   bool formed = false;
   // Agents started at construction (ids); nullopt: all.
   std::optional<std::vector<std::string>> start;
+  core::Duration restart_grace = std::chrono::seconds(30);
 };
 
 class AgentSim {
@@ -84,7 +85,8 @@ class AgentSim {
   // Crashes `id` and steps until every live view holds it dead; false when
   // that takes longer than 2 s of simulated time (the detection bound).
   bool CrashAndAwaitDeath(const std::string& id);
-  void Stop(const std::string& id, bool leave);  // graceful stop (SIGTERM / POST /v1/leave)
+  // Graceful stop: kRestart is SIGTERM, kLeave is POST /v1/leave.
+  void Stop(const std::string& id, StopMode mode);
 
   core::Instant Now() const;
   int64_t NowMs() const { return step_ * kStep.count(); }

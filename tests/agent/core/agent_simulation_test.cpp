@@ -151,7 +151,7 @@ std::string RunScenario(const testing::Scenario& scenario, uint64_t seed, std::s
         sim.Crash(id);
     } else if (step.verb == "leave") {
       for (const auto& id : step.ids) {
-        sim.Stop(id, /*leave=*/true);
+        sim.Stop(id, StopMode::kLeave);
         if (!sim.RunUntil([&] { return sim.agent(id).stopped; }, 10s)) {
           *failure = where + id + " did not stop\n" + Dump(sim);
           return "";
@@ -312,7 +312,7 @@ TEST(AgentSimulation, AGracefulStopWithLeaveCommitsTheLeaveAndHandsLeadershipOve
     sim.Run(5s);
     const std::string leader = sim.Leader();
     ASSERT_FALSE(leader.empty()) << Rerun(seed);
-    sim.Stop(leader, /*leave=*/true);
+    sim.Stop(leader, StopMode::kLeave);
     ASSERT_TRUE(sim.RunUntil([&] { return sim.agent(leader).stopped; }, 5s))
         << leader << " never finished its stop sequence; " << Rerun(seed);
     ASSERT_EQ(sim.agent(leader).completions.size(), 1u);

@@ -1,0 +1,169 @@
+// Lifecycle in the whole-agent simulation (tests/agent/core/agent_sim.h):
+// planned restarts (SIGTERM) keep the ring; a restart that does not come
+// back within cluster.restart_grace is a death of class `stopped`.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "membership/view.h"
+#include "tests/agent/core/agent_sim.h"
+
+namespace ringwatch::agent::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Event kinds committed after `from_seq`, in the view of `who`.
+std::vector<membership::Event> EventsSince(const AgentSim& sim, const std::string& who,
+                                           uint64_t from_seq) {
+  std::vector<membership::Event> out;
+  for (const membership::Event& e : sim.agents().at(who).core->view().events())
+    if (e.seq >= from_seq) out.push_back(e);
+  return out;
+}
+
+std::string Kinds(const std::vector<membership::Event>& events) {
+  std::string out;
+  for (const auto& e : events)
+    out += std::string(membership::ToString(e.kind)) + ":" + e.member + " ";
+  return out;
+}
+
+// An up agent other than `but`.
+std::string AnyUpBut(const AgentSim& sim, const std::string& but) {
+  for (const auto& [id, a] : sim.agents())
+    if (a.up && id != but) return id;
+  return "";
+}
+
+// Every agent, one after the other (the leader included, wherever it is in
+// the order), gets SIGTERM and starts again a second after it exited — what
+// a package upgrade does. The ring's version never moves; the log holds one
+// `restarting` and one `returned` per member and no death, leave or join;
+// at the end every member is alive in one view.
+TEST(LifecycleSimulation, ARollingRestartKeepsTheRingAndCommitsNoDeathLeaveOrJoin) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, {});
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.AllJoined(); }, 30s)) << Rerun(seed);
+    sim.Run(3s);
+    const std::string first = sim.ids().front();
+    const uint64_t ring_version = sim.agent(first).core->view().ring_version().value;
+    const uint64_t from_seq = sim.agent(first).core->view().next_event_seq();
+    for (const std::string& id : sim.ids()) {
+      sim.Stop(id, StopMode::kRestart);
+      ASSERT_TRUE(sim.RunUntil([&] { return sim.agent(id).stopped; }, 5s))
+          << id << " did not finish its stop; " << Rerun(seed);
+      ASSERT_FALSE(sim.agent(id).completions.empty());
+      EXPECT_EQ(sim.agent(id).completions.back().status, 200)
+          << sim.agent(id).completions.back().message << "; " << Rerun(seed);
+      EXPECT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere(id) == "restarting"; }, 1s))
+          << id << "; " << Rerun(seed);
+      // Nothing moves while it is away: the ring keeps it.
+      bool ring_kept = true;
+      sim.RunUntil(
+          [&] {
+            for (const auto& [other, a] : sim.agents())
+              if (a.up && a.core->view().ring_version().value != ring_version) ring_kept = false;
+            return false;
+          },
+          1s);
+      EXPECT_TRUE(ring_kept) << "the ring moved while " << id << " restarted; " << Rerun(seed);
+      sim.Start(id);
+      ASSERT_TRUE(sim.RunUntil(
+          [&] { return sim.StateEverywhere(id) == "alive" && sim.agent(id).core->Ready(); }, 10s))
+          << id << " did not return; " << Rerun(seed);
+    }
+    sim.Run(2s);
+    EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+    for (const auto& [id, a] : sim.agents()) {
+      ASSERT_TRUE(a.up) << id;
+      EXPECT_EQ(a.core->view().ring_version().value, ring_version)
+          << "the ring moved in " << id << "'s view; " << Rerun(seed);
+      for (const std::string& member : sim.ids())
+        EXPECT_EQ(sim.StateIn(id, member), "alive")
+            << member << " in " << id << "; " << Rerun(seed);
+    }
+    const auto events = EventsSince(sim, first, from_seq);
+    std::map<std::string, int> restarting, returned;
+    for (const auto& e : events) {
+      using K = membership::EventKind;
+      EXPECT_TRUE(e.kind == K::kRestarting || e.kind == K::kReturned || e.kind == K::kLeader)
+          << "unexpected event " << membership::ToString(e.kind) << " of " << e.member
+          << "; events: " << Kinds(events) << Rerun(seed);
+      if (e.kind == K::kRestarting) ++restarting[e.member];
+      if (e.kind == K::kReturned) ++returned[e.member];
+    }
+    for (const std::string& id : sim.ids()) {
+      EXPECT_EQ(restarting[id], 1) << id << "; events: " << Kinds(events) << Rerun(seed);
+      EXPECT_EQ(returned[id], 1) << id << "; events: " << Kinds(events) << Rerun(seed);
+    }
+  }
+}
+
+// A planned restart that is not back within the grace: `dead`, class
+// `stopped`, decided by the leader once the grace has run out (not before);
+// the ring moves once. Started again later, the member comes back through
+// its probation like any dead member.
+TEST(LifecycleSimulation, ARestartThatOutstaysTheGraceIsDeadWithClassStopped) {
+  for (uint64_t seed : SeedList()) {
+    SimOptions o;
+    o.restart_grace = 5s;
+    AgentSim sim(seed, o);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.AllJoined(); }, 30s)) << Rerun(seed);
+    sim.Run(3s);
+    // The leader, on even seeds: it hands over first.
+    const std::string id = seed % 2 == 0 ? sim.Leader() : "n4";
+    ASSERT_FALSE(id.empty()) << Rerun(seed);
+    const std::string watcher = AnyUpBut(sim, id);
+    const uint64_t ring_version = sim.agent(watcher).core->view().ring_version().value;
+    sim.Stop(id, StopMode::kRestart);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.agent(id).stopped; }, 5s)) << Rerun(seed);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere(id) == "restarting"; }, 1s))
+        << Rerun(seed);
+    const int64_t since = sim.agent(watcher).core->view().Find(id)->since_ms;
+    std::set<uint64_t> ring_versions;
+    int64_t dead_at = -1;
+    ASSERT_TRUE(sim.RunUntil(
+        [&] {
+          for (const auto& [other, a] : sim.agents())
+            if (a.up) ring_versions.insert(a.core->view().ring_version().value);
+          const membership::Member* m = sim.agent(watcher).core->view().Find(id);
+          if (dead_at < 0 && m->state == membership::MemberState::kDead) dead_at = m->since_ms;
+          return sim.StateEverywhere(id) == "dead";
+        },
+        10s))
+        << id << " is not dead 10 s after a 5 s grace; " << Rerun(seed);
+    EXPECT_GE(dead_at - since, 5000) << "declared dead before the grace ran out; " << Rerun(seed);
+    EXPECT_LE(dead_at - since, 6500) << Rerun(seed);
+    const membership::Member* m = sim.agent(watcher).core->view().Find(id);
+    ASSERT_TRUE(m->diagnosis) << Rerun(seed);
+    EXPECT_EQ(m->diagnosis->cls, membership::DiagnosisClass::kStopped) << Rerun(seed);
+    ring_versions.erase(ring_version);
+    EXPECT_EQ(ring_versions.size(), 1u) << "the ring must move exactly once; " << Rerun(seed);
+    EXPECT_EQ(sim.DeadEvents(), 1u) << Rerun(seed);
+
+    sim.Start(id);
+    EXPECT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere(id) == "alive"; }, 15s))
+        << id << " did not rejoin after its grace ran out; " << Rerun(seed);
+    sim.Run(1s);
+    EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+  }
+}
+
+// `ringwatch leave` (and SIGTERM with leave_on_terminate) still leave at once.
+TEST(LifecycleSimulation, AStopWithLeaveStillLeaves) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, {});
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.AllJoined(); }, 30s)) << Rerun(seed);
+    sim.Run(2s);
+    const uint64_t ring_version = sim.agent("n1").core->view().ring_version().value;
+    sim.Stop("n5", StopMode::kLeave);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.agent("n5").stopped; }, 5s)) << Rerun(seed);
+    sim.Run(500ms);
+    EXPECT_EQ(sim.StateEverywhere("n5"), "left") << Rerun(seed);
+    EXPECT_NE(sim.agent("n1").core->view().ring_version().value, ring_version) << Rerun(seed);
+  }
+}
+
+}  // namespace
+}  // namespace ringwatch::agent::sim
