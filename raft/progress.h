@@ -85,13 +85,24 @@ struct Progress {
 
   // A rejection of the append after `rejected`; `hint` is where the
   // follower's log may match. Returns false when the rejection is stale.
+  //
+  // A follower whose log ends before `match` lost entries it had
+  // acknowledged (a damaged disk: a torn wal tail is truncated on load).
+  // Its rejection is not stale: match falls back to the hint, so the leader
+  // repairs it from there (or sends a snapshot). Lowering match never
+  // uncommits anything (the commit index only grows) and at worst resends
+  // entries the follower holds; without it the leader would probe the same
+  // index forever.
   bool MaybeDecreaseTo(LogIndex rejected, LogIndex hint) {
+    const bool lost = hint < match;
     if (state == ProgressState::kReplicate) {
-      if (rejected <= match) return false;
+      if (rejected <= match && !lost) return false;
+      if (lost) match = hint;
       next = match + 1;
       return true;
     }
     if (next - 1 != rejected) return false;
+    if (lost) match = hint;
     LogIndex candidate = std::min(rejected, hint + 1);
     next = std::max(candidate, match + 1);
     probe_sent = false;

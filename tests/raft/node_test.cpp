@@ -750,3 +750,68 @@ TEST(RaftFastFailover, AMajorityOfSuspicionsMovesLeadershipInsideTheLease) {
 
 }  // namespace
 }  // namespace ringwatch::raft
+
+namespace ringwatch::raft::testing {
+namespace {
+
+// A follower whose storage lost the tail it had acknowledged (a WAL cut at
+// an offset; the torn tail is truncated on load) comes back behind the
+// leader's match for it. The leader must back off below that match and
+// repair it — a rejection at or below match is not stale here — and the
+// repair must not loop: a handful of messages, not one per round trip
+// forever. (Before: the leader ignored the rejections, the follower never
+// caught up.)
+TEST(RaftRepair, AFollowerThatLostAnAcknowledgedTailIsRepaired) {
+  Cluster c({"a", "b", "c"});
+  c.Elect("a");
+  for (int i = 0; i < 10; ++i)
+    c.Propose("a", Named("v", i));
+  c.TickAll();
+  const LogIndex last = c.node("a").log().last_index();
+  ASSERT_EQ(c.node("c").log().last_index(), last);
+  // c crashes and loses its last 5 entries (acknowledged: a's match for c is `last`).
+  c.Crash("c");
+  auto loaded = c.storage("c").Load();
+  ASSERT_TRUE(loaded.ok());
+  Restored cut = std::move(loaded).value();
+  cut.entries.resize(cut.entries.size() - 5);
+  c.Add("c", cut);
+  ASSERT_EQ(c.node("c").log().last_index(), last - 5);
+  c.ResetDelivered();
+  c.Propose("a", "after");
+  for (int i = 0; i < 5; ++i)
+    c.TickAll();
+  EXPECT_EQ(c.node("c").log().last_index(), c.node("a").log().last_index());
+  EXPECT_EQ(c.node("c").log().committed(), c.node("a").log().committed());
+  EXPECT_EQ(c.sm("c").data, c.sm("a").data);
+  EXPECT_LT(c.delivered(MessageType::kAppend), 40u) << "repair must not loop";
+  // Quiet afterwards: a tick costs heartbeats only.
+  c.ResetDelivered();
+  c.TickAll();
+  EXPECT_EQ(c.delivered(MessageType::kAppend), 0u);
+}
+
+// The same while the leader is pipelining (kReplicate): appends in flight
+// when the follower restarts with a shorter log.
+TEST(RaftRepair, AFollowerThatLostItsTailWhileReplicatingIsRepaired) {
+  Cluster c({"a", "b", "c"});
+  c.Elect("a");
+  for (int i = 0; i < 3; ++i)
+    c.Propose("a", Named("v", i));
+  c.Crash("c");
+  auto loaded = c.storage("c").Load();
+  ASSERT_TRUE(loaded.ok());
+  Restored cut = std::move(loaded).value();
+  cut.entries.resize(1);  // only the bootstrap entry is left
+  for (int i = 3; i < 6; ++i)
+    c.Propose("a", Named("v", i));  // committed by a and b; c is down
+  c.Add("c", cut);
+  c.Propose("a", "after");
+  for (int i = 0; i < 5; ++i)
+    c.TickAll();
+  EXPECT_EQ(c.node("c").log().last_index(), c.node("a").log().last_index());
+  EXPECT_EQ(c.sm("c").data, c.sm("a").data);
+}
+
+}  // namespace
+}  // namespace ringwatch::raft::testing
