@@ -270,7 +270,12 @@ void AgentCore::Execute(membership::Effects fx, CoreTime t) {
                  {"member", fx.conf_change->node.value}});
   }
   for (auto& [to, message] : fx.messages) {
-    if (!to.empty()) {
+    // To a member whose address this agent knows; else — it heard of the
+    // leader through its Raft messages, but its view is too far behind to
+    // say where the leader listens (a lost wal tail, an old snapshot) — as
+    // when no leader is known: through the seeds, whose answer names the
+    // leader's address and who forward the request once.
+    if (!to.empty() && (to == options_.self.id || addresses_.count(core::MemberId{to}))) {
       fx_.membership.push_back(MembershipSend{core::MemberId{to}, std::move(message)});
       continue;
     }

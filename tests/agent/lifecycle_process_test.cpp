@@ -3,15 +3,22 @@
 // the other, as a package upgrade does — leaves the ring untouched and
 // commits no death, leave or join; an agent stopped for longer than
 // cluster.restart_grace is dead with class `stopped` and the ring moves
-// once; `leave_on_terminate: true` and `POST /v1/leave` still leave.
+// once; `leave_on_terminate: true` and `POST /v1/leave` still leave; a wal
+// cut at random offsets either catches up or stops the agent naming the file
+// and offset; an agent whose peers keep refusing stays idle.
 
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <random>
+#include <unistd.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/agent_process.h"
@@ -29,6 +36,22 @@ using testing::GetJson;
 
 constexpr auto kDeadline = 30s;
 const std::vector<std::string> kAll{"node-1", "node-2", "node-3", "node-4", "node-5"};
+
+// CPU seconds (user + system) the process has used, from /proc/PID/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 uint64_t RingVersion(AgentProcess& a) {
   auto status = GetJson(a, "/v1/status");
@@ -165,6 +188,96 @@ TEST_F(LifecycleProcess, LeaveOnTerminateLeavesAtOnce) {
   EXPECT_EQ(v.process().Wait(kDeadline), 0);
   EXPECT_NE(v.process().Stderr().find("left the cluster"), std::string::npos);
   ASSERT_TRUE(AllSee(Except(&v), {"node-5"}, "left"));
+}
+
+// A wal that lost its tail (a disk that cut it at some offset) at 20 random
+// offsets, on learners and voters that are not the leader: every restart
+// either catches up with the cluster — commit index and committed history
+// equal to the leader's — or exits with code 1 naming the file and the
+// offset. (Before: a follower behind the leader's match for it was never
+// repaired, and the leader and it spun at ~80 % CPU.)
+TEST_F(LifecycleProcess, AWalCutAtTwentyOffsetsCatchesUpOrNamesTheFileAndOffset) {
+  Start();
+  std::mt19937 rng(20261202);
+  int caught_up = 0, refused = 0;
+  for (int run = 0; run < 20; ++run) {
+    std::string leader;
+    ASSERT_TRUE(testing::PollUntil([&] { return !(leader = testing::AgreedLeader(all_)).empty(); },
+                                   kDeadline, 20ms));
+    std::vector<std::string> followers;
+    for (const std::string& id : kAll)
+      if (id != leader) followers.push_back(id);
+    const std::string id = followers[static_cast<std::size_t>(run) % followers.size()];
+    AgentProcess& a = Node(id);
+    ASSERT_TRUE(a.process().Signal(SIGKILL));
+    a.process().Wait(kDeadline);
+    const std::string wal = a.dir().File("data/raft/wal");
+    const std::string backup = a.dir().File("wal.backup");
+    std::filesystem::copy_file(wal, backup, std::filesystem::copy_options::overwrite_existing);
+    const auto size = std::filesystem::file_size(wal);
+    // One run cuts into the header; the others anywhere in the records.
+    const uint64_t offset = run == 7 ? 3 : std::uniform_int_distribution<uint64_t>(8, size - 1)(rng);
+    std::filesystem::resize_file(wal, offset);
+    std::string error;
+    const bool up = a.Start(&error, 10s);
+    if (!up || !a.process().Running()) {
+      EXPECT_EQ(a.process().Wait(kDeadline), 1) << id << " cut at " << offset;
+      const std::string err = a.process().Stderr();
+      EXPECT_NE(err.find(wal), std::string::npos) << err;
+      EXPECT_NE(err.find("offset"), std::string::npos) << err;
+      ++refused;
+      // The operator restores the file (here: the copy) and starts it again.
+      std::filesystem::copy_file(backup, wal, std::filesystem::copy_options::overwrite_existing);
+      ASSERT_TRUE(a.Start(&error)) << error;
+    } else {
+      ++caught_up;
+    }
+    nlohmann::json mine, theirs;
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          const std::string now_leader = testing::AgreedLeader(all_);
+          if (now_leader.empty()) return false;
+          AgentProcess& l = Node(now_leader);
+          auto r = testing::RaftStatus(a);
+          auto lr = testing::RaftStatus(l);
+          if (r.is_null() || lr.is_null() || r["commit_index"] != lr["commit_index"]) return false;
+          mine = GetJson(a, "/v1/events");
+          theirs = GetJson(l, "/v1/events");
+          return !mine.is_null() && mine == theirs;
+        },
+        kDeadline, 20ms))
+        << id << " (wal cut at " << offset << " of " << size << ") did not catch up\n"
+        << a.process().Stderr().substr(0, 4000);
+    ASSERT_TRUE(AllSee(all_, {id}, "alive")) << id;
+  }
+  std::cout << "wal cut at 20 offsets: " << caught_up << " caught up, " << refused
+            << " refused naming the file and offset\n";
+  EXPECT_GE(refused, 1);
+  EXPECT_GE(caught_up, 15);
+}
+
+// Two voters of three are SIGKILLed: the last one cannot elect anybody and
+// its peers' ports refuse every connection. It, and the learners, keep
+// trying — with backoff: their CPU stays near idle (a retry loop without
+// backoff burns a core).
+TEST_F(LifecycleProcess, CpuStaysIdleWhilePeersKeepRefusing) {
+  Start();
+  for (const char* id : {"node-2", "node-3"}) {
+    ASSERT_TRUE(Node(id).process().Signal(SIGKILL));
+    Node(id).process().Wait(kDeadline);
+  }
+  std::this_thread::sleep_for(2s);  // the election timeouts run out first
+  std::map<std::string, double> before;
+  for (const char* id : {"node-1", "node-4", "node-5"})
+    before[id] = CpuSeconds(Node(id).process().pid());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(5s);  // the measurement window
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& [id, cpu] : before) {
+    const double share = (CpuSeconds(Node(id).process().pid()) - cpu) / wall;
+    std::cout << id << " CPU while its peers refuse: " << 100 * share << " %\n";
+    EXPECT_LT(share, 0.25) << id << " is spinning";
+  }
 }
 
 }  // namespace

@@ -81,6 +81,21 @@ void AgentSim::Crash(const std::string& id) {
   agents_.at(id).up = false;
 }
 
+void AgentSim::LoseTail(const std::string& id, std::size_t entries) {
+  SimAgent& a = agents_.at(id);
+  a.up = false;
+  auto loaded = a.storage->Load();
+  if (!loaded.ok()) std::abort();
+  raft::Restored r = std::move(loaded).value();
+  r.entries.resize(r.entries.size() > entries ? r.entries.size() - entries : 1);
+  a.storage = std::make_unique<raft::MemoryStorage>();
+  raft::Ready first;
+  first.snapshot = r.snapshot;
+  first.hard_state = r.hard_state;
+  first.entries = r.entries;
+  (void)a.storage->Save(first);
+}
+
 void AgentSim::Stop(const std::string& id, StopMode mode) {
   SimAgent& a = agents_.at(id);
   Perform(a, a.core->Stop(mode, 1, Time()));

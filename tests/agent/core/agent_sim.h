@@ -68,6 +68,10 @@ class AgentSim {
   // with `seeds` (empty: the simulation's seeds).
   void Start(const std::string& id, std::vector<std::string> seeds = {});
   void Crash(const std::string& id);
+  // Crashes `id` (if up) and cuts the last `entries` entries from its
+  // storage (keeping at least the first), as a torn wal tail loses them;
+  // Start() it again afterwards.
+  void LoseTail(const std::string& id, std::size_t entries);
   void StepOnce();
   void Run(std::chrono::milliseconds d);
   // Steps until every up agent's view holds each of `ids` in `state`.
