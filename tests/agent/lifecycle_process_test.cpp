@@ -9,14 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
-#include <unistd.h>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -216,7 +216,8 @@ TEST_F(LifecycleProcess, AWalCutAtTwentyOffsetsCatchesUpOrNamesTheFileAndOffset)
     std::filesystem::copy_file(wal, backup, std::filesystem::copy_options::overwrite_existing);
     const auto size = std::filesystem::file_size(wal);
     // One run cuts into the header; the others anywhere in the records.
-    const uint64_t offset = run == 7 ? 3 : std::uniform_int_distribution<uint64_t>(8, size - 1)(rng);
+    const uint64_t offset =
+        run == 7 ? 3 : std::uniform_int_distribution<uint64_t>(8, size - 1)(rng);
     std::filesystem::resize_file(wal, offset);
     std::string error;
     const bool up = a.Start(&error, 10s);
