@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 
 #include "agent/core_loop.h"
@@ -29,6 +30,18 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// Fault injection for tests (docs/development.md): RINGWATCH_FAULT_PERSIST_DELAY_MS
+// makes every Raft save that much slower, as on a slow disk.
+std::chrono::milliseconds FaultPersistDelay() {
+  const char* v = std::getenv("RINGWATCH_FAULT_PERSIST_DELAY_MS");
+  if (!v || !*v) return std::chrono::milliseconds(0);
+  const long ms = std::strtol(v, nullptr, 10);
+  if (ms <= 0 || ms > 60'000) return std::chrono::milliseconds(0);
+  log::Warn("agent", "fault injection: every Raft save is delayed",
+            {{"delay_ms", std::to_string(ms)}});
+  return std::chrono::milliseconds(ms);
+}
 
 // Resolves a listen host: an IP literal, or a name looked up once at start.
 std::error_code ResolveListen(net::io_context& ioc, const config::HostPort& hp,
@@ -235,9 +248,11 @@ bool Agent::StartHttp() {
 }
 
 bool Agent::StartCore() {
-  core_ = std::make_unique<CoreLoop>(
-      core_ioc_, CoreLoop::Options{config_.cluster.name, key_, config_.data_dir + "/raft"},
-      metrics_.registry());
+  core_ =
+      std::make_unique<CoreLoop>(core_ioc_,
+                                 CoreLoop::Options{config_.cluster.name, key_,
+                                                   config_.data_dir + "/raft", FaultPersistDelay()},
+                                 metrics_.registry());
   tcp::endpoint endpoint;
   if (auto ec = ResolveListen(core_ioc_, config_.listen.peer, &endpoint)) {
     log::Error("agent", "cannot resolve listen.peer",

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <thread>
 
 #include "agent/peer/endpoint_text.h"
 #include "core/log.h"
@@ -45,6 +46,26 @@ CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& 
 
 CoreLoop::~CoreLoop() {
   Close();
+  storage_thread_.join();  // a save under way completes; its result is dropped
+}
+
+void CoreLoop::Persist(raft::Ready ready) {
+  net::post(storage_thread_,
+            [this, ready = std::move(ready), alive = std::weak_ptr<bool>(alive_)]() mutable {
+              const auto t0 = std::chrono::steady_clock::now();
+              if (options_.fault_persist_delay.count() > 0)
+                std::this_thread::sleep_for(options_.fault_persist_delay);
+              auto saved = storage_.Save(ready);
+              const double seconds =
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+              std::optional<std::string> error;
+              if (!saved.ok()) error = saved.error().message;
+              net::post(ioc_, [this, error = std::move(error), seconds, alive] {
+                if (alive.expired() || closed_) return;
+                raft_metrics_.persist_seconds().Observe(seconds);
+                Perform(core_->OnPersisted(error, Now()));
+              });
+            });
 }
 
 CoreTime CoreLoop::Now() const {
@@ -142,6 +163,7 @@ void CoreLoop::Perform(CoreEffects fx) {
   }
   for (const raft::Message& m : fx.raft)
     transport_.Send(m);
+  if (fx.persist) Persist(std::move(*fx.persist));
   for (MembershipSend& s : fx.membership) {
     std::string payload = membership::EncodePeerMessage(s.message);
     if (const auto* member = std::get_if<core::MemberId>(&s.to)) {

@@ -1,7 +1,7 @@
 #pragma once
 // CoreLoop: runs this agent's AgentCore on the core io_context and carries
 // out its effects — and decides nothing. It owns the core, its Raft storage
-// (<data_dir>/raft, FileStorage), the peer port's two transports (UDP
+// (<data_dir>/raft, FileStorage, saved on a thread of its own), the peer port's two transports (UDP
 // heartbeats, TCP Raft and membership frames), the prober and the seed
 // dialer, and one timer set to the core's next wakeup. Every input (a timer
 // expiry, a datagram, a frame, a probe result, an operator request) goes to
@@ -15,6 +15,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +40,9 @@ class CoreLoop {
     std::string cluster;
     std::string key;       // peer frame HMAC key; empty: none
     std::string raft_dir;  // <data_dir>/raft
+    // Fault injection for tests (RINGWATCH_FAULT_PERSIST_DELAY_MS): every
+    // save takes this much longer, as on a slow disk.
+    std::chrono::milliseconds fault_persist_delay{0};
   };
 
   CoreLoop(boost::asio::io_context& ioc, Options options, prometheus::Registry& registry);
@@ -74,6 +79,7 @@ class CoreLoop {
  private:
   CoreTime Now() const;
   void Perform(CoreEffects fx);
+  void Persist(raft::Ready ready);
   void ScheduleWakeup();
   void ScheduleFlush();
   void OnHeartbeat(const Heartbeat& h, const boost::asio::ip::udp::endpoint& from);
@@ -87,6 +93,10 @@ class CoreLoop {
   exporters::MembershipMetrics membership_metrics_;
   exporters::RaftMetrics raft_metrics_;
   raft::FileStorage storage_;
+  // Saves run here, one at a time, so a slow disk never holds up the core
+  // thread (heartbeats, detection); declared after storage_ so it is joined
+  // before the storage goes.
+  boost::asio::thread_pool storage_thread_{1};
   HeartbeatTransport heartbeats_;
   RaftTransport transport_;
   Prober prober_;

@@ -190,13 +190,22 @@ RaftMetrics::RaftMetrics(prometheus::Registry& registry)
                           .Help("Times this node saw the Raft leader change to a new member.")
                           .Register(registry)
                           .Add({})),
-      commit_seconds_(prometheus::BuildHistogram()
-                          .Name("ringwatch_raft_commit_seconds")
-                          .Help("Time from a proposal on this leader to its commit.")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                       0.5, 1, 2.5})) {}
+      commit_seconds_(
+          prometheus::BuildHistogram()
+              .Name("ringwatch_raft_commit_seconds")
+              .Help("Time from a proposal on this leader to its commit.")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                           0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+      persist_seconds_(prometheus::BuildHistogram()
+                           .Name("ringwatch_raft_persist_seconds")
+                           .Help("Time to make one Raft Ready durable (write + fdatasync), on "
+                                 "the storage thread.")
+                           .Register(registry)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                        0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                        0.5, 1, 2.5})) {}
 
 void RaftMetrics::Update(const raft::Node& node) {
   term_.Set(static_cast<double>(node.term().value));

@@ -99,6 +99,7 @@ class RaftMetrics {
   void Update(const raft::Node& node);
   prometheus::Counter& leader_changes() { return leader_changes_; }
   prometheus::Histogram& commit_seconds() { return commit_seconds_; }
+  prometheus::Histogram& persist_seconds() { return persist_seconds_; }
 
  private:
   prometheus::Gauge& term_;
@@ -110,6 +111,7 @@ class RaftMetrics {
   prometheus::Gauge& learners_;
   prometheus::Counter& leader_changes_;
   prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& persist_seconds_;
 };
 
 class RingMetrics {

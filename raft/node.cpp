@@ -917,7 +917,10 @@ void Node::Advance(const Ready& rd) {
     snapshot_restore_ = false;
   }
   if (!rd.entries.empty()) log_.StableTo(rd.entries.back().index, rd.entries.back().term);
-  if (!rd.committed.empty()) log_.AppliedTo(rd.committed.back().index);
+  // A snapshot restored between GetReady() and Advance() (messages may be
+  // stepped while a Ready is being saved) moved applied past these entries.
+  if (!rd.committed.empty() && rd.committed.back().index > log_.applied())
+    log_.AppliedTo(rd.committed.back().index);
 }
 
 void Node::Compact(LogIndex index, std::string data) {

@@ -178,6 +178,9 @@ class Node {
   void ReportUnreachable(const NodeId& peer);
 
   bool HasReady() const;
+  // The next Ready. Messages, ticks and proposals may be stepped while it is
+  // being saved (off the caller's thread); what they produce waits for the
+  // next GetReady(), which must follow Advance().
   Ready GetReady();
   // Precondition: `ready` is the last GetReady(), fully persisted and applied.
   void Advance(const Ready& ready);

@@ -180,41 +180,66 @@ void AgentCore::Unreachable(const core::MemberId& peer) {
 }
 
 void AgentCore::Process(CoreTime t) {
-  while (!fatal_ && node_->HasReady()) {
+  while (!fatal_ && !persisting_ && node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
-    // Durable first: nothing that depends on this state may leave before it.
-    auto saved = storage_.Save(rd);
-    if (!saved.ok()) {
-      fatal_ = true;
-      fx_.fatal = saved.error().message;
-      log::Error("raft", "storage failed; stopping (continuing could break Raft safety)",
-                 {{"error", saved.error().message}});
-      return;
+    if (rd.hard_state || rd.snapshot || !rd.entries.empty()) {
+      // Durable first: nothing that depends on this state may leave before
+      // it. The runtime saves it off this thread; the cycle resumes in
+      // OnPersisted().
+      raft::Ready save;
+      save.hard_state = rd.hard_state;
+      save.snapshot = rd.snapshot;
+      save.entries = std::move(rd.entries);
+      // Advance() needs only the last entry (its index and term).
+      if (!save.entries.empty()) rd.entries.push_back(save.entries.back());
+      fx_.persist = std::move(save);
+      persisting_ = std::move(rd);
+      break;
     }
-    for (raft::Message& m : rd.messages)
-      fx_.raft.push_back(std::move(m));
-    rd.messages.clear();
-    if (rd.snapshot && rd.restore) {
-      if (!coordinator_.Restore(*rd.snapshot))
-        log::Error("membership", "snapshot does not decode; keeping the current view",
-                   {{"index", std::to_string(rd.snapshot->index.value)}});
-      watch_dirty_ = true;
-      fx_.view_changed = true;
-      SyncAddresses();
-    }
-    for (const raft::Entry& e : rd.committed)
-      Apply(e, t);
-    const bool applied = !rd.committed.empty();
-    node_->Advance(rd);
-    if (applied && node_->role() == raft::Role::kLeader)
-      Execute(coordinator_.AfterApply(Facts(), t.wall_ms), t);
-    const raft::RaftLog& log = node_->log();
-    if (log.applied().value >= log.snapshot_index().value + options_.snapshot_entries)
-      node_->Compact(log.applied(), coordinator_.SnapshotData());
+    FinishReady(rd, t);
   }
   if (fatal_) return;
   NoteRaftChanges();
   CheckProgress(t);
+}
+
+CoreEffects AgentCore::OnPersisted(std::optional<std::string> error, CoreTime t) {
+  if (fatal_ || !node_ || !persisting_) return {};
+  raft::Ready rd = std::move(*persisting_);
+  persisting_.reset();
+  if (error) {
+    fatal_ = true;
+    fx_.fatal = *error;
+    log::Error("raft", "storage failed; stopping (continuing could break Raft safety)",
+               {{"error", *error}});
+    return Take();
+  }
+  FinishReady(rd, t);
+  Process(t);
+  return Take();
+}
+
+void AgentCore::FinishReady(raft::Ready& rd, CoreTime t) {
+  for (raft::Message& m : rd.messages)
+    fx_.raft.push_back(std::move(m));
+  rd.messages.clear();
+  if (rd.snapshot && rd.restore) {
+    if (!coordinator_.Restore(*rd.snapshot))
+      log::Error("membership", "snapshot does not decode; keeping the current view",
+                 {{"index", std::to_string(rd.snapshot->index.value)}});
+    watch_dirty_ = true;
+    fx_.view_changed = true;
+    SyncAddresses();
+  }
+  for (const raft::Entry& e : rd.committed)
+    Apply(e, t);
+  const bool applied = !rd.committed.empty();
+  node_->Advance(rd);
+  if (applied && node_->role() == raft::Role::kLeader)
+    Execute(coordinator_.AfterApply(Facts(), t.wall_ms), t);
+  const raft::RaftLog& log = node_->log();
+  if (log.applied().value >= log.snapshot_index().value + options_.snapshot_entries)
+    node_->Compact(log.applied(), coordinator_.SnapshotData());
 }
 
 void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
@@ -501,9 +526,19 @@ void AgentCore::UpdateWatch(CoreTime t) {
     it = watched_.erase(it);
   }
   for (const auto& [id, address] : plan.watched) {
+    const membership::Member* m = view().Find(id);
+    const uint64_t life = m ? m->info.incarnation : 0;
     auto it = watched_.find(id);
+    if (it != watched_.end() && it->second.view_incarnation != life) {
+      // A new life (back from a restart): judged afresh, not by the silence
+      // of the restart itself.
+      probes_.erase(id);
+      watched_.erase(it);
+      it = watched_.end();
+    }
     if (it == watched_.end()) {
-      watched_.emplace(id, Watched(address, options_.detector, t.now));
+      it = watched_.emplace(id, Watched(address, options_.detector, t.now)).first;
+      it->second.view_incarnation = life;
     } else {
       it->second.address = address;
     }

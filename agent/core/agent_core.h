@@ -9,9 +9,15 @@
 // The runtime (agent/) and the deterministic simulation (tests/) drive this
 // same object: they feed it time, heartbeats, acks, peer messages, probe
 // results and Raft messages, and carry out the CoreEffects it returns —
-// nothing else. Every input returns the effects it produced; the Raft Ready
-// cycle runs inside (persist through Storage::Save, then send, then apply),
-// so a CoreEffects' Raft messages may leave as soon as the call returns.
+// nothing else. Every input returns the effects it produced.
+//
+// Persistence is an effect too: a Raft Ready that must be durable comes out
+// as CoreEffects::persist; the runtime saves it (on its storage thread, so a
+// slow disk never holds up heartbeats or detection) and reports with
+// OnPersisted(). Until then the Ready cycle waits — its messages are not
+// sent, its committed entries not applied, no further Ready is taken — while
+// everything else (heartbeats, verdicts, reports) goes on. So a CoreEffects'
+// Raft messages are durable already and may leave at once.
 //
 // Time: every input takes a CoreTime (monotonic now + wall-clock ms for the
 // view's timestamps). Advance() runs whatever is due — Raft ticks (a quarter
@@ -157,6 +163,9 @@ struct CoreEffects {
   // Peer addresses (id -> "host:port") new or changed for the transport.
   std::vector<std::pair<core::MemberId, std::string>> addresses;
   std::vector<raft::Message> raft;  // persisted already: send
+  // Save this (hard state, entries, snapshot) durably, then call
+  // OnPersisted(). At most one is outstanding.
+  std::optional<raft::Ready> persist;
   std::vector<MembershipSend> membership;
   std::optional<Heartbeat> heartbeat;  // send to every heartbeat target now
   std::vector<ProbeRequest> probes;
@@ -183,9 +192,11 @@ class AgentCore {
 
   AgentCore(CoreOptions options, raft::Storage& storage);
 
-  // Loads the durable state (bootstrapping a new cluster when this member is
-  // one of bootstrap_voters, or a one-voter cluster when there are neither
-  // bootstrap voters nor seeds). Error: a message naming the file at fault.
+  // Loads the durable state from `storage` (bootstrapping a new cluster when
+  // this member is one of bootstrap_voters, or a one-voter cluster when
+  // there are neither bootstrap voters nor seeds; that first save is made
+  // here). Afterwards the core never touches the storage: saves are
+  // CoreEffects::persist. Error: a message naming the file at fault.
   core::Result<CoreEffects, std::string> Start(CoreTime t);
 
   // Runs what is due at t.now; call again at NextWakeup() at the latest.
@@ -198,6 +209,10 @@ class AgentCore {
   CoreEffects Flush(CoreTime t);
   // The transport could not reach `peer`.
   void Unreachable(const core::MemberId& peer);
+  // The outstanding CoreEffects::persist is durable (no error), or could
+  // not be saved (the error: the agent must stop — continuing could break
+  // Raft safety).
+  CoreEffects OnPersisted(std::optional<std::string> error, CoreTime t);
 
   CoreEffects OnPeerMessage(const membership::PeerMessage& message, CoreTime t);
 
@@ -259,7 +274,8 @@ class AgentCore {
     std::string address;
     detectors::Policy policy;
     bool suspected = false;
-    uint64_t incarnation = 0;
+    uint64_t incarnation = 0;       // of its latest heartbeat
+    uint64_t view_incarnation = 0;  // the life the view holds (a new one: a fresh detector)
     std::optional<core::Duration> rtt;
     std::optional<collectors::HealthSummary> health;
     std::deque<core::Instant> arrivals;
@@ -289,6 +305,7 @@ class AgentCore {
   void RaftTick(CoreTime t);
   void DetectorTick(CoreTime t);
   void Process(CoreTime t);
+  void FinishReady(raft::Ready& rd, CoreTime t);
   void Apply(const raft::Entry& entry, CoreTime t);
   void Execute(membership::Effects fx, CoreTime t);
   void Propose(const membership::Command& command, CoreTime t);
@@ -311,6 +328,7 @@ class AgentCore {
   detectors::StallDetector stall_;
   CoreEffects fx_;  // what the current input has produced so far
   bool fatal_ = false;
+  std::optional<raft::Ready> persisting_;  // taken from the node, waiting for OnPersisted
 
   // Timers (monotonic).
   core::Duration raft_tick_;

@@ -8,7 +8,10 @@ WatchPlan PlanWatch(const membership::Coordinator& coordinator, const raft::Conf
   const membership::View& view = coordinator.view();
   const std::string& self = coordinator.self().id;
   const membership::Member* me = view.Find(self);
-  if (!me || me->state != membership::MemberState::kAlive) return plan;
+  // A member back from a planned restart heartbeats its observers at once,
+  // before its return commits (its observers start watching the new life
+  // when it does, and must hear it by then).
+  if (!me || !membership::InRing(me->state)) return plan;
   for (const auto& m : coordinator.HeartbeatTargets())
     plan.targets[core::MemberId{m.id}] = m.address;
   if (coordinator.Alive()) {

@@ -281,5 +281,52 @@ TEST_F(LifecycleProcess, CpuStaysIdleWhilePeersKeepRefusing) {
   }
 }
 
+// A slow disk: every Raft save of node-2 (a voter) takes 500 ms longer
+// (fault injection, RINGWATCH_FAULT_PERSIST_DELAY_MS). Saves run on their own
+// thread, so node-2's heartbeats keep their pace while members restart and
+// return (work for the log): nobody suspects node-2, nothing is declared
+// dead, and node-2 keeps up with the commits. (With saves on the core
+// thread, each one stalled its heartbeats for half a second.)
+TEST_F(LifecycleProcess, ASlowDiskDoesNotGetItsMemberSuspected) {
+  Start();
+  AgentProcess& slow = Node("node-2");
+  ASSERT_TRUE(slow.process().Signal(SIGTERM));
+  ASSERT_EQ(slow.process().Wait(kDeadline), 0);
+  slow.set_extra_env({"RINGWATCH_FAULT_PERSIST_DELAY_MS=500"});
+  std::string error;
+  ASSERT_TRUE(slow.Start(&error)) << error;
+  ASSERT_TRUE(AllSee(all_, {"node-2"}, "alive"));
+  ASSERT_TRUE(
+      testing::PollUntil([&] { return testing::EveryWatchedMemberHeard(all_); }, kDeadline, 20ms));
+  const uint64_t seq = LastSeq(*all_[0]);
+  for (const std::string id : {"node-4", "node-5", "node-4"}) {
+    AgentProcess& a = Node(id);
+    ASSERT_TRUE(a.process().Signal(SIGTERM));
+    ASSERT_EQ(a.process().Wait(kDeadline), 0);
+    ASSERT_TRUE(a.Start(&error)) << error;
+    ASSERT_TRUE(AllSee(all_, {id}, "alive")) << id;
+  }
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        auto s = testing::RaftStatus(slow);
+        auto o = testing::RaftStatus(*all_[0]);
+        return !s.is_null() && !o.is_null() && s["commit_index"] == o["commit_index"];
+      },
+      kDeadline, 20ms))
+      << "node-2 keeps up with the commits";
+  const double saves = testing::MetricSample(slow, "ringwatch_raft_persist_seconds_count");
+  const double seconds = testing::MetricSample(slow, "ringwatch_raft_persist_seconds_sum");
+  ASSERT_GT(saves, 0);
+  EXPECT_GE(seconds / saves, 0.5) << "the fault was injected";
+  for (AgentProcess* a : all_) {
+    EXPECT_LE(testing::MetricSample(*a, "ringwatch_peer_suspicions_total{peer=\"node-2\"}"), 0)
+        << "node-2 was suspected";
+  }
+  for (const auto& e : EventsAfter(*all_[0], seq))
+    EXPECT_NE(e["kind"], "dead")
+        << e.dump() << "\n"
+        << GetJson(*all_[0], "/v1/diagnosis/" + e["member"].get<std::string>()).dump();
+}
+
 }  // namespace
 }  // namespace ringwatch::agent

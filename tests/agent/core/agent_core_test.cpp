@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/log.h"
 #include "membership/command.h"
 
@@ -36,10 +38,29 @@ class AgentCoreTest : public ::testing::Test {
 
   CoreTime T() const { return CoreTime{now_, 1'700'000'000'000 + (now_ - core::Instant{}) / 1ms}; }
 
-  CoreEffects Start(AgentCore& core) {
+  CoreEffects Start(AgentCore& core, raft::MemoryStorage* storage = nullptr) {
+    storages_[&core] = storage ? storage : &storage_;
     auto fx = core.Start(T());
     EXPECT_TRUE(fx.ok());
-    return std::move(fx).value();
+    return Settle(core, std::move(fx).value());
+  }
+
+  // What the runtime's storage thread does, at once: saves what the core
+  // asks to save and reports it; returns everything the core produced
+  // meanwhile (the fields these tests read).
+  CoreEffects Settle(AgentCore& core, CoreEffects fx) {
+    while (fx.persist) {
+      EXPECT_TRUE(storages_.at(&core)->Save(*fx.persist).ok());
+      CoreEffects more = core.OnPersisted(std::nullopt, T());
+      for (auto& m : more.membership)
+        fx.membership.push_back(std::move(m));
+      for (auto& c : more.completions)
+        fx.completions.push_back(std::move(c));
+      if (more.ready) fx.ready = more.ready;
+      fx.stopped = fx.stopped || more.stopped;
+      fx.persist = std::move(more.persist);
+    }
+    return fx;
   }
 
   // Advances time in 25 ms steps for `d`, collecting the membership sends.
@@ -48,7 +69,7 @@ class AgentCoreTest : public ::testing::Test {
     std::vector<std::pair<core::Instant, MembershipSend>> sent;
     for (auto until = now_ + d; now_ < until;) {
       now_ += 25ms;
-      for (auto& s : core.Advance(T()).membership)
+      for (auto& s : Settle(core, core.Advance(T())).membership)
         sent.emplace_back(now_, std::move(s));
     }
     return sent;
@@ -56,6 +77,7 @@ class AgentCoreTest : public ::testing::Test {
 
   core::Instant now_{};
   raft::MemoryStorage storage_;
+  std::map<const AgentCore*, raft::MemoryStorage*> storages_;
 };
 
 // A new agent (no Raft state, not a bootstrap voter) asks its seeds in turn,
@@ -146,12 +168,10 @@ TEST_F(AgentCoreTest, ALoneAgentBootstrapsItselfAndIsReadyOnce) {
   raft::MemoryStorage storage;
   AgentCore lone(Options("solo", {}), storage);
   int ready = 0;
-  auto fx = lone.Start(T());
-  ASSERT_TRUE(fx.ok());
-  ready += fx.value().ready ? 1 : 0;
+  ready += Start(lone, &storage).ready ? 1 : 0;
   for (int i = 0; i < 40; ++i) {
     now_ += 25ms;
-    auto f = lone.Advance(T());
+    auto f = Settle(lone, lone.Advance(T()));
     if (f.ready) {
       ++ready;
       EXPECT_EQ(*f.ready, ReadyNotice::kMember);
@@ -169,18 +189,18 @@ TEST_F(AgentCoreTest, OperatorRequestsAreAnsweredWithCompletions) {
   Start(core);
   Run(core, 1s);
   ASSERT_TRUE(core.Ready());
-  auto fx = core.Remove(core::MemberId{"solo"}, 7, T());
+  auto fx = Settle(core, core.Remove(core::MemberId{"solo"}, 7, T()));
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].token, 7u);
   EXPECT_EQ(fx.completions[0].status, 409);
-  fx = core.Remove(core::MemberId{"ghost"}, 8, T());
+  fx = Settle(core, core.Remove(core::MemberId{"ghost"}, 8, T()));
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].status, 404);
 
   raft::MemoryStorage storage;
   AgentCore joiner(Options("a", {"s1:7420"}), storage);
-  Start(joiner);
-  fx = joiner.Stop(StopMode::kLeave, 9, T());
+  Start(joiner, &storage);
+  fx = Settle(joiner, joiner.Stop(StopMode::kLeave, 9, T()));
   ASSERT_EQ(fx.completions.size(), 1u);
   EXPECT_EQ(fx.completions[0].status, 409);
   EXPECT_FALSE(fx.stopped);
@@ -192,10 +212,10 @@ TEST_F(AgentCoreTest, AStopWithLeaveCommitsTheLeaveThenStops) {
   AgentCore core(Options("solo", {}), storage_);
   Start(core);
   Run(core, 1s);
-  auto fx = core.Stop(StopMode::kLeave, 3, T());
+  auto fx = Settle(core, core.Stop(StopMode::kLeave, 3, T()));
   for (int i = 0; i < 20 && !fx.stopped; ++i) {
     now_ += 25ms;
-    fx = core.Advance(T());
+    fx = Settle(core, core.Advance(T()));
   }
   ASSERT_TRUE(fx.stopped);
   ASSERT_EQ(fx.completions.size(), 1u);

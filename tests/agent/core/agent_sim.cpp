@@ -52,6 +52,7 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   a.id = id;
   a.up = true;
   a.stopped = false;
+  ++a.life;
   a.joined_at_ms.reset();
   a.addresses.clear();  // a new process: a new transport
   if (!a.storage) {
@@ -200,6 +201,21 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
     a.up = false;
   }
   if (!a.joined_at_ms && a.core->coordinator().Alive()) a.joined_at_ms = NowMs();
+  for (const core::MemberId& id : fx.suspected)
+    ++a.suspicions[id.value];
+  if (fx.persist && a.up) {
+    if (a.persist_delay.count() == 0) {
+      (void)a.storage->Save(*fx.persist);  // memory storage never fails
+      Perform(a, a.core->OnPersisted(std::nullopt, Time()));
+    } else {
+      Item item;
+      item.kind = Item::kPersisted;
+      item.from = item.to = a.id;
+      item.persist = std::move(fx.persist);
+      item.life = a.life;
+      Send(std::move(item), a.persist_delay);
+    }
+  }
 }
 
 void AgentSim::Deliver(Item& item) {
@@ -208,7 +224,15 @@ void AgentSim::Deliver(Item& item) {
   if (Cut(item.from, item.to)) return;
   SimAgent& a = dst->second;
   switch (item.kind) {
+    case Item::kPersisted:
+      if (item.life != a.life) return;  // it crashed before the disk finished
+      (void)a.storage->Save(*item.persist);
+      Perform(a, a.core->OnPersisted(std::nullopt, Time()));
+      break;
     case Item::kRaft:
+      if (auto deaf = raft_deaf_until_ms_.find(a.id);
+          deaf != raft_deaf_until_ms_.end() && NowMs() < deaf->second)
+        return;
       a.core->StepRaft(std::move(*item.raft));
       Perform(a, a.core->Flush(Time()));
       break;

@@ -12,7 +12,10 @@
 //   - heartbeats go to the HeartbeatTargets() addresses, lossy and jittered
 //     like UDP; acks come back when the core asks for one;
 //   - a probe of a crashed agent is refused, of a cut-off one times out, of
-//     a live one connects.
+//     a live one connects;
+//   - a save (CoreEffects::persist) goes to the agent's MemoryStorage at
+//     once, or after its persist_delay (a slow disk; lost if the agent
+//     crashes first), and OnPersisted() follows.
 // Agent "nI" listens at "nI:7420". Everything is driven from the seed; a
 // failing seed prints how to re-run it.
 //
@@ -45,6 +48,12 @@ struct SimAgent {
   std::optional<int64_t> joined_at_ms;           // sim time it was first alive in its own view
   std::vector<Completion> completions;
   bool stopped = false;
+  // Each save (CoreEffects::persist) takes this long: a slow disk. Zero:
+  // saved and reported at once.
+  std::chrono::milliseconds persist_delay{0};
+  uint64_t life = 0;  // counts starts: a save of an earlier life is dropped
+  // Times this agent's detector newly suspected a member, by member id.
+  std::map<std::string, int> suspicions;
 };
 
 struct SimOptions {
@@ -114,18 +123,23 @@ class AgentSim {
   std::set<std::string> side_;                                 // one side of a partition
   std::set<std::pair<std::string, std::string>> lossy_links_;  // (from, to): heartbeats lost
   std::set<std::string> mute_membership_;                      // their membership sends are lost
+  // Raft messages to an agent are lost until this sim time (ms): a leader's
+  // connection to a restarted agent that waits out its reconnect backoff.
+  std::map<std::string, int64_t> raft_deaf_until_ms_;
   int loss_per_10000_ = 0;
   int jitter_ms_ = 5;
 
  private:
   struct Item {
-    enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe } kind = kRaft;
+    enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe, kPersisted } kind = kRaft;
     std::string from, to;  // agent ids
     std::optional<raft::Message> raft;
     std::optional<membership::PeerMessage> member;
     std::optional<Heartbeat> heartbeat;
     std::optional<HeartbeatAck> ack;
-    std::string probed;  // kProbe: the probed member's id (the result goes to `to`)
+    std::string probed;                  // kProbe: the probed member's id (the result goes to `to`)
+    std::optional<raft::Ready> persist;  // kPersisted: saved when it lands
+    uint64_t life = 0;                   // kPersisted: of this life of the agent
     membership::ProbeResult result = membership::ProbeResult::kNone;
   };
   void Perform(SimAgent& a, CoreEffects fx);

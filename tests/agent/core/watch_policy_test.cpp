@@ -94,5 +94,26 @@ TEST(WatchPolicy, ARestartedMemberHeartbeatsButDoesNotWatchUntilItsRejoinCommits
   EXPECT_TRUE(plan.watched.empty());
 }
 
+// Back from a planned restart, its view still holding it `restarting` (the
+// return not yet committed): it heartbeats its observers at once, watches
+// nobody; and a member that is `restarting` is nobody's subject meanwhile.
+TEST(WatchPolicy, AMemberBackFromARestartHeartbeatsBeforeItsReturnCommits) {
+  auto c = With("a", {"a", "b", "c", "d"}, /*self_incarnation=*/2);
+  raft::Entry e;
+  e.type = raft::EntryType::kNormal;
+  e.index = raft::LogIndex{10};
+  e.data = membership::EncodeCommand(Command{2, membership::Restarting{"a", 1}});
+  c.Apply(e);
+  ASSERT_EQ(c.view().Find("a")->state, membership::MemberState::kRestarting);
+  const auto conf = Conf({"a", "b", "c"}, {"d"});
+  const WatchPlan plan = PlanWatch(c, conf, "b");
+  EXPECT_FALSE(plan.targets.empty());
+  EXPECT_TRUE(plan.watched.empty());
+
+  auto b = With("b", {"a", "b", "c", "d"});
+  b.Apply(e);
+  EXPECT_EQ(PlanWatch(b, conf, "c").watched.count("a"), 0u) << "a is silent by plan";
+}
+
 }  // namespace
 }  // namespace ringwatch::agent
