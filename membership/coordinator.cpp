@@ -153,7 +153,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
   BeginTerm(raft, wall_ms, fx);  // before this tick's own reports reach the aggregator
   MemberInfo& self = options_.self;
   const Member* me = view_.Find(self.id);
-  if (Alive()) {
+  if (Alive() && !raft.quarantined) {
     next_join_.reset();
     join_attempts_ = 0;
   }
@@ -168,7 +168,9 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
       } else {
         Route(raft, r, fx);
       }
-    } else if (!me || me->info.incarnation < self.incarnation) {
+    } else if (!me || me->info.incarnation < self.incarnation || raft.quarantined) {
+      // (Quarantined: the join requests say so, until the leader has taken
+      // the old Raft identity out of the configuration.)
       if (me && me->state != MemberState::kAlive && me->info.incarnation >= self.incarnation)
         self.incarnation = me->info.incarnation + 1;
       if (!next_join_ || now >= *next_join_) {
@@ -177,7 +179,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
         if (raft.is_leader) {
           fx.proposals.push_back(Command{wall_ms, AddMember{self}});
         } else {
-          Route(raft, JoinRequest{self, false}, fx);
+          Route(raft, JoinRequest{self, false, raft.quarantined}, fx);
         }
       }
     }
@@ -337,6 +339,15 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
     if (j->info.id == options_.self.id) return fx;
     const Member* m = view_.Find(j->info.id);
+    if (j->lost_state && m && conf_.voters.count(raft::NodeId{j->info.id})) {
+      // A member the view knows lost its Raft state: its old identity — its
+      // votes, the entries it acknowledged — is gone. Out of the
+      // configuration with it; autopilot adds the member again as a learner,
+      // and promotes it in time. (One the view never had has no old
+      // identity: a bootstrap voter of a new cluster; it is admitted as is.)
+      fx.conf_change =
+          raft::ConfChange{raft::ConfChangeType::kRemove, raft::NodeId{j->info.id}, ""};
+    }
     if (m && m->info.incarnation >= j->info.incarnation) return fx;  // nothing new
     // A dead member comes back through a rejoin and its probation, not a join.
     if (m && m->state == MemberState::kDead) return fx;

@@ -46,6 +46,7 @@ struct RaftFacts {
   std::string leader;  // empty: none known
   bool is_leader = false;
   uint64_t term = 0;
+  bool quarantined = false;  // this node lost its Raft state (raft::Node::SetQuarantined)
 };
 
 struct CoordinatorOptions {

@@ -9,7 +9,7 @@ std::string EncodePeerMessage(const PeerMessage& message) {
   w.U8(static_cast<uint8_t>(message.index() + 1));
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
     wire::PutInfo(w, j->info);
-    w.U8(j->forwarded ? 1 : 0);
+    w.U8((j->forwarded ? 1 : 0) | (j->lost_state ? 2 : 0));
   } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
     wire::PutString(w, r->id);
     w.U64(r->incarnation);
@@ -43,8 +43,9 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
   bool ok = false;
   if (tag == 1) {
     JoinRequest j;
-    ok = wire::GetInfo(r, &j.info) && r.U8(&flag) && flag <= 1;
-    j.forwarded = flag == 1;
+    ok = wire::GetInfo(r, &j.info) && r.U8(&flag) && flag <= 3;
+    j.forwarded = (flag & 1) != 0;
+    j.lost_state = (flag & 2) != 0;
     out = std::move(j);
   } else if (tag == 2) {
     RejoinRequest j;

@@ -26,6 +26,10 @@ namespace ringwatch::membership {
 struct JoinRequest {
   MemberInfo info;
   bool forwarded = false;
+  // The agent started without its Raft state and is quarantined
+  // (raft::Node::SetQuarantined): the leader removes its old Raft identity
+  // (a voter) from the configuration. Sent until the quarantine ends.
+  bool lost_state = false;
   bool operator==(const JoinRequest&) const = default;
 };
 

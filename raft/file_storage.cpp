@@ -65,7 +65,25 @@ bool AllZero(std::string_view bytes) {
 }  // namespace
 
 FileStorage::FileStorage(std::string dir)
-    : dir_(std::move(dir)), wal_path_(dir_ + "/wal"), snapshot_path_(dir_ + "/snapshot") {}
+    : dir_(std::move(dir)),
+      wal_path_(dir_ + "/wal"),
+      snapshot_path_(dir_ + "/snapshot"),
+      quarantine_path_(dir_ + "/quarantine") {}
+
+core::Result<Saved, StorageError> FileStorage::SaveQuarantine(bool quarantined) {
+  if (quarantined)
+    return SaveAtomically(quarantine_path_,
+                          "This member started without its Raft state: it does not vote until\n"
+                          "the cluster has replaced its old identity (docs/raft.md).\n");
+  if (::unlink(quarantine_path_.c_str()) != 0 && errno != ENOENT)
+    return Fail(quarantine_path_ + ": cannot remove: " + Errno());
+  const int dir = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return Fail(dir_ + ": cannot open: " + Errno());
+  const bool synced = ::fsync(dir) == 0;
+  ::close(dir);
+  if (!synced) return Fail(dir_ + ": cannot fsync: " + Errno());
+  return Saved{};
+}
 
 FileStorage::~FileStorage() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
@@ -75,6 +93,7 @@ core::Result<Restored, StorageError> FileStorage::Load() {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return Fail(dir_ + ": cannot create: " + Errno());
   state_ = Restored{};
+  state_.quarantined = ::access(quarantine_path_.c_str(), F_OK) == 0;
   truncated_bytes_ = 0;
   ::unlink((wal_path_ + ".tmp").c_str());  // an unfinished rewrite; the old file stands
   ::unlink((snapshot_path_ + ".tmp").c_str());
@@ -226,6 +245,11 @@ core::Result<Saved, StorageError> FileStorage::RewriteWal() {
 
 core::Result<Saved, StorageError> FileStorage::Save(const Ready& ready) {
   if (wal_fd_ < 0) return Fail(wal_path_ + ": Save() before a successful Load()");
+  if (ready.quarantined) {
+    auto saved = SaveQuarantine(*ready.quarantined);
+    if (!saved.ok()) return saved;
+    state_.quarantined = *ready.quarantined;
+  }
   if (ready.snapshot) {
     // Snapshot first: once it is durable the wal may forget what it covers.
     auto written = WriteSnapshot(*ready.snapshot);

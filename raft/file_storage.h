@@ -7,6 +7,9 @@
 //             after its index (log repair), the last hard state wins.
 //   snapshot  "RWSNAP\0\1", [u32 length][u32 crc32c] EncodeSnapshot.
 //             Written to snapshot.tmp, fsynced, renamed, directory fsynced.
+//   quarantine  present while the node is quarantined (Node::SetQuarantined:
+//             it started without its Raft state); written atomically,
+//             removed with a directory fsync.
 //
 // Save() writes all of a Ready's records with one write() and one
 // fdatasync(): when it returns they are durable, so term, vote and entries
@@ -55,10 +58,12 @@ class FileStorage : public Storage {
   core::Result<Saved, StorageError> WriteSnapshot(const Snapshot& snapshot);
   core::Result<Saved, StorageError> RewriteWal();
   core::Result<Saved, StorageError> OpenWalForAppend();
+  core::Result<Saved, StorageError> SaveQuarantine(bool quarantined);
 
   std::string dir_;
   std::string wal_path_;
   std::string snapshot_path_;
+  std::string quarantine_path_;
   int wal_fd_ = -1;
   uint64_t truncated_bytes_ = 0;
   bool fresh_ = false;

@@ -35,6 +35,7 @@ core::Result<Saved, StorageError> MemoryStorage::Save(const Ready& ready) {
   }
   ApplyEntries(state_.entries, ready.entries);
   if (ready.hard_state) state_.hard_state = *ready.hard_state;
+  if (ready.quarantined) state_.quarantined = *ready.quarantined;
   return Saved{};
 }
 

@@ -119,6 +119,7 @@ Node::Node(Options options, Restored restored)
   std::erase_if(restored.entries, [&](const Entry& e) { return e.index <= snap_index; });
   log_ = RaftLog(snap_index, snap_term, std::move(restored.entries), restored.hard_state.commit);
   saved_hard_state_ = CurrentHardState();
+  quarantined_ = saved_quarantined_ = restored.quarantined;
   random_state_ = options_.seed;
   for (char c : options_.id.value)
     random_state_ = random_state_ * 131 + static_cast<uint8_t>(c);
@@ -233,6 +234,7 @@ void Node::BecomeCandidate() {
 }
 
 void Node::BecomeLeader() {
+  LiftQuarantine("elected by a brand-new cluster");
   fast_campaign_ = false;
   role_ = Leader{};
   SetLeader(options_.id);
@@ -249,6 +251,8 @@ void Node::BecomeLeader() {
 
 void Node::StartCampaign(CampaignKind kind) {
   if (!IsVoter() || role() == Role::kLeader) return;
+  // Lost state: only the first election of a brand-new cluster.
+  if (quarantined_ && log_.last_index() > LogIndex{1}) return;
   Term vote_term;
   if (kind == CampaignKind::kPreElection) {
     BecomePreCandidate();
@@ -583,12 +587,16 @@ void Node::HandleVoteRequest(const Message& m) {
                                                        : m.from > options_.id;
     can_vote = can_vote && theirs_ahead;
   }
+  // Lost state: a vote only in the first election of a brand-new cluster
+  // (the candidate's log is the bootstrap entry alone).
+  if (quarantined_ && m.index > LogIndex{1}) can_vote = false;
   Message r = Reply(m, pre ? MessageType::kPreVoteResponse : MessageType::kVoteResponse);
   if (can_vote && log_.IsUpToDate(m.index, m.log_term)) {
     r.term = m.term;
     if (!pre) {
       vote_ = m.from;
       election_elapsed_ = 0;
+      LiftQuarantine("voted in the first election of a brand-new cluster");
     }
   } else {
     r.reject = true;
@@ -601,6 +609,8 @@ void Node::StepFollower(Message& m) {
     case MessageType::kAppend:
       election_elapsed_ = 0;
       SetLeader(m.from);
+      if (quarantined_ && quarantine_until_.value == 0)
+        quarantine_until_ = std::max(m.commit, LogIndex{1});
       HandleAppend(m);
       break;
     case MessageType::kHeartbeat:
@@ -611,6 +621,7 @@ void Node::StepFollower(Message& m) {
     case MessageType::kSnapshot:
       election_elapsed_ = 0;
       SetLeader(m.from);
+      if (quarantined_ && quarantine_until_.value == 0) quarantine_until_ = m.snapshot->index;
       HandleSnapshot(m);
       break;
     case MessageType::kTimeoutNow:
@@ -892,13 +903,15 @@ void Node::Send(Message m) {
 
 bool Node::HasReady() const {
   return !outbox_.empty() || CurrentHardState() != saved_hard_state_ || snapshot_unsaved_ ||
-         log_.stable() < log_.last_index() || log_.applied() < log_.committed();
+         quarantined_ != saved_quarantined_ || log_.stable() < log_.last_index() ||
+         log_.applied() < log_.committed();
 }
 
 Ready Node::GetReady() {
   Ready rd;
   HardState hs = CurrentHardState();
   if (hs != saved_hard_state_) rd.hard_state = hs;
+  if (quarantined_ != saved_quarantined_) rd.quarantined = quarantined_;
   if (snapshot_unsaved_) {
     rd.snapshot = snapshot_;
     rd.restore = snapshot_restore_;
@@ -912,6 +925,7 @@ Ready Node::GetReady() {
 
 void Node::Advance(const Ready& rd) {
   if (rd.hard_state) saved_hard_state_ = *rd.hard_state;
+  if (rd.quarantined) saved_quarantined_ = *rd.quarantined;
   if (rd.snapshot) {
     snapshot_unsaved_ = false;
     snapshot_restore_ = false;
@@ -921,6 +935,26 @@ void Node::Advance(const Ready& rd) {
   // stepped while a Ready is being saved) moved applied past these entries.
   if (!rd.committed.empty() && rd.committed.back().index > log_.applied())
     log_.AppliedTo(rd.committed.back().index);
+  if (!rd.committed.empty() || (rd.snapshot && rd.restore)) MaybeLiftQuarantine();
+}
+
+void Node::SetQuarantined(bool quarantined) {
+  quarantined_ = quarantined;
+  if (!quarantined) return;
+  quarantine_until_ = LogIndex{};
+  if (role() != Role::kFollower) BecomeFollower(term_, leader_);
+}
+
+void Node::LiftQuarantine(const char* why) {
+  if (!quarantined_) return;
+  quarantined_ = false;
+  quarantine_lift_reason_ = why;
+}
+
+void Node::MaybeLiftQuarantine() {
+  if (!quarantined_ || quarantine_until_.value == 0 || log_.applied() < quarantine_until_) return;
+  if (!ConfAt(log_.applied()).voters.count(options_.id))
+    LiftQuarantine("caught up, and not a voter under its old identity");
 }
 
 void Node::Compact(LogIndex index, std::string data) {

@@ -63,6 +63,7 @@ struct Restored {
   HardState hard_state;
   std::optional<Snapshot> snapshot;
   std::vector<Entry> entries;  // contiguous, after the snapshot
+  bool quarantined = false;    // see Node::SetQuarantined
 };
 
 // The starting state of every member of a new cluster: one committed entry of
@@ -82,11 +83,13 @@ struct Ready {
   // Entries to append; storage drops any stored entry at or after
   // entries.front().index first (a follower's log repair).
   std::vector<Entry> entries;
-  std::vector<Entry> committed;   // to apply, in order, after persisting
-  std::vector<Message> messages;  // to send, after persisting
+  std::vector<Entry> committed;     // to apply, in order, after persisting
+  std::vector<Message> messages;    // to send, after persisting
+  std::optional<bool> quarantined;  // changed since the last Ready: persist it
 
   bool empty() const {
-    return !hard_state && !snapshot && entries.empty() && committed.empty() && messages.empty();
+    return !hard_state && !snapshot && entries.empty() && committed.empty() && messages.empty() &&
+           !quarantined;
   }
 };
 
@@ -198,6 +201,24 @@ class Node {
   const ConfState& conf() const { return conf_; }
   const RaftLog& log() const { return log_; }
   const NodeStats& stats() const { return stats_; }
+
+  // Lost Raft state (docs/raft.md "Lost state"). A node that starts without
+  // its Raft state may, under its old identity, have voted and acknowledged
+  // entries it no longer holds; voting again with an empty log could elect
+  // a leader without committed entries. A quarantined node never grants a
+  // vote or campaigns — except in a brand-new cluster, where every voter's
+  // log is the bootstrap entry alone: then it votes for (or is) a candidate
+  // with such a log, and that ends the quarantine. Otherwise it ends once
+  // the node has applied the log up to the commit index of the first leader
+  // it heard and, there, the configuration does not count it as a voter
+  // (its old identity was a learner, or the leader removed it); or when the
+  // embedding knows there is no old identity (SetQuarantined(false): the
+  // membership view never had this member). The flag is durable
+  // (Ready::quarantined).
+  void SetQuarantined(bool quarantined);
+  bool quarantined() const { return quarantined_; }
+  // Why the quarantine ended ("" while it lasts or never was).
+  const char* quarantine_lift_reason() const { return quarantine_lift_reason_; }
   bool IsVoter() const { return conf_.voters.count(options_.id) > 0; }
 
   // Aborts with a message when an invariant of this node is broken. Tests
@@ -285,6 +306,12 @@ class Node {
   uint64_t random_state_;
 
   HardState saved_hard_state_;  // as of the last Ready handed out
+  bool quarantined_ = false;
+  bool saved_quarantined_ = false;
+  LogIndex quarantine_until_;  // the first leader's commit index, once heard
+  const char* quarantine_lift_reason_ = "";
+  void LiftQuarantine(const char* why);
+  void MaybeLiftQuarantine();
   std::vector<Message> outbox_;
   NodeStats stats_;
 };

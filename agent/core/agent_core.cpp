@@ -110,6 +110,15 @@ core::Result<CoreEffects, std::string> AgentCore::Start(CoreTime t) {
     log::Error("membership", "snapshot does not decode; starting from an empty view",
                {{"index", std::to_string(restored.snapshot->index.value)}});
   node_ = std::make_unique<raft::Node>(RaftOptions(), std::move(restored));
+  if (fresh) {
+    // No Raft state: this may be a member whose disk was replaced. Until the
+    // cluster has replaced its old Raft identity it must not vote (docs/raft.md
+    // "Lost state"); in a brand-new cluster the first election ends this.
+    node_->SetQuarantined(true);
+  } else if (node_->quarantined()) {
+    log::Warn("raft", "still quarantined (started without Raft state earlier); not voting yet");
+  }
+  was_quarantined_ = node_->quarantined();
   log::Info("raft", "started",
             {{"term", std::to_string(node_->term().value)},
              {"last_index", std::to_string(node_->log().last_index().value)},
@@ -138,7 +147,7 @@ CoreEffects AgentCore::Take() {
 
 membership::RaftFacts AgentCore::Facts() const {
   return membership::RaftFacts{node_->leader().value, node_->role() == raft::Role::kLeader,
-                               node_->term().value};
+                               node_->term().value, node_->quarantined()};
 }
 
 Instant AgentCore::NextWakeup() const {
@@ -182,12 +191,13 @@ void AgentCore::Unreachable(const core::MemberId& peer) {
 void AgentCore::Process(CoreTime t) {
   while (!fatal_ && !persisting_ && node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
-    if (rd.hard_state || rd.snapshot || !rd.entries.empty()) {
+    if (rd.hard_state || rd.snapshot || !rd.entries.empty() || rd.quarantined) {
       // Durable first: nothing that depends on this state may leave before
       // it. The runtime saves it off this thread; the cycle resumes in
       // OnPersisted().
       raft::Ready save;
       save.hard_state = rd.hard_state;
+      save.quarantined = rd.quarantined;
       save.snapshot = rd.snapshot;
       save.entries = std::move(rd.entries);
       // Advance() needs only the last entry (its index and term).
@@ -243,7 +253,15 @@ void AgentCore::FinishReady(raft::Ready& rd, CoreTime t) {
 }
 
 void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
+  const bool unknown = node_->quarantined() && !view().Find(options_.self.id);
   if (coordinator_.Apply(e)) {
+    if (unknown && coordinator_.Alive()) {
+      // Admitted as a member the committed view never had: there is no old
+      // Raft identity to replace (a bootstrap voter of a new cluster that
+      // sat out the first election, a new member).
+      node_->SetQuarantined(false);
+      log::Info("raft", "quarantine over; voting again", {{"reason", "admitted as a new member"}});
+    }
     watch_dirty_ = true;
     // Only a join brings an address (new, or moved with a restart).
     if (auto c = membership::DecodeCommand(e.data))
@@ -264,6 +282,10 @@ void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
 }
 
 void AgentCore::NoteRaftChanges() {
+  if (was_quarantined_ && !node_->quarantined() && *node_->quarantine_lift_reason())
+    log::Info("raft", "quarantine over; voting again",
+              {{"reason", node_->quarantine_lift_reason()}});
+  was_quarantined_ = node_->quarantined();
   const raft::NodeId& leader = node_->leader();
   if (leader != last_leader_ && !leader.empty()) {
     fx_.leader_changed = true;
@@ -818,6 +840,7 @@ RaftView AgentCore::Raft() const {
   v.snapshot_index = s.snapshot_index.value;
   v.voters = Names(s.conf.voters);
   v.learners = Names(s.conf.learners);
+  v.quarantined = node_->quarantined();
   return v;
 }
 

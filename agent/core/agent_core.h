@@ -123,6 +123,7 @@ struct RaftView {
   uint64_t snapshot_index = 0;
   std::vector<std::string> voters;
   std::vector<std::string> learners;
+  bool quarantined = false;  // started without Raft state; not voting yet
 };
 
 // A seed as configured: "host:port", resolved by the runtime at each send.
@@ -328,6 +329,7 @@ class AgentCore {
   detectors::StallDetector stall_;
   CoreEffects fx_;  // what the current input has produced so far
   bool fatal_ = false;
+  bool was_quarantined_ = false;
   std::optional<raft::Ready> persisting_;  // taken from the node, waiting for OnPersisted
 
   // Timers (monotonic).

@@ -339,7 +339,8 @@ HttpResponse HttpRouter::Status() const {
             {"last_index", v.last_index},
             {"snapshot_index", v.snapshot_index},
             {"voters", v.voters},
-            {"learners", v.learners}};
+            {"learners", v.learners},
+            {"quarantined", v.quarantined}};
   }
   json view = nullptr;
   if (s->view) {

@@ -52,6 +52,31 @@ TEST(FileStorage, NewDirectoryIsFreshAndEmpty) {
   EXPECT_FALSE(again.fresh());
 }
 
+// The quarantine flag (a node that started without its Raft state) is
+// durable: set, it survives a restart; lifted, it is gone after one.
+TEST(FileStorage, TheQuarantineFlagIsDurable) {
+  ringwatch::testing::TempDir dir;
+  {
+    FileStorage fs(dir.File("raft"));
+    EXPECT_FALSE(MustLoad(fs).quarantined);
+    Ready rd;
+    rd.quarantined = true;
+    ASSERT_TRUE(fs.Save(rd).ok());
+  }
+  {
+    FileStorage fs(dir.File("raft"));
+    EXPECT_TRUE(MustLoad(fs).quarantined);
+    Ready rd;
+    rd.quarantined = false;
+    rd.entries = {E(1, 1, "a")};
+    ASSERT_TRUE(fs.Save(rd).ok());
+  }
+  FileStorage fs(dir.File("raft"));
+  Restored r = MustLoad(fs);
+  EXPECT_FALSE(r.quarantined);
+  EXPECT_EQ(r.entries.size(), 1u);
+}
+
 // The same Readies — taken from a real cluster run with log repair,
 // snapshots from the leader and local compaction — give FileStorage and
 // MemoryStorage the same state after every reload.

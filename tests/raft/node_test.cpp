@@ -815,3 +815,114 @@ TEST(RaftRepair, AFollowerThatLostItsTailWhileReplicatingIsRepaired) {
 
 }  // namespace
 }  // namespace ringwatch::raft::testing
+
+namespace ringwatch::raft::testing {
+namespace {
+
+// Lost Raft state (docs/raft.md "Lost state"). Voters a, b, c; "x" commits
+// on a and c while b is cut off. c's disk is replaced (it restarts with no
+// Raft state) and a goes down. b — which never had x — campaigns:
+//   - without the quarantine c votes for it (its log is empty), b leads,
+//     and x, committed, is lost;
+//   - quarantined, c refuses: nobody without x is elected, and once a is
+//     back x is everywhere.
+void RunLostStateSchedule(bool quarantine, bool* x_lost) {
+  Cluster c({"a", "b", "c"});
+  c.Elect("a");
+  c.Isolate("b");
+  c.Propose("a", "x");
+  ASSERT_EQ(c.sm("c").data, std::vector<std::string>{"x"});
+  c.Crash("c");
+  Restored wiped = c.BootstrapRestored();  // what a fresh bootstrap voter holds
+  wiped.quarantined = quarantine;
+  c.Add("c", wiped);
+  c.Crash("a");
+  c.Heal();
+  for (int i = 0; i < 50 && c.Leaders().empty(); ++i)
+    c.TickAll();
+  *x_lost = !c.Leaders().empty() && c.Leaders()[0] == "b";
+  if (*x_lost) {
+    c.Propose("b", "y");
+    c.TickAll();
+    EXPECT_EQ(c.sm("c").data, std::vector<std::string>{"y"}) << "x, committed, is gone";
+    return;
+  }
+  c.Restart("a");
+  for (int i = 0; i < 50 && c.Leaders().empty(); ++i)
+    c.TickAll();
+  ASSERT_EQ(c.Leaders(), std::vector<std::string>{"a"}) << "only a holds x";
+  c.TickAll(3);
+  for (const char* id : {"a", "b", "c"})
+    EXPECT_EQ(c.sm(id).data, std::vector<std::string>{"x"}) << id;
+}
+
+TEST(RaftLostState, WithoutTheQuarantineACommittedEntryIsLost) {
+  bool lost = false;
+  RunLostStateSchedule(/*quarantine=*/false, &lost);
+  EXPECT_TRUE(lost) << "the schedule must show the hazard";
+}
+
+TEST(RaftLostState, AQuarantinedNodeDoesNotVoteAndNoCommittedEntryIsLost) {
+  bool lost = true;
+  RunLostStateSchedule(/*quarantine=*/true, &lost);
+  EXPECT_FALSE(lost);
+}
+
+// A brand-new cluster whose voters all start quarantined (none has Raft
+// state) still elects a leader: the first election, between bootstrap-only
+// logs, is allowed, and voting in it ends the quarantine.
+TEST(RaftLostState, ABrandNewClusterOfQuarantinedVotersElectsALeader) {
+  Cluster c({"a", "b", "c"});
+  for (const char* id : {"a", "b", "c"}) {
+    Restored r = c.BootstrapRestored();
+    r.quarantined = true;
+    c.Add(id, r);
+  }
+  c.Elect("a");
+  EXPECT_EQ(c.Leaders(), std::vector<std::string>{"a"});
+  EXPECT_FALSE(c.node("a").quarantined());
+  EXPECT_FALSE(c.node("b").quarantined() && c.node("c").quarantined()) << "a majority voted for a";
+  EXPECT_TRUE(c.storage("a").Load().value().quarantined == false);
+}
+
+// The quarantine ends once the node has caught up to the first leader's
+// commit index and the configuration there does not count it as a voter:
+// a learner at once; a voter only after the leader removed it.
+TEST(RaftLostState, TheQuarantineEndsWhenTheOldIdentityIsOutOfTheConfiguration) {
+  Cluster c({"a", "b", "c"}, {"d"});
+  c.Elect("a");
+  c.Propose("a", "x");
+  c.Crash("d");
+  Restored wiped;  // a learner's fresh start: nothing at all
+  wiped.quarantined = true;
+  c.Add("d", wiped);
+  c.Propose("a", "y");
+  c.TickAll(3);
+  EXPECT_FALSE(c.node("d").quarantined()) << "a learner: no old vote to protect";
+  EXPECT_EQ(c.sm("d").data, (std::vector<std::string>{"x", "y"}));
+
+  c.Crash("c");
+  Restored voter = c.BootstrapRestored();
+  voter.quarantined = true;
+  c.Add("c", voter);
+  c.Propose("a", "z");
+  c.TickAll(3);
+  EXPECT_TRUE(c.node("c").quarantined()) << "still a voter under its old identity";
+  // The leader removes the old identity, then adds c again as a learner
+  // (autopilot does both in the agent).
+  auto removal = c.node("a").ProposeConfChange({ConfChangeType::kRemove, Id("c"), ""});
+  ASSERT_TRUE(removal.ok());
+  c.Stabilize();
+  c.TickAll(2);
+  EXPECT_TRUE(c.node("c").quarantined()) << "out of the configuration, it hears nothing";
+  auto added = c.node("a").ProposeConfChange({ConfChangeType::kAddLearner, Id("c"), ""});
+  ASSERT_TRUE(added.ok()) << added.error().detail;
+  c.Stabilize();
+  c.TickAll(3);
+  EXPECT_FALSE(c.node("c").quarantined());
+  EXPECT_EQ(c.sm("c").data, (std::vector<std::string>{"x", "y", "z"}));
+  EXPECT_FALSE(c.storage("c").Load().value().quarantined) << "durable";
+}
+
+}  // namespace
+}  // namespace ringwatch::raft::testing
