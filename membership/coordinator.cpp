@@ -153,7 +153,13 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
   BeginTerm(raft, wall_ms, fx);  // before this tick's own reports reach the aggregator
   MemberInfo& self = options_.self;
   const Member* me = view_.Find(self.id);
-  if (Alive() && !raft.quarantined) {
+  if (!raft.leader.empty()) {
+    leaderless_since_.reset();
+  } else if (!leaderless_since_) {
+    leaderless_since_ = now;
+  }
+  const bool lost = leaderless_since_ && now - *leaderless_since_ >= kLeaderlessRejoin;
+  if (Alive() && !raft.quarantined && !lost) {
     next_join_.reset();
     join_attempts_ = 0;
   }
@@ -168,7 +174,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
       } else {
         Route(raft, r, fx);
       }
-    } else if (!me || me->info.incarnation < self.incarnation || raft.quarantined) {
+    } else if (!me || me->info.incarnation < self.incarnation || raft.quarantined || lost) {
       // (Quarantined: the join requests say so, until the leader has taken
       // the old Raft identity out of the configuration.)
       if (me && me->state != MemberState::kAlive && me->info.incarnation >= self.incarnation)
@@ -339,6 +345,17 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
     if (j->info.id == options_.self.id) return fx;
     const Member* m = view_.Find(j->info.id);
+    // A dead member comes back through a rejoin and its probation, not a
+    // join. One that asks to join does not know it is dead — it lost its
+    // Raft state, or was cut off and taken out of the configuration
+    // meanwhile: as a learner it receives the view, sees itself dead and
+    // asks to rejoin.
+    if (m && m->state == MemberState::kDead) {
+      if (!conf_.Contains(raft::NodeId{j->info.id}))
+        fx.conf_change = raft::ConfChange{raft::ConfChangeType::kAddLearner,
+                                          raft::NodeId{j->info.id}, m->info.address};
+      return fx;
+    }
     if (j->lost_state && m && conf_.voters.count(raft::NodeId{j->info.id})) {
       // A member the view knows lost its Raft state: its old identity — its
       // votes, the entries it acknowledged — is gone. Out of the
@@ -349,8 +366,7 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
           raft::ConfChange{raft::ConfChangeType::kRemove, raft::NodeId{j->info.id}, ""};
     }
     if (m && m->info.incarnation >= j->info.incarnation) return fx;  // nothing new
-    // A dead member comes back through a rejoin and its probation, not a join.
-    if (m && m->state == MemberState::kDead) return fx;
+
     auto it = joins_proposed_.find(j->info.id);
     if (it != joins_proposed_.end() && now - it->second < options_.join_retry) return fx;
     joins_proposed_[j->info.id] = now;

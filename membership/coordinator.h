@@ -119,6 +119,10 @@ class Coordinator {
   // Members this agent sends heartbeats to (its observers) and watches.
   std::vector<MemberInfo> HeartbeatTargets() const;
   std::vector<MemberInfo> Watched() const;
+  // No leader known this long: the view here may be stale (this member cut
+  // off, declared dead and taken out of the Raft configuration meanwhile,
+  // so no log reaches it): join requests go out again, as if it were new.
+  static constexpr core::Duration kLeaderlessRejoin = std::chrono::seconds(3);
   // A member answered a join request. It named the leader: the next request
   // goes out at the base backoff (only the admission is pending). It knows
   // none (an election, or it is joining itself): within a second at most —
@@ -161,6 +165,7 @@ class Coordinator {
   std::map<std::string, Probation> rejoining_;  // leader: members asking to come back
   std::map<std::string, core::Instant> joins_proposed_;
   std::map<std::string, core::Instant> stopped_proposed_;  // leader: grace expiries proposed
+  std::optional<core::Instant> leaderless_since_;          // no leader known since
 };
 
 }  // namespace ringwatch::membership

@@ -281,6 +281,72 @@ TEST_F(LifecycleProcess, CpuStaysIdleWhilePeersKeepRefusing) {
   }
 }
 
+// A replaced disk: a learner's and then a voter's Raft directory is wiped
+// (the agent stopped, data_dir/raft removed, started again). Each comes back
+// as a member; the voter starts quarantined — it does not vote under its
+// old identity — the leader takes that identity out of the configuration,
+// and the member is back as a learner (and promoted in time). No committed
+// entry is lost: every agent ends with the same history of events, a
+// superset of the one before the wipes, and the same view.
+TEST_F(LifecycleProcess, WipedRaftDirectoriesOfALearnerAndAVoterComeBackWithNothingLost) {
+  Start();
+  const auto before = GetJson(*all_[0], "/v1/events");
+  ASSERT_FALSE(before.is_null());
+  for (const std::string id : {"node-5", "node-2"}) {
+    AgentProcess& a = Node(id);
+    ASSERT_TRUE(a.process().Signal(SIGKILL));
+    a.process().Wait(kDeadline);
+    std::filesystem::remove_all(a.dir().File("data/raft"));
+    std::string error;
+    ASSERT_TRUE(a.Start(&error)) << error;
+    nlohmann::json status;
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          status = testing::RaftStatus(a);
+          return !status.is_null() && status["quarantined"] == false &&
+                 testing::MemberState(a, id) == "alive";
+        },
+        kDeadline, 20ms))
+        << id << " did not come back: " << status.dump() << "\n"
+        << a.process().Stderr().substr(0, 6000);
+    ASSERT_TRUE(AllSee(all_, {id}, "alive")) << id;
+    if (id == "node-2") {
+      EXPECT_NE(a.process().Stderr().find("quarantine over"), std::string::npos)
+          << a.process().Stderr();
+    }
+  }
+  // One history everywhere, holding everything committed before.
+  nlohmann::json agreed;
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        agreed = nullptr;
+        for (AgentProcess* a : all_) {
+          auto e = GetJson(*a, "/v1/events");
+          if (e.is_null() || (!agreed.is_null() && e != agreed)) return false;
+          agreed = e;
+        }
+        return true;
+      },
+      kDeadline, 50ms));
+  ASSERT_GE(agreed["events"].size(), before["events"].size());
+  for (std::size_t i = 0; i < before["events"].size(); ++i)
+    EXPECT_EQ(agreed["events"][i], before["events"][i]) << i;
+  for (AgentProcess* a : all_)
+    EXPECT_EQ(GetJson(*a, "/v1/members")["members"].size(), 5u);
+  bool removed = false;  // the voter's old identity left the configuration
+  for (std::size_t i = before["events"].size(); i < agreed["events"].size(); ++i)
+    removed = removed || (agreed["events"][i]["kind"] == "voter_removed" &&
+                          agreed["events"][i]["member"] == "node-2");
+  EXPECT_TRUE(removed) << agreed.dump();
+  // Three voters again (autopilot), in time.
+  EXPECT_TRUE(testing::PollUntil(
+      [&] {
+        auto r = testing::RaftStatus(*all_[0]);
+        return !r.is_null() && r["voters"].size() == 3;
+      },
+      kDeadline, 100ms));
+}
+
 // A slow disk: every Raft save of node-2 (a voter) takes 500 ms longer
 // (fault injection, RINGWATCH_FAULT_PERSIST_DELAY_MS). Saves run on their own
 // thread, so node-2's heartbeats keep their pace while members restart and

@@ -53,6 +53,7 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   a.up = true;
   a.stopped = false;
   ++a.life;
+  history_checked_.erase(id);
   a.joined_at_ms.reset();
   a.addresses.clear();  // a new process: a new transport
   if (!a.storage) {
@@ -95,6 +96,44 @@ void AgentSim::LoseTail(const std::string& id, std::size_t entries) {
   first.hard_state = r.hard_state;
   first.entries = r.entries;
   (void)a.storage->Save(first);
+}
+
+void AgentSim::Wipe(const std::string& id) {
+  SimAgent& a = agents_.at(id);
+  a.up = false;
+  a.storage = std::make_unique<raft::MemoryStorage>();
+}
+
+void AgentSim::CheckHistory() {
+  for (const auto& [id, a] : agents_) {
+    if (!a.up || !history_violation_.empty()) continue;
+    const raft::RaftLog& log = a.core->node()->log();
+    uint64_t& checked = history_checked_[id];
+    if (checked > log.committed().value) checked = 0;  // a new life (wiped, cut)
+    auto check = [&](uint64_t index, uint64_t term, std::size_t hash) {
+      auto [it, fresh] = history_.try_emplace(index, term, hash);
+      if (!fresh && it->second != std::make_pair(term, hash))
+        history_violation_ = "at " + std::to_string(NowMs()) + " ms, " + id +
+                             " committed a different entry at index " + std::to_string(index) +
+                             " (term " + std::to_string(term) + ", was term " +
+                             std::to_string(it->second.first) + ")";
+    };
+    const uint64_t snapshot = log.snapshot_index().value;
+    if (snapshot > checked && snapshot > 0 && log.TermAt(log.snapshot_index())) {
+      auto known = history_.find(snapshot);
+      if (known != history_.end() && known->second.first != log.TermAt(log.snapshot_index())->value)
+        history_violation_ = "at " + std::to_string(NowMs()) + " ms, " + id +
+                             " holds a snapshot at index " + std::to_string(snapshot) +
+                             " of another term";
+      checked = snapshot;
+    }
+    for (uint64_t i = std::max(checked + 1, log.first_index().value); i <= log.committed().value;
+         ++i) {
+      const raft::Entry& e = log.At(raft::LogIndex{i});
+      check(i, e.term.value, std::hash<std::string>{}(e.data));
+    }
+    checked = log.committed().value;
+  }
 }
 
 void AgentSim::Stop(const std::string& id, StopMode mode) {
@@ -272,6 +311,7 @@ void AgentSim::StepOnce() {
     if (!a.up || Now() < a.core->NextWakeup()) continue;
     Perform(a, a.core->Advance(Time()));
   }
+  if (check_history_) CheckHistory();
 }
 
 void AgentSim::Run(std::chrono::milliseconds d) {

@@ -81,6 +81,16 @@ class AgentSim {
   // storage (keeping at least the first), as a torn wal tail loses them;
   // Start() it again afterwards.
   void LoseTail(const std::string& id, std::size_t entries);
+  // Crashes `id` (if up) and gives it an empty Raft storage: a replaced
+  // disk. Start() it again afterwards.
+  void Wipe(const std::string& id);
+  // One history: with check_history_ set, after every step each up agent's
+  // newly committed entries (and restored snapshot points) are compared
+  // with what any agent committed at that index before — a committed entry
+  // lost or replaced shows as a different term or payload at its index.
+  // The first violation, or "".
+  bool check_history_ = false;
+  const std::string& history_violation() const { return history_violation_; }
   void StepOnce();
   void Run(std::chrono::milliseconds d);
   // Steps until every up agent's view holds each of `ids` in `state`.
@@ -158,6 +168,10 @@ class AgentSim {
   std::optional<raft::Snapshot> formed_;
   raft::ConfState bootstrap_;
   std::multimap<std::pair<int64_t, uint64_t>, Item> queue_;  // (due step ms, seq)
+  void CheckHistory();
+  std::map<uint64_t, std::pair<uint64_t, std::size_t>> history_;  // index -> (term, data hash)
+  std::map<std::string, uint64_t> history_checked_;               // agent -> index checked
+  std::string history_violation_;
   uint64_t seq_ = 0;
   int64_t step_ = 0;
 };
