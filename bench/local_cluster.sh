@@ -4,7 +4,9 @@
 #   start_local_cluster AGENTS BASE_PEER_PORT BASE_HTTP_PORT [VOTERS=3]
 # node-1..node-VOTERS bootstrap the Raft group.
 # Sets: work (a temp dir, removed on exit), pids (one per agent; agent i
-# listens on BASE_PEER_PORT+i and BASE_HTTP_PORT+i).
+# listens on BASE_PEER_PORT+i and BASE_HTTP_PORT+i). CLUSTER_EXTRA, if set,
+# is added to every config's `cluster:` map (e.g. "  restart_grace: 5s").
+# restart_local_agent I starts agent i again (after it stopped).
 bin="${RINGWATCH_BIN:-build/release/ringwatch}"
 [ -x "$bin" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
 work="$(mktemp -d)"
@@ -29,6 +31,7 @@ node:
 cluster:
   seeds: $seeds
   bootstrap_voters: $boot
+${CLUSTER_EXTRA:-}
 listen:
   peer: 127.0.0.1:$((base_peer + i))
   http: 127.0.0.1:$((base_http + i))
@@ -39,4 +42,10 @@ YAML
     "$bin" agent -c "$work/n$i.yaml" 2>"$work/n$i.log" &
     pids+=($!)
   done
+}
+
+restart_local_agent() {
+  local i="$1"
+  "$bin" agent -c "$work/n$i.yaml" 2>>"$work/n$i.log" &
+  pids[$((i - 1))]=$!
 }
