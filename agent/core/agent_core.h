@@ -1,7 +1,8 @@
 #pragma once
 // AgentCore — every decision one agent makes, sans I/O (DESIGN.md "One core
-// for the runtime and the simulation"). It owns the Raft node (persisting
-// through a raft::Storage), the membership coordinator, a detector policy
+// for the runtime and the simulation"). It owns the Raft node (its state
+// loaded from a raft::Storage at start, saved through CoreEffects::persist),
+// the membership coordinator, a detector policy
 // per watched member, the stall detector, the watch policy (PlanWatch plus
 // lingering targets), the leader-suspicion input of fast failover, joining
 // through seed addresses, readiness, and the graceful-stop sequence.
