@@ -235,9 +235,17 @@ void CoreLoop::OnAck(const HeartbeatAck& a) {
 
 void CoreLoop::OnMembership(std::string_view payload) {
   if (closed_ || !core_) return;
-  auto m = membership::DecodePeerMessage(payload);
+  std::string why;
+  auto m = membership::DecodePeerMessage(payload, &why);
   if (!m) {
     peer_metrics_.dropped("malformed").Increment();
+    // Said at most once a minute (a flood must not flood the journal too).
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log_ > std::chrono::minutes(1)) {
+      last_refusal_log_ = now;
+      log::Warn("membership", "peer message refused",
+                {{"reason", why.empty() ? "malformed" : why}});
+    }
     return;
   }
   Perform(core_->OnPeerMessage(*m, Now()));

@@ -107,6 +107,7 @@ class CoreLoop {
   bool flush_scheduled_ = false;
   bool closed_ = false;
   uint64_t next_token_ = 1;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   std::map<uint64_t, std::function<void(int, std::string)>> waiting_;
   std::function<void(bool)> on_change_;
   std::function<void(ReadyNotice)> on_ready_;

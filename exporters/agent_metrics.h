@@ -36,9 +36,13 @@
 namespace ringwatch::exporters {
 
 // The `reason` labels of ringwatch_messages_dropped_total, each with a series
-// from the start.
-inline constexpr const char* kDropReasons[] = {"bad_hmac", "bad_version", "malformed", "oversize",
-                                               "wrong_cluster"};
+// from the start. The last three are TCP connections closed unread: over
+// the connection caps (conn_limit), silent or stalled past the read
+// deadline (timeout), or asking for more buffer than the inbound budget
+// has left (busy).
+inline constexpr const char* kDropReasons[] = {"bad_hmac", "bad_version",   "malformed",
+                                               "oversize", "wrong_cluster", "conn_limit",
+                                               "timeout",  "busy"};
 
 class PeerMetrics {
  public:

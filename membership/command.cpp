@@ -62,26 +62,25 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     }
     case 2: {
       MarkDead d;
-      ok = wire::GetString(r, &d.id) && !d.id.empty() && r.U64(&d.incarnation) &&
-           wire::GetDiagnosis(r, &d.diagnosis);
+      ok = wire::GetId(r, &d.id) && r.U64(&d.incarnation) && wire::GetDiagnosis(r, &d.diagnosis);
       c.body = std::move(d);
       break;
     }
     case 3: {
       MarkAlive a;
-      ok = wire::GetString(r, &a.id) && !a.id.empty() && r.U64(&a.incarnation);
+      ok = wire::GetId(r, &a.id) && r.U64(&a.incarnation);
       c.body = std::move(a);
       break;
     }
     case 4: {
       Leave l;
-      ok = wire::GetString(r, &l.id) && !l.id.empty();
+      ok = wire::GetId(r, &l.id);
       c.body = std::move(l);
       break;
     }
     case 5: {
       Remove x;
-      ok = wire::GetString(r, &x.id) && !x.id.empty();
+      ok = wire::GetId(r, &x.id);
       c.body = std::move(x);
       break;
     }
@@ -93,13 +92,13 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     }
     case 7: {
       LeaderElected l;
-      ok = wire::GetString(r, &l.id) && !l.id.empty() && r.U64(&l.term);
+      ok = wire::GetId(r, &l.id) && r.U64(&l.term);
       c.body = std::move(l);
       break;
     }
     case 8: {
       Restarting x;
-      ok = wire::GetString(r, &x.id) && !x.id.empty() && r.U64(&x.incarnation);
+      ok = wire::GetId(r, &x.id) && r.U64(&x.incarnation);
       c.body = std::move(x);
       break;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "raft/codec.h"
 
 namespace ringwatch::membership {
@@ -68,6 +69,11 @@ bool Coordinator::Apply(const raft::Entry& entry) {
           Recompute();
           return true;
         }
+      } else {
+        // Malformed or out of bounds (an entry written by an agent that did
+        // not check, or forged into an old log): the same no-op everywhere.
+        log::Warn("membership", "committed entry refused (malformed or out of bounds); ignored",
+                  {{"index", std::to_string(entry.index.value)}});
       }
       return false;
     case raft::EntryType::kEmpty:

@@ -35,7 +35,7 @@ std::string EncodePeerMessage(const PeerMessage& message) {
   return w.Take();
 }
 
-std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
+std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string* why) {
   core::ByteReader r(bytes);
   uint8_t tag = 0, flag = 0;
   if (!r.U8(&tag)) return std::nullopt;
@@ -43,24 +43,23 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
   bool ok = false;
   if (tag == 1) {
     JoinRequest j;
-    ok = wire::GetInfo(r, &j.info) && r.U8(&flag) && flag <= 3;
+    ok = wire::GetInfo(r, &j.info, why) && r.U8(&flag) && flag <= 3;
     j.forwarded = (flag & 1) != 0;
     j.lost_state = (flag & 2) != 0;
     out = std::move(j);
   } else if (tag == 2) {
     RejoinRequest j;
-    ok = wire::GetString(r, &j.id) && !j.id.empty() && r.U64(&j.incarnation) && r.U8(&flag) &&
-         flag <= 1;
+    ok = wire::GetId(r, &j.id) && r.U64(&j.incarnation) && r.U8(&flag) && flag <= 1;
     j.forwarded = flag == 1;
     out = std::move(j);
   } else if (tag == 3) {
     ReportMessage m;
     Report& p = m.report;
     uint8_t suspected = 0, probe = 0, has_health = 0;
-    ok = wire::GetString(r, &p.observer) && !p.observer.empty() && wire::GetString(r, &p.subject) &&
-         !p.subject.empty() && r.U64(&p.incarnation) && r.U8(&suspected) && suspected <= 1 &&
-         wire::GetF64(r, &p.phi) && wire::GetF64(r, &p.silence_seconds) && r.U8(&probe) &&
-         probe <= 3 && r.U8(&has_health) && has_health <= 1;
+    ok = wire::GetId(r, &p.observer) && wire::GetId(r, &p.subject) && r.U64(&p.incarnation) &&
+         r.U8(&suspected) && suspected <= 1 && wire::GetF64(r, &p.phi) &&
+         wire::GetF64(r, &p.silence_seconds) && r.U8(&probe) && probe <= 3 && r.U8(&has_health) &&
+         has_health <= 1;
     p.suspected = suspected == 1;
     p.probe = static_cast<ProbeResult>(probe);
     if (ok && has_health) {
@@ -72,9 +71,10 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes) {
     out = std::move(m);
   } else if (tag == 4) {
     JoinReply a;
-    ok = wire::GetString(r, &a.id) && !a.id.empty() && wire::GetString(r, &a.address) &&
-         !a.address.empty() && wire::GetString(r, &a.leader) &&
-         wire::GetString(r, &a.leader_address);
+    ok = wire::GetId(r, &a.id) && wire::GetString(r, &a.address) && !a.address.empty() &&
+         a.address.size() <= kMaxAddressLength && wire::GetString(r, &a.leader) &&
+         (a.leader.empty() || core::IsValidId(a.leader)) && wire::GetString(r, &a.leader_address) &&
+         a.leader_address.size() <= kMaxAddressLength;
     out = std::move(a);
   }
   if (!ok || !r.ok() || r.remaining() != 0) return std::nullopt;

@@ -57,6 +57,8 @@ struct JoinReply {
 using PeerMessage = std::variant<JoinRequest, RejoinRequest, ReportMessage, JoinReply>;
 
 std::string EncodePeerMessage(const PeerMessage& message);
-std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes);
+// nullopt for anything malformed or out of bounds; `why`, if given, says
+// what was out of bounds (empty: malformed).
+std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string* why = nullptr);
 
 }  // namespace ringwatch::membership

@@ -58,6 +58,15 @@ struct Diagnosis {
   bool operator==(const Diagnosis&) const = default;
 };
 
+// Bounds on what a member says about itself, as the config loader allows
+// them (node.weight, node.service) and the Raft configuration encodes them
+// (ids: core::IsValidId). Checked when any message or command is decoded —
+// so a forged join is refused before anything is proposed, and a committed
+// entry that breaks them (an old log) is a deterministic no-op everywhere.
+inline constexpr uint32_t kMaxWeight = 1000;
+inline constexpr std::size_t kMaxServiceLength = 255;
+inline constexpr std::size_t kMaxAddressLength = 261;  // a 253-byte host name, ":", a port
+
 // What a member says about itself when it joins.
 struct MemberInfo {
   std::string id;
@@ -68,6 +77,8 @@ struct MemberInfo {
   uint64_t incarnation = 0;
   bool operator==(const MemberInfo&) const = default;
 };
+// Why `info` is out of bounds, or "" when it is not.
+std::string InfoProblem(const MemberInfo& info);
 
 struct Member {
   MemberInfo info;

@@ -81,6 +81,28 @@ const char* ToString(EventKind k) {
   return "?";
 }
 
+std::string InfoProblem(const MemberInfo& i) {
+  auto printable = [](std::string_view s) {
+    for (char c : s)
+      if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
+        return false;
+    return true;
+  };
+  if (!core::IsValidId(i.id))
+    return "member id must be 1-64 characters of [A-Za-z0-9._-] (got " +
+           std::to_string(i.id.size()) + " bytes)";
+  if (!i.zone.empty() && !core::IsValidId(i.zone))
+    return "zone must be 1-64 characters of [A-Za-z0-9._-]";
+  if (i.weight < 1 || i.weight > kMaxWeight)
+    return "weight must be 1-" + std::to_string(kMaxWeight) + " (got " + std::to_string(i.weight) +
+           ")";
+  if (i.address.empty() || i.address.size() > kMaxAddressLength || !printable(i.address))
+    return "address must be host:port, at most " + std::to_string(kMaxAddressLength) + " bytes";
+  if (i.service.size() > kMaxServiceLength)
+    return "service must be at most " + std::to_string(kMaxServiceLength) + " bytes";
+  return "";
+}
+
 const Member* View::Find(const std::string& id) const {
   auto it = members_.find(id);
   return it == members_.end() ? nullptr : &it->second;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/ids.h"
+
 namespace ringwatch::membership::wire {
 
 // Ids, addresses and zones are short; a longer one is garbage.
@@ -43,10 +45,18 @@ void PutInfo(core::ByteWriter& w, const MemberInfo& i) {
   w.U64(i.incarnation);
 }
 
-bool GetInfo(core::ByteReader& r, MemberInfo* i) {
-  return GetString(r, &i->id) && !i->id.empty() && GetString(r, &i->address) &&
-         GetString(r, &i->zone) && GetString(r, &i->service) && r.U32(&i->weight) &&
-         r.U64(&i->incarnation);
+bool GetInfo(core::ByteReader& r, MemberInfo* i, std::string* why) {
+  if (!GetString(r, &i->id) || !GetString(r, &i->address) || !GetString(r, &i->zone) ||
+      !GetString(r, &i->service) || !r.U32(&i->weight) || !r.U64(&i->incarnation))
+    return false;
+  std::string problem = InfoProblem(*i);
+  if (problem.empty()) return true;
+  if (why) *why = std::move(problem);
+  return false;
+}
+
+bool GetId(core::ByteReader& r, std::string* out) {
+  return GetString(r, out) && core::IsValidId(*out);
 }
 
 void PutHealth(core::ByteWriter& w, const Health& h) {
@@ -84,7 +94,7 @@ bool GetDiagnosis(core::ByteReader& r, Diagnosis* d) {
   d->observers.resize(n);
   for (ObserverEvidence& o : d->observers) {
     uint8_t s = 0;
-    if (!GetString(r, &o.observer) || !GetF64(r, &o.phi) || !GetF64(r, &o.silence_seconds) ||
+    if (!GetId(r, &o.observer) || !GetF64(r, &o.phi) || !GetF64(r, &o.silence_seconds) ||
         !r.U8(&s) || s > 1)
       return false;
     o.suspected = s == 1;

@@ -16,7 +16,10 @@ void PutF64(core::ByteWriter& w, double v);
 bool GetF64(core::ByteReader& r, double* v);
 
 void PutInfo(core::ByteWriter& w, const MemberInfo& info);
-bool GetInfo(core::ByteReader& r, MemberInfo* info);
+// False when out of bounds too (`why`, if given, says how).
+bool GetInfo(core::ByteReader& r, MemberInfo* info, std::string* why = nullptr);
+// A member id: core::IsValidId.
+bool GetId(core::ByteReader& r, std::string* out);
 void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d);
 bool GetDiagnosis(core::ByteReader& r, Diagnosis* d);
 void PutHealth(core::ByteWriter& w, const Health& h);

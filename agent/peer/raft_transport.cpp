@@ -31,19 +31,47 @@ struct RaftTransport::Outbound {
   std::chrono::milliseconds backoff{0};
 };
 
-// One accepted connection: reads length-prefixed frames until it fails.
+// One accepted connection: reads length-prefixed frames until it fails, in
+// chunks, under deadlines (see the header).
 class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
  public:
-  Inbound(RaftTransport& owner, tcp::socket socket)
-      : owner_(owner), socket_(std::move(socket)), alive_(owner.alive_) {}
+  static constexpr std::size_t kChunk = 64u << 10;
 
-  void Start() { ReadLength(); }
+  Inbound(RaftTransport& owner, tcp::socket socket, std::string address)
+      : owner_(owner),
+        socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        address_(std::move(address)),
+        alive_(owner.alive_) {}
+  ~Inbound() {
+    if (alive_.expired()) return;
+    owner_.Release(reserved_);
+    auto it = owner_.inbound_per_address_.find(address_);
+    if (it != owner_.inbound_per_address_.end() && --it->second == 0)
+      owner_.inbound_per_address_.erase(it);
+  }
+
+  void Start() {
+    Arm(owner_.options_.frame_deadline);
+    ReadLength();
+  }
   void Close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
+    deadline_.cancel();
   }
 
  private:
+  // Closes the connection unless the current step completes by then.
+  void Arm(std::chrono::milliseconds after) {
+    deadline_.expires_after(after);
+    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->alive_.expired() || self->done_) return;
+      self->owner_.metrics_.dropped("timeout").Increment();
+      self->Done();
+    });
+  }
+
   void ReadLength() {
     net::async_read(socket_, net::buffer(length_, sizeof length_),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -54,35 +82,67 @@ class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
                       if (n > kMaxStreamFrame) {
                         self->owner_.metrics_.dropped(ToString(DropReason::kOversize)).Increment();
                         log::Warn("raft", "peer frame too large; closing the connection",
-                                  {{"bytes", std::to_string(n)}});
+                                  {{"bytes", std::to_string(n)}, {"from", self->address_}});
                         return self->Done();
                       }
-                      self->body_.resize(n);
-                      self->ReadBody();
+                      self->expected_ = n;
+                      self->body_.clear();
+                      self->Arm(self->owner_.options_.frame_deadline);
+                      self->ReadChunk();
                     });
   }
 
-  void ReadBody() {
-    net::async_read(socket_, net::buffer(body_),
+  void ReadChunk() {
+    if (body_.size() == expected_) return Complete();
+    const std::size_t want = std::min(kChunk, expected_ - body_.size());
+    if (!owner_.Reserve(want)) {
+      owner_.metrics_.dropped("busy").Increment();
+      return Done();
+    }
+    reserved_ += want;
+    const std::size_t at = body_.size();
+    body_.resize(at + want);  // within the budget just reserved
+    net::async_read(socket_, net::buffer(body_.data() + at, want),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       if (ec || self->alive_.expired()) return self->Done();
-                      self->owner_.Deliver(self->body_);
-                      self->ReadLength();
+                      self->ReadChunk();
                     });
+  }
+
+  void Complete() {
+    owner_.Deliver(body_);
+    owner_.Release(reserved_);
+    reserved_ = 0;
+    body_.clear();
+    if (body_.capacity() > kChunk) body_.shrink_to_fit();
+    Arm(owner_.options_.idle_deadline);
+    ReadLength();
   }
 
   void Done() {
-    if (alive_.expired()) return;
+    if (alive_.expired() || done_) return;
+    done_ = true;
     owner_.inbound_.erase(this);
     Close();
   }
 
   RaftTransport& owner_;
   tcp::socket socket_;
+  net::steady_timer deadline_;
+  std::string address_;
   std::weak_ptr<bool> alive_;
+  bool done_ = false;
   char length_[4];
+  std::size_t expected_ = 0;
+  std::size_t reserved_ = 0;  // of the shared inbound budget
   std::string body_;
 };
+
+bool RaftTransport::Reserve(std::size_t bytes) {
+  if (inbound_buffered_ + bytes > options_.inbound_budget) return false;
+  inbound_buffered_ += bytes;
+  return true;
+}
 
 RaftTransport::RaftTransport(net::io_context& ioc, Options options, exporters::PeerMetrics& metrics)
     : ioc_(ioc),
@@ -142,8 +202,25 @@ void RaftTransport::Accept() {
       });
       return;
     }
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string address = ec ? std::string("?") : remote.address().to_string();
+    std::size_t& from_there = inbound_per_address_[address];
+    if (inbound_.size() >= options_.max_inbound || from_there >= options_.max_inbound_per_address) {
+      // Over a cap: closed unread. Logged at most once a minute.
+      metrics_.dropped("conn_limit").Increment();
+      if (from_there == 0) inbound_per_address_.erase(address);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_limit_log_ > std::chrono::minutes(1)) {
+        last_limit_log_ = now;
+        log::Warn("raft", "peer connection refused: over the connection cap",
+                  {{"from", address}, {"connections", std::to_string(inbound_.size())}});
+      }
+      socket.close(ec);
+      return Accept();
+    }
+    ++from_there;
     socket.set_option(tcp::no_delay(true), ec);
-    auto in = std::make_shared<Inbound>(*this, std::move(socket));
+    auto in = std::make_shared<Inbound>(*this, std::move(socket), address);
     inbound_[in.get()] = in;
     in->Start();
     Accept();

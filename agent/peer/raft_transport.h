@@ -9,9 +9,17 @@
 // peer is unreachable its messages are dropped (and counted) rather than
 // piled up, and the embedding is told (OnUnreachable) so the leader probes it
 // again later. A queue above max_queue_bytes drops too.
-// Inbound: any number of connections; a frame longer than kMaxStreamFrame,
-// or one that fails a check, is dropped and counted by reason; a bad length
-// prefix closes the connection (the stream cannot be resynchronised).
+// Inbound: bounded before anything is authenticated. At most
+// max_inbound connections, max_inbound_per_address from one address (more
+// are closed at accept, `conn_limit`). A frame's body is read in chunks and
+// buffered only as its bytes arrive — never allocated from the announced
+// length — out of one budget shared by all connections (inbound_budget:
+// a connection that would exceed it is closed, `busy`). A connection must
+// deliver its first frame, and every frame once begun, within
+// frame_deadline, and may stay idle between frames for idle_deadline
+// (`timeout`). A frame longer than kMaxStreamFrame closes the connection
+// (`oversize`; the stream cannot be resynchronised); one that fails a check
+// is dropped and counted by reason.
 //
 // Heartbeats never wait behind Raft traffic: they use their own UDP socket,
 // and nothing here blocks the loop.
@@ -44,6 +52,11 @@ class RaftTransport {
     std::chrono::milliseconds backoff_min{50};
     std::chrono::milliseconds backoff_max{2000};
     std::size_t max_queue_bytes = 64u << 20;
+    std::size_t max_inbound = 1024;
+    std::size_t max_inbound_per_address = 64;
+    std::size_t inbound_budget = kMaxStreamFrame;  // bytes buffered by all inbound connections
+    std::chrono::milliseconds frame_deadline{10'000};
+    std::chrono::milliseconds idle_deadline{300'000};
   };
 
   struct Counters {
@@ -95,6 +108,11 @@ class RaftTransport {
   void Write(Outbound& peer);
   void Fail(Outbound& peer, const std::string& why);
   void Deliver(std::string_view frame);
+  bool Reserve(std::size_t bytes);
+  void Release(std::size_t bytes) { inbound_buffered_ -= bytes; }
+  std::size_t inbound_buffered_ = 0;
+  std::chrono::steady_clock::time_point last_limit_log_{};
+  std::map<std::string, std::size_t> inbound_per_address_;
 
   boost::asio::io_context& ioc_;
   Options options_;

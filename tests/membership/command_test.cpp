@@ -1,4 +1,5 @@
 #include "membership/command.h"
+#include "membership/peer_message.h"
 
 #include <gtest/gtest.h>
 
@@ -48,6 +49,69 @@ TEST(MembershipCommand, TruncationsTrailingBytesAndUnknownTagsAreRejected) {
   bytes = EncodeCommand(All()[0]);
   bytes[0] = 2;  // an unknown format version
   EXPECT_FALSE(DecodeCommand(bytes));
+}
+
+}  // namespace
+}  // namespace ringwatch::membership
+
+namespace ringwatch::membership {
+namespace {
+
+// Bounds (types.h): a member id as the Raft configuration can hold it, a
+// zone like an id, a weight of 1-1000, a bounded address and service. Out of
+// bounds, a command does not decode — so a committed one is a no-op on
+// every agent — and a join request is refused before anything is proposed,
+// with the reason.
+TEST(MembershipBounds, OutOfBoundsMembersAreRefusedAtDecodeWithAReason) {
+  const MemberInfo good{"node-1", "10.0.0.1:7420", "z1", "10.0.0.1:11211", 1000, 7};
+  ASSERT_EQ(InfoProblem(good), "");
+  std::vector<std::pair<MemberInfo, std::string>> bad;
+  MemberInfo i = good;
+  i.id = std::string(300, 'a');
+  bad.emplace_back(i, "member id");
+  i = good;
+  i.id = "no spaces";
+  bad.emplace_back(i, "member id");
+  i = good;
+  i.weight = 0;
+  bad.emplace_back(i, "weight");
+  i = good;
+  i.weight = 1001;
+  bad.emplace_back(i, "weight");
+  i = good;
+  i.weight = 4294967295u;
+  bad.emplace_back(i, "weight");
+  i = good;
+  i.zone = "rack a";
+  bad.emplace_back(i, "zone");
+  i = good;
+  i.address = "";
+  bad.emplace_back(i, "address");
+  i = good;
+  i.address = std::string(300, 'h') + ":1";
+  bad.emplace_back(i, "address");
+  i = good;
+  i.service = std::string(256, 's');
+  bad.emplace_back(i, "service");
+  for (const auto& [info, what] : bad) {
+    EXPECT_NE(InfoProblem(info).find(what), std::string::npos) << InfoProblem(info);
+    EXPECT_FALSE(DecodeCommand(EncodeCommand({1, AddMember{info}}))) << what;
+    EXPECT_FALSE(DecodeCommand(EncodeCommand({1, UpdateMember{info}}))) << what;
+    std::string why;
+    EXPECT_FALSE(DecodePeerMessage(EncodePeerMessage(JoinRequest{info, false}), &why)) << what;
+    EXPECT_NE(why.find(what), std::string::npos) << why;
+  }
+  // Ids elsewhere: commands and reports about a 300-byte id do not decode.
+  const std::string long_id(300, 'x');
+  EXPECT_FALSE(DecodeCommand(EncodeCommand({1, Leave{long_id}})));
+  EXPECT_FALSE(DecodeCommand(EncodeCommand({1, Remove{long_id}})));
+  EXPECT_FALSE(DecodeCommand(EncodeCommand({1, MarkDead{long_id, 1, Diagnosis{}}})));
+  EXPECT_FALSE(DecodePeerMessage(EncodePeerMessage(RejoinRequest{long_id, 2, false})));
+  Report r;
+  r.observer = "a";
+  r.subject = long_id;
+  EXPECT_FALSE(DecodePeerMessage(EncodePeerMessage(ReportMessage{r, false})));
+  EXPECT_TRUE(DecodePeerMessage(EncodePeerMessage(JoinRequest{good, false})));
 }
 
 }  // namespace

@@ -97,3 +97,31 @@ TEST(Coordinator, ARestartOutstayingTheGraceIsDeclaredDeadWithClassStopped) {
 
 }  // namespace
 }  // namespace ringwatch::membership
+
+namespace ringwatch::membership {
+namespace {
+
+// An out-of-bounds join in the log (written by an agent that did not check,
+// or forged into an old data_dir) is the same no-op on every agent: the view
+// does not change, the ring is not built from it, nothing crashes.
+TEST(Coordinator, AnOutOfBoundsEntryInTheLogIsANoOp) {
+  CoordinatorOptions o;
+  o.self = Info("a");
+  Coordinator c(o);
+  c.Apply(Normal(1, {1000, AddMember{Info("a")}}));
+  const std::string before = c.SnapshotData();
+  MemberInfo poison = Info("mallory");
+  poison.weight = 4294967295u;
+  raft::Entry e;
+  e.index = raft::LogIndex{2};
+  e.term = raft::Term{1};
+  e.type = raft::EntryType::kNormal;
+  // Encoded by hand as an unchecking agent would: the encoder writes any value.
+  e.data = EncodeCommand({2000, AddMember{poison}});
+  EXPECT_FALSE(c.Apply(e));
+  EXPECT_EQ(c.SnapshotData(), before);
+  EXPECT_EQ(c.view().Find("mallory"), nullptr);
+}
+
+}  // namespace
+}  // namespace ringwatch::membership
