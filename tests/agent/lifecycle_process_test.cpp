@@ -73,12 +73,7 @@ class LifecycleProcess : public ::testing::Test {
                                    kDeadline, 20ms));
   }
 
-  std::vector<AgentProcess*> Except(AgentProcess* gone) {
-    std::vector<AgentProcess*> out;
-    for (AgentProcess* a : all_)
-      if (a != gone) out.push_back(a);
-    return out;
-  }
+  std::vector<AgentProcess*> Except(AgentProcess* gone) { return testing::AllBut(all_, gone); }
 
   // The events after `seq` in `a`'s view.
   std::vector<nlohmann::json> EventsAfter(AgentProcess& a, uint64_t seq) {

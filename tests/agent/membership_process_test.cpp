@@ -53,12 +53,7 @@ class MembershipProcess : public ::testing::Test {
                                    kDeadline, 20ms));
   }
 
-  std::vector<AgentProcess*> Except(AgentProcess* gone) {
-    std::vector<AgentProcess*> out;
-    for (AgentProcess* a : all_)
-      if (a != gone) out.push_back(a);
-    return out;
-  }
+  std::vector<AgentProcess*> Except(AgentProcess* gone) { return testing::AllBut(all_, gone); }
 
   AgentProcess& Node(const std::string& id) { return *all_[std::stoi(id.substr(5)) - 1]; }
 

@@ -71,6 +71,13 @@ bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string
       deadline, every);
 }
 
+std::vector<AgentProcess*> AllBut(const std::vector<AgentProcess*>& agents, AgentProcess* gone) {
+  std::vector<AgentProcess*> out;
+  for (AgentProcess* a : agents)
+    if (a != gone) out.push_back(a);
+  return out;
+}
+
 bool EveryWatchedMemberHeard(const std::vector<AgentProcess*>& who, std::size_t observers) {
   std::map<std::string, std::size_t> heard_by;  // alive member -> agents that hear it
   std::size_t alive = 0;

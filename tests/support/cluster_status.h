@@ -36,6 +36,9 @@ bool AllSee(const std::vector<AgentProcess*>& who, const std::vector<std::string
             std::chrono::milliseconds every = std::chrono::milliseconds(10),
             std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
+// `agents` without `gone` (the survivors of a kill, the others of a restart).
+std::vector<AgentProcess*> AllBut(const std::vector<AgentProcess*>& agents, AgentProcess* gone);
+
 // Every agent in `who` (the whole cluster) hears every member it watches and
 // suspects none, and every alive member has its min(`observers`, alive - 1)
 // observers watching it.
