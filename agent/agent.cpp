@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 
 #include "agent/core_loop.h"
@@ -141,7 +142,7 @@ int Agent::Run() {
 bool Agent::Start() {
   // Signals first: from the moment HTTP answers, a SIGTERM must be a clean stop.
   HandleSignals();
-  if (!LockDataDir() || !ReadSecret()) return false;
+  if (!LockDataDir() || !ReadSecret() || !LoadIdentity()) return false;
   collector_sources_.statfs = collectors::StatFs;
   metrics_.AddCollectable(std::make_shared<exporters::CollectorBridge>(
       collectors::MakeCollectors(config_.collectors, collector_sources_)));
@@ -159,15 +160,86 @@ bool Agent::LockDataDir() {
   return true;
 }
 
+namespace {
+
+core::Result<config::Keyring, std::string> ReadKeyring(const std::string& file) {
+  std::string why;
+  auto text = core::ReadFile(file, &why);
+  if (!text) return core::MakeError("cannot read cluster.secret_file " + file + ": " + why);
+  auto keys = config::ParseKeyring(*text);
+  if (!keys.ok()) return core::MakeError("cluster.secret_file " + file + ", " + keys.error());
+  return keys;
+}
+
+}  // namespace
+
 bool Agent::ReadSecret() {
-  if (config_.cluster.secret_file.empty()) return true;
-  // The key is the file's content without surrounding whitespace.
-  key_ = std::string(core::Trim(core::ReadFile(config_.cluster.secret_file).value_or("")));
-  if (key_.empty()) {
-    log::Error("agent", "cannot start",
-               {{"error", "cluster.secret_file " + config_.cluster.secret_file + " is empty"}});
+  if (config_.cluster.secret_file.empty()) {
+    log::Warn("agent", "peer traffic is not authenticated",
+              {{"reason", "no cluster.secret_file (a keyring: `ringwatch keygen`)"},
+               {"listen", config_.listen.peer.ToString()}});
+    return true;
+  }
+  auto keys = ReadKeyring(config_.cluster.secret_file);
+  if (!keys.ok()) {
+    log::Error("agent", "cannot start", {{"error", keys.error()}});
     return false;
   }
+  keyring_ = std::move(keys).value();
+  log::Info("agent", "keyring loaded",
+            {{"file", config_.cluster.secret_file}, {"keys", std::to_string(keyring_.size())}});
+  return true;
+}
+
+void Agent::ReloadKeyring() {
+  // SIGHUP: a keyring that does not parse keeps the one in use (an
+  // operator's typo must not cut this member off the cluster).
+  if (config_.cluster.secret_file.empty()) {
+    log::Info("agent", "SIGHUP: no cluster.secret_file configured; nothing to reload");
+    return;
+  }
+  auto keys = ReadKeyring(config_.cluster.secret_file);
+  if (!keys.ok()) {
+    log::Error("agent", "keyring not reloaded; the previous one stays in use",
+               {{"error", keys.error()}});
+    return;
+  }
+  keyring_ = std::move(keys).value();
+  if (core_) core_->SetKeyring(keyring_);
+  log::Info("agent", "keyring reloaded",
+            {{"file", config_.cluster.secret_file}, {"keys", std::to_string(keyring_.size())}});
+  Publish(false);
+}
+
+bool Agent::LoadIdentity() {
+  // This member's signing key: made at its first start, kept with its data.
+  // A lost data_dir is a new identity (docs/security.md, "Trust model").
+  const std::string path = config_.data_dir + "/identity.key";
+  std::string why;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) {
+    identity_ = core::SigningKey::Generate();
+    if (!core::WriteFileAtomically(path, core::Base64Encode(identity_.secret_key) + "\n", 0600,
+                                   &why)) {
+      log::Error("agent", "cannot start", {{"error", "cannot save the identity key: " + why}});
+      return false;
+    }
+    log::Info("agent", "new identity key", {{"file", path}});
+  } else if (auto text = core::ReadFile(path, &why)) {
+    auto secret = core::Base64Decode(*text);
+    auto key = secret ? core::SigningKey::FromSecret(*secret) : std::nullopt;
+    if (!key) {
+      log::Error("agent", "cannot start",
+                 {{"error", path + " is not a ringwatch identity key (damaged?); move it away to "
+                                   "start with a new identity"}});
+      return false;
+    }
+    identity_ = std::move(*key);
+  } else {
+    log::Error("agent", "cannot start", {{"error", "cannot read " + path + ": " + why}});
+    return false;
+  }
+  log::Info("agent", "identity", {{"public_key", core::Hex(identity_.public_key)}});
   return true;
 }
 
@@ -250,7 +322,7 @@ bool Agent::StartHttp() {
 bool Agent::StartCore() {
   core_ =
       std::make_unique<CoreLoop>(core_ioc_,
-                                 CoreLoop::Options{config_.cluster.name, key_,
+                                 CoreLoop::Options{config_.cluster.name, keyring_, identity_,
                                                    config_.data_dir + "/raft", FaultPersistDelay()},
                                  metrics_.registry());
   tcp::endpoint endpoint;
@@ -269,9 +341,13 @@ bool Agent::StartCore() {
             {{"address", endpoint.address().to_string() + ":" + std::to_string(port.value())}});
   const std::string host =
       base_->address.find(':') != std::string::npos ? "[" + base_->address + "]" : base_->address;
-  membership::MemberInfo self{config_.node.id,     host + ":" + std::to_string(port.value()),
-                              config_.node.zone,   config_.node.service,
-                              config_.node.weight, base_->incarnation};
+  membership::MemberInfo self{config_.node.id,
+                              host + ":" + std::to_string(port.value()),
+                              config_.node.zone,
+                              config_.node.service,
+                              config_.node.weight,
+                              base_->incarnation,
+                              ""};
 
   ring_ = std::make_unique<RingService>(
       core_ioc_, RingServiceOptions(config_.ring, config_.node.id), ring_metrics_);
@@ -307,6 +383,8 @@ void Agent::Publish(bool view_changed) {
   next->view = view_copy_;
   next->ring = ring_->Current();
   next->incarnation = c.self().incarnation;
+  next->keyring_keys = core_->keyring().size();
+  next->identity = core::Hex(c.identity().public_key);
   next->address = c.self().address;
   next->ready = c.Ready();
   next->not_ready_reason = c.NotReadyReason();
@@ -333,6 +411,8 @@ void Agent::StartHealthSampling() {
 void Agent::HandleSignals() {
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
+  hup_.add(SIGHUP);
+  WaitForHangup();
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec || stopping_) return;
     stopping_ = true;
@@ -343,6 +423,15 @@ void Agent::HandleSignals() {
       return core_->Stop(config_.cluster.leave_on_terminate ? StopMode::kLeave
                                                             : StopMode::kRestart);
     OnCoreStopped(0);  // still starting: nothing to hand over
+  });
+}
+
+void Agent::WaitForHangup() {
+  hup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || stopping_) return;
+    log::Info("agent", "SIGHUP: reloading the keyring");
+    ReloadKeyring();
+    WaitForHangup();
   });
 }
 
@@ -375,6 +464,7 @@ void Agent::OnCoreStopped(int exit_code) {
   net::post(core_ioc_, [this] {
     if (core_) core_->Close();
     signals_.cancel();
+    hup_.cancel();
     watchdog_timer_.cancel();
     if (ring_) ring_->Stop();
     core_ioc_.stop();

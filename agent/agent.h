@@ -29,6 +29,8 @@
 #include "agent/status_snapshot.h"
 #include "collectors/health_summary.h"
 #include "config/config.h"
+#include "config/keyring.h"
+#include "core/crypto.h"
 #include "exporters/agent_metrics.h"
 #include "exporters/metrics_registry.h"
 
@@ -54,6 +56,9 @@ class Agent {
   bool Start();
   bool LockDataDir();
   bool ReadSecret();
+  bool LoadIdentity();
+  void ReloadKeyring();
+  void WaitForHangup();
   bool StartHttp();
   bool StartCore();
   void StartHealthSampling();
@@ -73,7 +78,8 @@ class Agent {
   collectors::Sources collector_sources_;
   std::shared_ptr<const StatusSnapshot> base_;
   SnapshotPublisher snapshots_;
-  std::string key_;
+  config::Keyring keyring_;
+  core::SigningKey identity_;
 
   boost::asio::io_context core_ioc_{1};
   boost::asio::io_context http_ioc_{1};
@@ -87,6 +93,7 @@ class Agent {
   std::unique_ptr<collectors::HealthSampler> health_;
   boost::asio::steady_timer health_timer_{http_ioc_};
   boost::asio::signal_set signals_{core_ioc_};
+  boost::asio::signal_set hup_{core_ioc_};
   boost::asio::steady_timer watchdog_timer_{core_ioc_};
   std::chrono::microseconds watchdog_interval_{0};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>

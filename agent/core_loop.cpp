@@ -14,16 +14,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using udp = net::ip::udp;
 
-namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& registry)
     : ioc_(ioc),
       options_(std::move(options)),
@@ -31,8 +21,9 @@ CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& 
       membership_metrics_(registry),
       raft_metrics_(registry),
       storage_(options_.raft_dir),
-      heartbeats_(ioc, {options_.cluster, options_.key}, peer_metrics_),
-      transport_(ioc, {options_.cluster, options_.key}, peer_metrics_),
+      credentials_{FrameSender{"", 0, options_.identity}, options_.keyring},
+      heartbeats_(ioc, {options_.cluster, &credentials_}, peer_metrics_),
+      transport_(ioc, {options_.cluster, &credentials_}, peer_metrics_),
       prober_(ioc, std::chrono::seconds(1),
               [this](const std::string& id, membership::ProbeResult result) {
                 if (core_ && !closed_)
@@ -42,7 +33,9 @@ CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& 
               [this](const std::string& seed, const std::string& why, bool is_self) {
                 if (core_ && !closed_) core_->OnSeedFailed(seed, why, is_self);
               }),
-      wakeup_(ioc) {}
+      wakeup_(ioc) {
+  peer_metrics_.keyring_keys().Set(static_cast<double>(credentials_.keyring.size()));
+}
 
 CoreLoop::~CoreLoop() {
   Close();
@@ -69,7 +62,7 @@ void CoreLoop::Persist(raft::Ready ready) {
 }
 
 CoreTime CoreLoop::Now() const {
-  return CoreTime{core::MonotonicNow(), WallMs()};
+  return CoreTime{core::MonotonicNow(), core::WallClockMs()};
 }
 
 core::Result<uint16_t, std::string> CoreLoop::Listen(const tcp::endpoint& endpoint) {
@@ -92,6 +85,9 @@ core::Result<uint16_t, std::string> CoreLoop::Listen(const tcp::endpoint& endpoi
 }
 
 std::string CoreLoop::Start(CoreOptions options) {
+  options.identity = options_.identity;
+  credentials_.sender.id = options.self.id;
+  credentials_.sender.incarnation = options.self.incarnation;
   core_ = std::make_unique<AgentCore>(std::move(options), storage_);
   auto started = core_->Start(Now());
   if (!started.ok()) return started.error();
@@ -99,15 +95,18 @@ std::string CoreLoop::Start(CoreOptions options) {
     log::Warn("raft", "recovered from a torn write",
               {{"file", storage_.wal_path()},
                {"bytes_truncated", std::to_string(storage_.truncated_bytes())}});
-  heartbeats_.OnHeartbeat(
-      [this](const Heartbeat& h, const udp::endpoint& from) { OnHeartbeat(h, from); });
+  heartbeats_.OnHeartbeat([this](const PeerOrigin& origin, const Heartbeat& h,
+                                 const udp::endpoint& from) { OnHeartbeat(origin, h, from); });
   heartbeats_.OnAck([this](const HeartbeatAck& a) { OnAck(a); });
-  transport_.OnMessage([this](raft::Message m) {
+  transport_.OnMessage([this](const PeerOrigin& origin, raft::Message m) {
     if (closed_) return;
-    core_->StepRaft(std::move(m));
+    if (Refusal r = core_->StepRaft(origin, std::move(m)); r != Refusal::kNone)
+      return Refused(r, origin, "raft message");
     ScheduleFlush();
   });
-  transport_.OnMembership([this](std::string_view payload) { OnMembership(payload); });
+  transport_.OnMembership([this](const PeerOrigin& origin, std::string_view payload) {
+    OnMembership(origin, payload);
+  });
   transport_.OnUnreachable([this](const std::string& peer, const std::string& why) {
     if (closed_) return;
     if (SeedDialer::IsSeedKey(peer)) return dialer_.OnUnreachable(peer, why);
@@ -187,7 +186,7 @@ void CoreLoop::Perform(CoreEffects fx) {
       series.silence->Set(p.silence_seconds);
     }
   }
-  if (fx.view_changed) membership_metrics_.Update(core_->view(), WallMs());
+  if (fx.view_changed) membership_metrics_.Update(core_->view(), core::WallClockMs());
   if (core_->node()) raft_metrics_.Update(*core_->node());
   if (fx.leader_changed) raft_metrics_.leader_changes().Increment();
   for (double s : fx.commit_seconds)
@@ -213,9 +212,29 @@ void CoreLoop::Perform(CoreEffects fx) {
   ScheduleWakeup();
 }
 
-void CoreLoop::OnHeartbeat(const Heartbeat& h, const udp::endpoint& from) {
+void CoreLoop::Refused(Refusal refusal, const PeerOrigin& origin, const char* what) {
+  peer_metrics_.dropped(ToString(refusal)).Increment();
+  // Said at most once a minute (a flood must not flood the journal too).
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_identity_log_ < std::chrono::minutes(1)) return;
+  last_identity_log_ = now;
+  log::Warn("agent", "peer frame refused",
+            {{"what", what},
+             {"sender", origin.id},
+             {"key", core::Hex(origin.public_key).substr(0, 16)},
+             {"reason", ToString(refusal)}});
+}
+
+void CoreLoop::SetKeyring(config::Keyring keyring) {
+  credentials_.keyring = std::move(keyring);
+  peer_metrics_.keyring_keys().Set(static_cast<double>(credentials_.keyring.size()));
+}
+
+void CoreLoop::OnHeartbeat(const PeerOrigin& origin, const Heartbeat& h,
+                           const udp::endpoint& from) {
   if (closed_ || !core_) return;
-  const AgentCore::HeartbeatReceipt r = core_->OnHeartbeat(h, Now());
+  const AgentCore::HeartbeatReceipt r = core_->OnHeartbeat(origin, h, Now());
+  if (r.refused != Refusal::kNone) return Refused(r.refused, origin, "heartbeat");
   if (r.ack) heartbeats_.SendAck(HeartbeatAck{core_->self().id, h.sequence, h.send_time_ns}, from);
   if (!r.watched) return;
   auto& series = peer_metrics_.For(h.sender);
@@ -233,12 +252,12 @@ void CoreLoop::OnAck(const HeartbeatAck& a) {
   if (r.watched) peer_metrics_.For(a.sender).rtt->Observe(r.rtt_seconds);
 }
 
-void CoreLoop::OnMembership(std::string_view payload) {
+void CoreLoop::OnMembership(const PeerOrigin& origin, std::string_view payload) {
   if (closed_ || !core_) return;
   std::string why;
   auto m = membership::DecodePeerMessage(payload, &why);
   if (!m) {
-    peer_metrics_.dropped("malformed").Increment();
+    peer_metrics_.dropped(why.empty() ? "malformed" : "out_of_bounds").Increment();
     // Said at most once a minute (a flood must not flood the journal too).
     const auto now = std::chrono::steady_clock::now();
     if (now - last_refusal_log_ > std::chrono::minutes(1)) {
@@ -248,7 +267,9 @@ void CoreLoop::OnMembership(std::string_view payload) {
     }
     return;
   }
-  Perform(core_->OnPeerMessage(*m, Now()));
+  Refusal refused = Refusal::kNone;
+  Perform(core_->OnPeerMessage(origin, *m, Now(), &refused));
+  if (refused != Refusal::kNone) Refused(refused, origin, "membership request");
 }
 
 uint64_t CoreLoop::Register(std::function<void(int, std::string)> done) {

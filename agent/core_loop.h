@@ -29,6 +29,7 @@
 #include "agent/peer/prober.h"
 #include "agent/peer/raft_transport.h"
 #include "agent/peer/seed_dialer.h"
+#include "config/keyring.h"
 #include "exporters/agent_metrics.h"
 #include "raft/file_storage.h"
 
@@ -38,8 +39,9 @@ class CoreLoop {
  public:
   struct Options {
     std::string cluster;
-    std::string key;       // peer frame HMAC key; empty: none
-    std::string raft_dir;  // <data_dir>/raft
+    config::Keyring keyring;    // cluster.secret_file; empty: frames untagged
+    core::SigningKey identity;  // <data_dir>/identity.key
+    std::string raft_dir;       // <data_dir>/raft
     // Fault injection for tests (RINGWATCH_FAULT_PERSIST_DELAY_MS): every
     // save takes this much longer, as on a slow disk.
     std::chrono::milliseconds fault_persist_delay{0};
@@ -69,6 +71,9 @@ class CoreLoop {
   void Stop(StopMode mode, std::function<void(int, std::string)> done = {});
   void Remove(const std::string& id, std::function<void(int, std::string)> done);
   void SetHealth(std::optional<collectors::HealthSummary> health);
+  // A new keyring (SIGHUP): the first key tags what is sent from now on.
+  void SetKeyring(config::Keyring keyring);
+  const config::Keyring& keyring() const { return credentials_.keyring; }
   // Closes sockets and timers; the loop may then run dry.
   void Close();
 
@@ -82,9 +87,11 @@ class CoreLoop {
   void Persist(raft::Ready ready);
   void ScheduleWakeup();
   void ScheduleFlush();
-  void OnHeartbeat(const Heartbeat& h, const boost::asio::ip::udp::endpoint& from);
+  void OnHeartbeat(const PeerOrigin& origin, const Heartbeat& h,
+                   const boost::asio::ip::udp::endpoint& from);
   void OnAck(const HeartbeatAck& a);
-  void OnMembership(std::string_view payload);
+  void OnMembership(const PeerOrigin& origin, std::string_view payload);
+  void Refused(Refusal refusal, const PeerOrigin& origin, const char* what);
   uint64_t Register(std::function<void(int, std::string)> done);
 
   boost::asio::io_context& ioc_;
@@ -97,6 +104,7 @@ class CoreLoop {
   // thread (heartbeats, detection); declared after storage_ so it is joined
   // before the storage goes.
   boost::asio::thread_pool storage_thread_{1};
+  PeerCredentials credentials_;  // before the transports, which use it
   HeartbeatTransport heartbeats_;
   RaftTransport transport_;
   Prober prober_;
@@ -108,6 +116,7 @@ class CoreLoop {
   bool closed_ = false;
   uint64_t next_token_ = 1;
   std::chrono::steady_clock::time_point last_refusal_log_{};
+  std::chrono::steady_clock::time_point last_identity_log_{};
   std::map<uint64_t, std::function<void(int, std::string)>> waiting_;
   std::function<void(bool)> on_change_;
   std::function<void(ReadyNotice)> on_ready_;

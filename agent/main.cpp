@@ -10,6 +10,7 @@
 #include "agent/cli/client_command.h"
 #include "agent/cli/tune_command.h"
 #include "agent/logging.h"
+#include "config/keyring.h"
 #include "config/loader.h"
 #include "core/build_info.h"
 
@@ -80,6 +81,8 @@ int main(int argc, char** argv) {
   AddConfigOption(check, &check_config);
 
   auto* version = app.add_subcommand("version", "print the version and revision");
+  auto* keygen = app.add_subcommand(
+      "keygen", "print a new random key (base64) for the keyring in cluster.secret_file");
 
   auto* tune =
       app.add_subcommand("tune", "replay a heartbeat arrival trace against detector settings");
@@ -141,6 +144,10 @@ int main(int argc, char** argv) {
   for (auto* c : clients)
     if (c->parsed())
       return ringwatch::agent::RunClient(c->get_name(), client, std::cout, std::cerr);
+  if (keygen->parsed()) {
+    std::cout << ringwatch::config::GenerateKey() << "\n";
+    return kExitOk;
+  }
   if (version->parsed()) {
     std::cout << "ringwatch " << ringwatch::core::kVersion << " (revision "
               << ringwatch::core::kRevision << ")\n";

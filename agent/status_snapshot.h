@@ -31,6 +31,8 @@ struct StatusSnapshot {
   uint32_t weight = 1;
   uint64_t incarnation = 0;
   std::vector<PeerView> peers;
+  std::size_t keyring_keys = 0;  // 0: peer traffic unauthenticated
+  std::string identity;          // this member's public key, hex
   std::optional<RaftView> raft;  // absent until the core has started
   // The committed view this agent has applied (shared, immutable; null
   // before the core runs).

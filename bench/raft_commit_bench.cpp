@@ -60,7 +60,7 @@ struct BenchRaft {
       if (auto saved = storage.Save(first); !saved.ok()) return saved.error().message;
     }
     node = std::make_unique<raft::Node>(o, std::move(restored));
-    transport.OnMessage([this](raft::Message m) {
+    transport.OnMessage([this](const agent::PeerOrigin&, raft::Message m) {
       node->Step(std::move(m));
       Schedule();
     });
@@ -122,6 +122,7 @@ struct Member {
   net::io_context ioc{1};
   prometheus::Registry registry;
   std::unique_ptr<exporters::PeerMetrics> peer_metrics;
+  agent::PeerCredentials credentials;
   std::unique_ptr<agent::RaftTransport> transport;
   std::unique_ptr<BenchRaft> raft;
   std::thread thread;
@@ -156,9 +157,10 @@ int main(int argc, char** argv) {
   for (const auto& id : ids) {
     auto m = std::make_unique<Member>();
     m->id = id;
+    m->credentials.sender = agent::FrameSender{id, 1, core::SigningKey::Generate()};
     m->peer_metrics = std::make_unique<exporters::PeerMetrics>(m->registry);
     m->transport = std::make_unique<agent::RaftTransport>(
-        m->ioc, agent::RaftTransport::Options{"bench", ""}, *m->peer_metrics);
+        m->ioc, agent::RaftTransport::Options{"bench", &m->credentials}, *m->peer_metrics);
     if (m->transport->Start({net::ip::make_address("127.0.0.1"), 0})) {
       std::fprintf(stderr, "cannot listen\n");
       return 1;

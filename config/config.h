@@ -42,7 +42,12 @@ struct ClusterConfig {
   // unchanged) until it returns, or for restart_grace (then dead, `stopped`).
   Duration restart_grace = 30s;
   bool leave_on_terminate = false;  // true: SIGTERM leaves the cluster instead
+  // A non-loopback listen.peer without a keyring is a config error unless this.
+  bool allow_insecure = false;
 };
+
+// 127.0.0.0/8, ::1 or "localhost": peer traffic that never leaves the host.
+bool IsLoopbackHost(const std::string& host);
 
 struct ListenConfig {
   HostPort peer{"0.0.0.0", 7420};

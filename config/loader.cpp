@@ -2,7 +2,10 @@
 
 #include "core/ids.h"
 
+#include "config/keyring.h"
 #include "core/file.h"
+
+#include <boost/asio/ip/address.hpp>
 
 #include <yaml-cpp/yaml.h>
 
@@ -96,7 +99,7 @@ const std::map<std::string, std::set<std::string>>& Schema() {
       {"node", {"id", "address", "zone", "service", "weight"}},
       {"cluster",
        {"name", "seeds", "bootstrap_voters", "voters", "secret_file", "restart_grace",
-        "leave_on_terminate"}},
+        "leave_on_terminate", "allow_insecure"}},
       {"listen", {"peer", "http"}},
       {"detector",
        {"heartbeat_interval", "phi_threshold", "window", "min_std_dev", "acceptable_pause",
@@ -152,8 +155,24 @@ class Parser {
     if (auto* e = Find(top, "log")) ParseLog(*e, c.log);
     if (auto* e = Find(top, "collectors")) ParseCollectors(*e, c.collectors);
     CrossChecks(c);
+    // Last, and only once the rest of the file is valid: one typo elsewhere
+    // should not be drowned by it (and a file that names no keyring because
+    // it is incomplete is told what is wrong first).
+    if (errors_.empty()) CheckSecure(c);
     ResolvePaths(c);
     return c;
+  }
+
+  void CheckSecure(const Config& c) {
+    if (!c.cluster.secret_file.empty() || c.cluster.allow_insecure ||
+        IsLoopbackHost(c.listen.peer.host))
+      return;
+    const Entry* e = SetEntry("listen.peer");
+    Fail(e != nullptr ? e->where() : Position{}, "listen.peer",
+         "peer traffic on " + c.listen.peer.ToString() +
+             " (not loopback) would be unauthenticated: set cluster.secret_file to a keyring "
+             "(`ringwatch keygen > /etc/ringwatch/keyring`), or cluster.allow_insecure: true "
+             "on a network you trust");
   }
 
  private:
@@ -464,6 +483,7 @@ class Parser {
     if (auto* e = Find(m, "secret_file")) String(*e, &c.secret_file);
     if (auto* e = Find(m, "restart_grace")) DurationIn(*e, 0s, 24h, &c.restart_grace);
     if (auto* e = Find(m, "leave_on_terminate")) Bool(*e, &c.leave_on_terminate);
+    if (auto* e = Find(m, "allow_insecure")) Bool(*e, &c.allow_insecure);
   }
 
   void ListenAddress(const Entry& e, HostPort* out) {
@@ -576,7 +596,6 @@ class Parser {
   }
 
   // `must_hold_text`: the file is a secret or token, useless when blank.
-  // `must_hold_text`: the file is a secret or token, useless when blank.
   void CheckReadable(const std::string& path_key, const std::string& file,
                      bool must_hold_text = false) {
     if (file.empty()) return;
@@ -631,11 +650,25 @@ class Parser {
       FailRule("listen.peer", "listen.http",
                "listen.http must differ from listen.peer (" + c.listen.peer.ToString() + ")");
     }
-    CheckReadable("cluster.secret_file", c.cluster.secret_file, true);
+    CheckKeyring(c.cluster.secret_file);
     CheckReadable("http.token_file", c.http.token_file, true);
     CheckReadable("http.tls.cert_file", tls.cert_file);
     CheckReadable("http.tls.key_file", tls.key_file);
     CheckReadable("http.tls.client_ca_file", tls.client_ca_file);
+  }
+
+  void CheckKeyring(const std::string& file) {
+    if (file.empty()) return;
+    const Entry* e = SetEntry("cluster.secret_file");
+    if (e == nullptr) return;
+    const fs::path p = Resolve(file);
+    std::string why;
+    const auto content = core::ReadFile(p.string(), &why);
+    if (!content) return Fail(e->where(), e->path, "cannot read " + Quote(p.string()) + ": " + why);
+    if (core::Trim(*content).empty())
+      return Fail(e->where(), e->path, Quote(p.string()) + " is empty");
+    auto keys = ParseKeyring(*content);
+    if (!keys.ok()) Fail(e->where(), e->path, Quote(p.string()) + ", " + keys.error());
   }
 
   fs::path Resolve(const std::string& p) const {
@@ -659,6 +692,13 @@ class Parser {
 };
 
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
 
 std::string HostPort::ToString() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);

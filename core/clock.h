@@ -18,4 +18,12 @@ inline Instant MonotonicNow() {
   return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
 }
 
+// The wall clock in milliseconds since the epoch (the runtime's; what the
+// view's times and frames' send times are made of).
+inline int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace ringwatch::core

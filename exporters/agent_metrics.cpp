@@ -47,6 +47,13 @@ PeerMetrics::PeerMetrics(prometheus::Registry& registry)
                    .Help("Valid heartbeats received from peers.")
                    .Register(registry)
                    .Add({});
+  keyring_keys_ = &prometheus::BuildGauge()
+                       .Name("ringwatch_keyring_keys")
+                       .Help(
+                           "Keys in the cluster keyring (cluster.secret_file); 0: peer traffic "
+                           "is not authenticated.")
+                       .Register(registry)
+                       .Add({});
   auto& dropped = prometheus::BuildCounter()
                       .Name("ringwatch_messages_dropped_total")
                       .Help("Peer messages dropped unparsed, by reason.")

@@ -40,9 +40,9 @@ namespace ringwatch::exporters {
 // the connection caps (conn_limit), silent or stalled past the read
 // deadline (timeout), or asking for more buffer than the inbound budget
 // has left (busy).
-inline constexpr const char* kDropReasons[] = {"bad_hmac", "bad_version",   "malformed",
-                                               "oversize", "wrong_cluster", "conn_limit",
-                                               "timeout",  "busy"};
+inline constexpr const char* kDropReasons[] = {
+    "bad_hmac", "bad_version", "malformed", "oversize",     "wrong_cluster", "conn_limit",
+    "timeout",  "busy",        "replay",    "bad_identity", "out_of_bounds"};
 
 class PeerMetrics {
  public:
@@ -63,11 +63,14 @@ class PeerMetrics {
   void Remove(const std::string& peer);
 
   prometheus::Counter& sent() { return *sent_; }
+  // ringwatch_keyring_keys: keys in the keyring (0: peer traffic unauthenticated).
+  prometheus::Gauge& keyring_keys() { return *keyring_keys_; }
   prometheus::Counter& received() { return *received_; }
   // One of kDropReasons.
   prometheus::Counter& dropped(std::string_view reason);
 
  private:
+  prometheus::Gauge* keyring_keys_;
   prometheus::Family<prometheus::Gauge>& phi_;
   prometheus::Family<prometheus::Gauge>& silence_;
   prometheus::Family<prometheus::Histogram>& interval_;

@@ -5,7 +5,9 @@
 namespace ringwatch::membership {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// 2: member infos carry the identity. Version 1 entries (a log written by an
+// earlier version) still decode, without identities.
+constexpr uint8_t kVersion = 2;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -50,13 +52,14 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
   core::ByteReader r(bytes);
   uint8_t version = 0, tag = 0;
   Command c;
-  if (!r.U8(&version) || version != kVersion || !r.I64(&c.time_ms) || !r.U8(&tag))
+  if (!r.U8(&version) || (version != kVersion && version != 1) || !r.I64(&c.time_ms) || !r.U8(&tag))
     return std::nullopt;
+  const bool identities = version >= 2;
   bool ok = false;
   switch (tag) {
     case 1: {
       AddMember a;
-      ok = wire::GetInfo(r, &a.info);
+      ok = wire::GetInfo(r, &a.info, nullptr, identities);
       c.body = std::move(a);
       break;
     }
@@ -86,7 +89,7 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     }
     case 6: {
       UpdateMember u;
-      ok = wire::GetInfo(r, &u.info);
+      ok = wire::GetInfo(r, &u.info, nullptr, identities);
       c.body = std::move(u);
       break;
     }

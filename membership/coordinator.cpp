@@ -174,7 +174,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
       // Declared dead while alive (paused, partitioned): come back as a new
       // incarnation, after the leader's probation.
       if (me->info.incarnation >= self.incarnation) self.incarnation = me->info.incarnation + 1;
-      RejoinRequest r{self.id, self.incarnation, false};
+      RejoinRequest r{self.id, self.incarnation, false, {}};
       if (raft.is_leader) {
         OnRejoin(r, now);
       } else {
@@ -191,7 +191,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
         if (raft.is_leader) {
           fx.proposals.push_back(Command{wall_ms, AddMember{self}});
         } else {
-          Route(raft, JoinRequest{self, false, raft.quarantined}, fx);
+          Route(raft, JoinRequest{self, false, raft.quarantined, {}}, fx);
         }
       }
     }
@@ -230,7 +230,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     if (raft.is_leader) {
       aggregator_.Receive(r, now);
     } else {
-      Route(raft, ReportMessage{r, false}, fx);
+      Route(raft, ReportMessage{r, false, 0, {}}, fx);
     }
   }
 
@@ -355,8 +355,9 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
     // join. One that asks to join does not know it is dead — it lost its
     // Raft state, or was cut off and taken out of the configuration
     // meanwhile: as a learner it receives the view, sees itself dead and
-    // asks to rejoin.
-    if (m && m->state == MemberState::kDead) {
+    // asks to rejoin. (One with a new identity — a replaced disk, its key
+    // gone with it — cannot prove it is the member that died: it joins anew.)
+    if (m && m->state == MemberState::kDead && j->info.identity == m->info.identity) {
       if (!conf_.Contains(raft::NodeId{j->info.id}))
         fx.conf_change = raft::ConfChange{raft::ConfChangeType::kAddLearner,
                                           raft::NodeId{j->info.id}, m->info.address};

@@ -4,16 +4,17 @@
 
 namespace ringwatch::membership {
 
-std::string EncodePeerMessage(const PeerMessage& message) {
-  core::ByteWriter w;
+namespace {
+
+// Everything but the forwarding flag and the signature: what the origin signs.
+void PutSigned(core::ByteWriter& w, const PeerMessage& message) {
   w.U8(static_cast<uint8_t>(message.index() + 1));
   if (const auto* j = std::get_if<JoinRequest>(&message)) {
     wire::PutInfo(w, j->info);
-    w.U8((j->forwarded ? 1 : 0) | (j->lost_state ? 2 : 0));
+    w.U8(j->lost_state ? 1 : 0);
   } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
     wire::PutString(w, r->id);
     w.U64(r->incarnation);
-    w.U8(r->forwarded ? 1 : 0);
   } else if (const auto* m = std::get_if<ReportMessage>(&message)) {
     const Report& p = m->report;
     wire::PutString(w, p.observer);
@@ -25,13 +26,36 @@ std::string EncodePeerMessage(const PeerMessage& message) {
     w.U8(static_cast<uint8_t>(p.probe));
     w.U8(p.health ? 1 : 0);
     if (p.health) wire::PutHealth(w, *p.health);
-    w.U8(m->forwarded ? 1 : 0);
+    w.I64(m->sent_ms);
   } else if (const auto* a = std::get_if<JoinReply>(&message)) {
     wire::PutString(w, a->id);
     wire::PutString(w, a->address);
     wire::PutString(w, a->leader);
     wire::PutString(w, a->leader_address);
   }
+}
+
+}  // namespace
+
+std::string SignedBytes(const PeerMessage& message) {
+  core::ByteWriter w;
+  w.Bytes(std::string_view("ringwatch peer message\0", 23));
+  PutSigned(w, message);
+  return w.Take();
+}
+
+std::string EncodePeerMessage(const PeerMessage& message) {
+  core::ByteWriter w;
+  PutSigned(w, message);
+  if (std::holds_alternative<JoinReply>(message)) return w.Take();
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, JoinReply>) {
+          w.U8(m.forwarded ? 1 : 0);
+          wire::PutString(w, m.signature);
+        }
+      },
+      message);
   return w.Take();
 }
 
@@ -41,16 +65,21 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string
   if (!r.U8(&tag)) return std::nullopt;
   PeerMessage out;
   bool ok = false;
+  // The forwarding flag and the signature (at most one Ed25519 signature).
+  auto tail = [&](bool* forwarded, std::string* signature) {
+    return r.U8(&flag) && flag <= 1 && (*forwarded = flag == 1, true) &&
+           wire::GetString(r, signature) && signature->size() <= kSignatureSize;
+  };
   if (tag == 1) {
     JoinRequest j;
-    ok = wire::GetInfo(r, &j.info, why) && r.U8(&flag) && flag <= 3;
-    j.forwarded = (flag & 1) != 0;
-    j.lost_state = (flag & 2) != 0;
+    uint8_t lost = 0;
+    ok = wire::GetInfo(r, &j.info, why) && r.U8(&lost) && lost <= 1 &&
+         tail(&j.forwarded, &j.signature);
+    j.lost_state = lost == 1;
     out = std::move(j);
   } else if (tag == 2) {
     RejoinRequest j;
-    ok = wire::GetId(r, &j.id) && r.U64(&j.incarnation) && r.U8(&flag) && flag <= 1;
-    j.forwarded = flag == 1;
+    ok = wire::GetId(r, &j.id) && r.U64(&j.incarnation) && tail(&j.forwarded, &j.signature);
     out = std::move(j);
   } else if (tag == 3) {
     ReportMessage m;
@@ -66,8 +95,7 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string
       p.health.emplace();
       ok = wire::GetHealth(r, &*p.health);
     }
-    ok = ok && r.U8(&flag) && flag <= 1;
-    m.forwarded = flag == 1;
+    ok = ok && r.I64(&m.sent_ms) && tail(&m.forwarded, &m.signature);
     out = std::move(m);
   } else if (tag == 4) {
     JoinReply a;

@@ -11,7 +11,12 @@
 //                  that a joiner (or a bootstrap voter) seeded with bare
 //                  addresses can answer Raft messages before it has a view
 //                  holding anyone's address. Never forwarded.
-// Leave and Remove travel as ordinary Raft proposals. Pure codec.
+// Leave and Remove travel as ordinary Raft proposals.
+//
+// Join, rejoin and report requests are signed by the member they come from
+// (its Ed25519 identity) over SignedBytes(): the signature survives the
+// forwarding hop, so the leader checks the origin, not the forwarder
+// (docs/security.md). Pure codec.
 
 #include <optional>
 #include <string>
@@ -30,6 +35,7 @@ struct JoinRequest {
   // (raft::Node::SetQuarantined): the leader removes its old Raft identity
   // (a voter) from the configuration. Sent until the quarantine ends.
   bool lost_state = false;
+  std::string signature = {};  // by info.identity over SignedBytes()
   bool operator==(const JoinRequest&) const = default;
 };
 
@@ -37,13 +43,20 @@ struct RejoinRequest {
   std::string id;
   uint64_t incarnation = 0;  // the new one: higher than the view's
   bool forwarded = false;
+  std::string signature = {};  // by the member's registered identity
   bool operator==(const RejoinRequest&) const = default;
 };
 
 struct ReportMessage {
   Report report;
   bool forwarded = false;
+  // The observer's wall clock when it sent the report: the leader refuses
+  // reports older than kMaxReportAgeMs (a captured one, replayed).
+  int64_t sent_ms = 0;
+  std::string signature = {};  // by the observer's registered identity
 };
+inline constexpr int64_t kMaxReportAgeMs = 30'000;
+inline constexpr std::size_t kSignatureSize = 64;
 
 struct JoinReply {
   std::string id;              // the member answering
@@ -57,6 +70,9 @@ struct JoinReply {
 using PeerMessage = std::variant<JoinRequest, RejoinRequest, ReportMessage, JoinReply>;
 
 std::string EncodePeerMessage(const PeerMessage& message);
+// What the origin of `message` signs: a domain prefix and every field but
+// the forwarding flag and the signature.
+std::string SignedBytes(const PeerMessage& message);
 // nullopt for anything malformed or out of bounds; `why`, if given, says
 // what was out of bounds (empty: malformed).
 std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string* why = nullptr);

@@ -66,6 +66,7 @@ struct Diagnosis {
 inline constexpr uint32_t kMaxWeight = 1000;
 inline constexpr std::size_t kMaxServiceLength = 255;
 inline constexpr std::size_t kMaxAddressLength = 261;  // a 253-byte host name, ":", a port
+inline constexpr std::size_t kIdentitySize = 32;       // an Ed25519 public key
 
 // What a member says about itself when it joins.
 struct MemberInfo {
@@ -75,6 +76,10 @@ struct MemberInfo {
   std::string service;  // host:port applications use (ring owners)
   uint32_t weight = 1;
   uint64_t incarnation = 0;
+  // Its Ed25519 public key (32 bytes; empty in entries of earlier versions):
+  // registered in the view at its first join, it is what every frame and
+  // signed request of the member is checked against (docs/security.md).
+  std::string identity = {};
   bool operator==(const MemberInfo&) const = default;
 };
 // Why `info` is out of bounds, or "" when it is not.

@@ -100,7 +100,15 @@ std::string InfoProblem(const MemberInfo& i) {
     return "address must be host:port, at most " + std::to_string(kMaxAddressLength) + " bytes";
   if (i.service.size() > kMaxServiceLength)
     return "service must be at most " + std::to_string(kMaxServiceLength) + " bytes";
+  if (!i.identity.empty() && i.identity.size() != kIdentitySize)
+    return "identity must be a " + std::to_string(kIdentitySize) + "-byte Ed25519 public key";
   return "";
+}
+
+bool IdentityMayChange(const Member& m, const std::string& identity) {
+  if (m.info.identity.empty() || identity == m.info.identity) return true;
+  // Never back to no key; a new key only once the member's old life ended.
+  return !identity.empty() && !InRing(m.state);
 }
 
 const Member* View::Find(const std::string& id) const {
@@ -196,6 +204,7 @@ View::Change View::ApplyBody(const Command& c) {
     }
     Member& m = it->second;
     if (a->info.incarnation <= m.info.incarnation) return {};
+    if (!IdentityMayChange(m, a->info.identity)) return {};
     if (m.state == MemberState::kAlive) {
       // Restarted before anyone noticed: the new incarnation replaces the old.
       m.info = a->info;
@@ -282,7 +291,7 @@ View::Change View::ApplyBody(const Command& c) {
     if (it == members_.end()) return {};
     Member& m = it->second;
     if (m.state != MemberState::kAlive || u->info.incarnation < m.info.incarnation ||
-        m.info == u->info)
+        m.info == u->info || (!m.info.identity.empty() && u->info.identity != m.info.identity))
       return {};
     m.info = u->info;
     ++version_;
@@ -303,20 +312,21 @@ View::Change View::VoterRemoved(const std::string& id) {
 }
 
 namespace {
-constexpr uint8_t kViewFormat = 2;  // 2: ring_version, removed ids
+constexpr uint8_t kViewFormat = 3;  // 2: ring_version, removed ids; 3: identities
 constexpr uint32_t kMaxMembers = 1u << 20;
 }  // namespace
 
-std::string View::Encode() const {
+std::string View::Encode(uint8_t format) const {
+  if (format == 0 || format > kViewFormat) format = kViewFormat;
   core::ByteWriter w;
-  w.U8(kViewFormat);
+  w.U8(format);
   w.U64(version_);
-  w.U64(ring_version_);
+  if (format >= 2) w.U64(ring_version_);
   w.U64(next_seq_);
   w.I64(last_time_ms_);
   w.U32(static_cast<uint32_t>(members_.size()));
   for (const auto& [id, m] : members_) {
-    wire::PutInfo(w, m.info);
+    wire::PutInfo(w, m.info, format >= 3);
     w.U8(static_cast<uint8_t>(m.state));
     w.I64(m.since_ms);
     w.I64(m.alive_since_ms);
@@ -332,6 +342,7 @@ std::string View::Encode() const {
     wire::PutString(w, e.member);
     w.U8(e.diagnosis ? static_cast<uint8_t>(*e.diagnosis) : 0);
   }
+  if (format < 2) return w.Take();
   w.U32(static_cast<uint32_t>(removed_.size()));
   for (const auto& [id, version] : removed_) {
     wire::PutString(w, id);
@@ -349,7 +360,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
   // so a data_dir written by an earlier version keeps its view: its ring
   // version is taken as the view version (a ring change there, at worst),
   // and it has no removed ids.
-  if (!r.U8(&format) || (format != kViewFormat && format != 1) || !r.U64(&v.version_))
+  if (!r.U8(&format) || format < 1 || format > kViewFormat || !r.U64(&v.version_))
     return std::nullopt;
   if (format == 1) {
     v.ring_version_ = v.version_;
@@ -361,9 +372,9 @@ std::optional<View> View::Decode(std::string_view bytes) {
   for (uint32_t i = 0; i < members; ++i) {
     Member m;
     uint8_t state = 0, has = 0;
-    if (!wire::GetInfo(r, &m.info) || !r.U8(&state) || state < 1 || state > 4 ||
-        !r.I64(&m.since_ms) || !r.I64(&m.alive_since_ms) || !r.U32(&m.flaps) || !r.U8(&has) ||
-        has > 1)
+    if (!wire::GetInfo(r, &m.info, nullptr, format >= 3) || !r.U8(&state) || state < 1 ||
+        state > 4 || !r.I64(&m.since_ms) || !r.I64(&m.alive_since_ms) || !r.U32(&m.flaps) ||
+        !r.U8(&has) || has > 1)
       return std::nullopt;
     m.state = static_cast<MemberState>(state);
     if (has) {

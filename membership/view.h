@@ -44,6 +44,13 @@ inline bool InRing(MemberState s) {
   return s == MemberState::kAlive || s == MemberState::kRestarting;
 }
 
+// Whether a join may register `identity` (a public key) for `m`: the same
+// key, a member without one yet (an entry of an earlier version), or a new
+// key once the member is dead or left — never a key change of a live member
+// (a holder of the cluster key must not take over a member's id) and never
+// back to none. Applied to every AddMember and UpdateMember.
+bool IdentityMayChange(const Member& m, const std::string& identity);
+
 // A death within this long after a rejoin counts as a flap.
 inline constexpr int64_t kFlapWindowMs = 10 * 60 * 1000;
 
@@ -82,7 +89,9 @@ class View {
   std::size_t Count(MemberState state) const;
 
   // Deterministic encoding of the whole state (the Raft snapshot data).
-  std::string Encode() const;
+  // `format`: 0 for the current one; an earlier one (1: no ring version and
+  // removed ids; 2: no identities) for the compatibility tests of Decode.
+  std::string Encode(uint8_t format = 0) const;
   static std::optional<View> Decode(std::string_view bytes);
 
   bool operator==(const View&) const = default;

@@ -36,19 +36,21 @@ bool GetF64(core::ByteReader& r, double* v) {
   return true;
 }
 
-void PutInfo(core::ByteWriter& w, const MemberInfo& i) {
+void PutInfo(core::ByteWriter& w, const MemberInfo& i, bool with_identity) {
   PutString(w, i.id);
   PutString(w, i.address);
   PutString(w, i.zone);
   PutString(w, i.service);
   w.U32(i.weight);
   w.U64(i.incarnation);
+  if (with_identity) PutString(w, i.identity);
 }
 
-bool GetInfo(core::ByteReader& r, MemberInfo* i, std::string* why) {
+bool GetInfo(core::ByteReader& r, MemberInfo* i, std::string* why, bool with_identity) {
   if (!GetString(r, &i->id) || !GetString(r, &i->address) || !GetString(r, &i->zone) ||
       !GetString(r, &i->service) || !r.U32(&i->weight) || !r.U64(&i->incarnation))
     return false;
+  if (with_identity && !GetString(r, &i->identity)) return false;
   std::string problem = InfoProblem(*i);
   if (problem.empty()) return true;
   if (why) *why = std::move(problem);

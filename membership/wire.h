@@ -15,9 +15,12 @@ bool GetString(core::ByteReader& r, std::string* out);
 void PutF64(core::ByteWriter& w, double v);
 bool GetF64(core::ByteReader& r, double* v);
 
-void PutInfo(core::ByteWriter& w, const MemberInfo& info);
+// With the identity last (encodings of earlier versions have none: read
+// them with `with_identity` false).
+void PutInfo(core::ByteWriter& w, const MemberInfo& info, bool with_identity = true);
 // False when out of bounds too (`why`, if given, says how).
-bool GetInfo(core::ByteReader& r, MemberInfo* info, std::string* why = nullptr);
+bool GetInfo(core::ByteReader& r, MemberInfo* info, std::string* why = nullptr,
+             bool with_identity = true);
 // A member id: core::IsValidId.
 bool GetId(core::ByteReader& r, std::string* out);
 void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d);

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git curl clang-format
   # libraries (Debian 12 versions: Boost 1.74, prometheus-cpp 1.0, yaml-cpp 0.7, spdlog 1.10)
   libboost-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libxxhash-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libsodium-dev libxxhash-dev libcli11-dev
   nlohmann-json3-dev
   # promtool for the metrics lint (the package also brings a Prometheus server)
   prometheus

@@ -55,8 +55,18 @@ membership::CoordinatorOptions CoordinatorOptionsOf(const CoreOptions& o) {
 
 }  // namespace
 
+namespace {
+
+CoreOptions WithIdentity(CoreOptions o) {
+  if (o.identity.secret_key.empty()) o.identity = core::SigningKey::Generate();
+  o.self.identity = o.identity.public_key;
+  return o;
+}
+
+}  // namespace
+
 AgentCore::AgentCore(CoreOptions options, raft::Storage& storage)
-    : options_(std::move(options)),
+    : options_(WithIdentity(std::move(options))),
       storage_(storage),
       coordinator_(CoordinatorOptionsOf(options_)),
       stall_(StallBound(options_.detector.heartbeat_interval)) {
@@ -173,9 +183,46 @@ void AgentCore::RaftTick(CoreTime t) {
   }
 }
 
-void AgentCore::StepRaft(raft::Message message) {
-  if (fatal_ || !node_) return;
+Refusal AgentCore::CheckOrigin(const PeerOrigin& from) const {
+  const membership::Member* m = view().Find(from.id);
+  if (!m) return Refusal::kNone;
+  if (!m->info.identity.empty() && !core::ConstantTimeEqual(m->info.identity, from.public_key))
+    return Refusal::kBadIdentity;
+  if (from.incarnation < m->info.incarnation) return Refusal::kReplay;
+  return Refusal::kNone;
+}
+
+Refusal AgentCore::StepRaft(const PeerOrigin& from, raft::Message message) {
+  if (fatal_ || !node_) return Refusal::kNone;
+  if (message.from.value != from.id) return Refusal::kBadIdentity;
+  if (Refusal r = CheckOrigin(from); r != Refusal::kNone) return r;
+  // Only servers of the configuration speak Raft to this node — a node
+  // that has none yet (a joiner) hears whoever replicates to it.
+  const raft::ConfState& conf = node_->conf();
+  if ((!conf.voters.empty() || !conf.learners.empty()) && !conf.Contains(message.from))
+    return Refusal::kBadIdentity;
+  if (message.type == raft::MessageType::kPropose) {
+    for (const raft::Entry& e : message.entries) {
+      if (!ProposalAllowed(from.id, e)) return Refusal::kBadIdentity;
+    }
+  }
   node_->Step(std::move(message));
+  return Refusal::kNone;
+}
+
+bool AgentCore::ProposalAllowed(const std::string& from, const raft::Entry& entry) const {
+  // What followers propose (AgentCore::StepStop, Remove): their own Leave
+  // and restart notice, and operator removals of members out of the ring.
+  // Everything else is the leader's to propose itself.
+  auto c = membership::DecodeCommand(entry.data);
+  if (!c) return false;
+  if (const auto* l = std::get_if<membership::Leave>(&c->body)) return l->id == from;
+  if (const auto* x = std::get_if<membership::Restarting>(&c->body)) return x->id == from;
+  if (const auto* r = std::get_if<membership::Remove>(&c->body)) {
+    const membership::Member* m = view().Find(r->id);
+    return m && !membership::InRing(m->state);
+  }
+  return false;
 }
 
 CoreEffects AgentCore::Flush(CoreTime t) {
@@ -317,6 +364,7 @@ void AgentCore::Execute(membership::Effects fx, CoreTime t) {
                  {"member", fx.conf_change->node.value}});
   }
   for (auto& [to, message] : fx.messages) {
+    Sign(message, t);
     // To a member whose address this agent knows; else — it heard of the
     // leader through its Raft messages, but its view is too far behind to
     // say where the leader listens (a lost wal tail, an old snapshot) — as
@@ -389,8 +437,72 @@ void AgentCore::SyncAddresses() {
     SetAddress(id, m.info.address);
 }
 
-CoreEffects AgentCore::OnPeerMessage(const membership::PeerMessage& message, CoreTime t) {
+Refusal AgentCore::CheckMessage(const PeerOrigin& from, const membership::PeerMessage& message,
+                                CoreTime t) const {
+  auto registered = [&](const std::string& id) -> const std::string* {
+    const membership::Member* m = view().Find(id);
+    return m && !m->info.identity.empty() ? &m->info.identity : nullptr;
+  };
+  auto signed_by = [&](const std::string& key, const std::string& signature) {
+    return core::VerifySignature(key, membership::SignedBytes(message), signature);
+  };
+  if (const auto* j = std::get_if<membership::JoinRequest>(&message)) {
+    // The one message whose sender may bring a key the view does not have
+    // yet: a first join, or the return of a member whose old life ended
+    // (a replaced disk). Signed by the key it registers.
+    if (!j->forwarded && j->info.id != from.id) return Refusal::kBadIdentity;
+    if (j->info.identity.empty() || !signed_by(j->info.identity, j->signature))
+      return Refusal::kBadIdentity;
+    if (!j->forwarded && !core::ConstantTimeEqual(j->info.identity, from.public_key))
+      return Refusal::kBadIdentity;
+    const membership::Member* m = view().Find(j->info.id);
+    if (m && !membership::IdentityMayChange(*m, j->info.identity)) return Refusal::kBadIdentity;
+    if (m && j->info.incarnation < m->info.incarnation) return Refusal::kReplay;
+    return Refusal::kNone;
+  }
+  if (Refusal r = CheckOrigin(from); r != Refusal::kNone) return r;
+  if (const auto* j = std::get_if<membership::RejoinRequest>(&message)) {
+    if (!j->forwarded && j->id != from.id) return Refusal::kBadIdentity;
+    if (const std::string* key = registered(j->id); key && !signed_by(*key, j->signature))
+      return Refusal::kBadIdentity;
+  } else if (const auto* r = std::get_if<membership::ReportMessage>(&message)) {
+    if (!r->forwarded && r->report.observer != from.id) return Refusal::kBadIdentity;
+    const std::string* key = registered(r->report.observer);
+    // Reports count only from members (observers are); from one with a key, signed by it.
+    if (!view().Find(r->report.observer)) return Refusal::kBadIdentity;
+    if (key && !signed_by(*key, r->signature)) return Refusal::kBadIdentity;
+    if (r->sent_ms < t.wall_ms - membership::kMaxReportAgeMs ||
+        r->sent_ms > t.wall_ms + membership::kMaxReportAgeMs)
+      return Refusal::kReplay;
+  } else if (const auto* a = std::get_if<membership::JoinReply>(&message)) {
+    if (a->id != from.id) return Refusal::kBadIdentity;
+  }
+  return Refusal::kNone;
+}
+
+void AgentCore::Sign(membership::PeerMessage& message, CoreTime t) const {
+  const std::string& self = options_.self.id;
+  if (auto* j = std::get_if<membership::JoinRequest>(&message)) {
+    if (j->info.id != self || !j->signature.empty()) return;
+    j->info.identity = options_.identity.public_key;
+    j->signature = options_.identity.Sign(membership::SignedBytes(message));
+  } else if (auto* r = std::get_if<membership::RejoinRequest>(&message)) {
+    if (r->id != self || !r->signature.empty()) return;
+    r->signature = options_.identity.Sign(membership::SignedBytes(message));
+  } else if (auto* p = std::get_if<membership::ReportMessage>(&message)) {
+    if (p->report.observer != self || !p->signature.empty()) return;
+    p->sent_ms = t.wall_ms;
+    p->signature = options_.identity.Sign(membership::SignedBytes(message));
+  }
+}
+
+CoreEffects AgentCore::OnPeerMessage(const PeerOrigin& from, const membership::PeerMessage& message,
+                                     CoreTime t, Refusal* refused) {
   if (fatal_ || !node_) return {};
+  if (Refusal r = CheckMessage(from, message, t); r != Refusal::kNone) {
+    if (refused) *refused = r;
+    return {};
+  }
   if (const auto* j = std::get_if<membership::JoinRequest>(&message)) {
     if (j->info.id == options_.self.id) return {};  // a seed that is this agent
     // Tell the joiner who answers here and where the leader is: it must
@@ -567,8 +679,14 @@ void AgentCore::UpdateWatch(CoreTime t) {
   }
 }
 
-AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const Heartbeat& h, CoreTime t) {
+AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const PeerOrigin& from, const Heartbeat& h,
+                                                   CoreTime t) {
   HeartbeatReceipt r;
+  if (h.sender != from.id || h.incarnation != from.incarnation) {
+    r.refused = Refusal::kBadIdentity;
+    return r;
+  }
+  if (r.refused = CheckOrigin(from); r.refused != Refusal::kNone) return r;
   if (h.sender == options_.self.id) return r;  // our own, come back
   r.ack = h.sequence % kAckEvery == 0;
   auto it = watched_.find(h.sender);

@@ -39,8 +39,10 @@
 #include <vector>
 
 #include "agent/core/heartbeat_codec.h"
+#include "agent/core/peer_origin.h"
 #include "agent/core/watch_policy.h"
 #include "core/clock.h"
+#include "core/crypto.h"
 #include "core/ids.h"
 #include "detectors/policy.h"
 #include "membership/coordinator.h"
@@ -51,7 +53,11 @@ namespace ringwatch::agent {
 
 struct CoreOptions {
   // This member; `address` is the advertised peer address, "host:port".
+  // Its `identity` is taken from `identity` below.
   membership::MemberInfo self;
+  // This member's signing key (<data_dir>/identity.key); empty: a new one
+  // is made (tests).
+  core::SigningKey identity;
   // cluster.seeds as written ("host:port"): where join requests go while no
   // leader is known, one seed per attempt in turn.
   std::vector<std::string> seeds;
@@ -207,7 +213,12 @@ class AgentCore {
 
   // A Raft message from a peer: queued into the node. Call Flush (or any
   // other input) afterwards; a burst of messages then shares one persist.
-  void StepRaft(raft::Message message);
+  // Refused (not stepped) when `from` is not message.from, not the key the
+  // view registers for it, of an earlier life of it, not in this node's
+  // Raft configuration (unless the node has none yet: it is joining), or a
+  // proposal that is not the sender's to make (only its own Leave and
+  // restart notice, and operator removals, come from followers).
+  Refusal StepRaft(const PeerOrigin& from, raft::Message message);
   CoreEffects Flush(CoreTime t);
   // The transport could not reach `peer`.
   void Unreachable(const core::MemberId& peer);
@@ -216,15 +227,27 @@ class AgentCore {
   // Raft safety).
   CoreEffects OnPersisted(std::optional<std::string> error, CoreTime t);
 
-  CoreEffects OnPeerMessage(const membership::PeerMessage& message, CoreTime t);
+  // Join, rejoin and report requests must carry their origin's signature
+  // (the key the view registers, or for a first join the key it asks to
+  // register); see CheckOrigin for the frame's sender. `refused`, if given,
+  // says why a message was not taken.
+  CoreEffects OnPeerMessage(const PeerOrigin& from, const membership::PeerMessage& message,
+                            CoreTime t, Refusal* refused = nullptr);
 
   struct HeartbeatReceipt {
+    Refusal refused = Refusal::kNone;        // not taken (and not acked)
     bool ack = false;                        // answer with an ack
     bool watched = false;                    // from a member this agent watches
     std::optional<double> interval_seconds;  // since its previous heartbeat
     std::optional<double> rtt_seconds;       // the member's measurement, taken as ours
   };
-  HeartbeatReceipt OnHeartbeat(const Heartbeat& heartbeat, CoreTime t);
+  HeartbeatReceipt OnHeartbeat(const PeerOrigin& from, const Heartbeat& heartbeat, CoreTime t);
+  // Whether a frame from `from` may speak for its sender: its key is the one
+  // the committed view registers for the id (or the view registers none:
+  // trust on first use, until the member's first join commits), and it is
+  // not of an earlier life of the member than the view's.
+  Refusal CheckOrigin(const PeerOrigin& from) const;
+  const core::SigningKey& identity() const { return options_.identity; }
   struct AckReceipt {
     bool valid = false;    // false: not an echo of ours (a malformed or forged time)
     bool watched = false;  // from a member this agent watches
@@ -270,6 +293,11 @@ class AgentCore {
   std::optional<std::vector<double>> Arrivals(const core::MemberId& id) const;
 
  private:
+  Refusal CheckMessage(const PeerOrigin& from, const membership::PeerMessage& message,
+                       CoreTime t) const;
+  bool ProposalAllowed(const std::string& from, const raft::Entry& entry) const;
+  // Signs a join, rejoin or report request this member originates.
+  void Sign(membership::PeerMessage& message, CoreTime t) const;
   struct Watched {
     Watched(std::string a, const detectors::PolicyOptions& o, core::Instant now)
         : address(std::move(a)), policy(o, now) {}

@@ -41,9 +41,9 @@ struct Heartbeat {
   std::vector<std::pair<std::string, uint32_t>> rtt_us;
 };
 
-// At most this many (with 64-byte ids the heartbeat still fits a 1400-byte
+// At most this many (with 64-byte ids and cluster name the heartbeat still fits a 1400-byte
 // datagram); receivers beyond them measure nothing.
-inline constexpr std::size_t kMaxHeartbeatRtts = 16;
+inline constexpr std::size_t kMaxHeartbeatRtts = 8;
 
 struct HeartbeatAck {
   std::string sender;

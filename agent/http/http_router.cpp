@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/ring_service.h"
+#include "core/crypto.h"
 #include "core/duration.h"
-#include "core/sha256.h"
 #include "exporters/metrics_registry.h"
 
 namespace ringwatch::agent {
@@ -352,8 +352,20 @@ HttpResponse HttpRouter::Status() const {
   }
   json ring = nullptr;
   if (s->ring) ring = {{"version", s->ring->version.value}, {"points", s->ring->ring.size()}};
-  json body = {{"node", s->node_id},      {"cluster", s->cluster},   {"version", s->version},
-               {"raft", std::move(raft)}, {"view", std::move(view)}, {"ring", std::move(ring)}};
+  json security = {{"keyring_keys", s->keyring_keys},
+                   {"authenticated", s->keyring_keys > 0},
+                   {"identity", s->identity}};
+  if (s->keyring_keys == 0)
+    security["warning"] =
+        "peer traffic is not authenticated: set cluster.secret_file to a keyring (ringwatch "
+        "keygen)";
+  json body = {{"node", s->node_id},
+               {"cluster", s->cluster},
+               {"version", s->version},
+               {"raft", std::move(raft)},
+               {"view", std::move(view)},
+               {"ring", std::move(ring)},
+               {"security", std::move(security)}};
   HttpResponse r;
   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;

@@ -4,6 +4,7 @@
 
 #include "agent/peer/endpoint_text.h"
 #include "agent/peer/peer_frame.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace ringwatch::agent {
@@ -45,8 +46,7 @@ udp::endpoint HeartbeatTransport::local_endpoint() const {
 void HeartbeatTransport::SendHeartbeat(const Heartbeat& heartbeat,
                                        const std::vector<udp::endpoint>& targets) {
   if (stopped_ || targets.empty()) return;
-  const std::string frame = EncodeFrame(FrameType::kHeartbeat, options_.cluster,
-                                        EncodeHeartbeat(heartbeat), options_.key);
+  const std::string frame = Seal(FrameType::kHeartbeat, EncodeHeartbeat(heartbeat));
   for (const auto& target : targets) {
     Send(frame, target);
     metrics_.sent().Increment();
@@ -55,7 +55,13 @@ void HeartbeatTransport::SendHeartbeat(const Heartbeat& heartbeat,
 
 void HeartbeatTransport::SendAck(const HeartbeatAck& ack, const udp::endpoint& to) {
   if (stopped_) return;
-  Send(EncodeFrame(FrameType::kHeartbeatAck, options_.cluster, EncodeAck(ack), options_.key), to);
+  Send(Seal(FrameType::kHeartbeatAck, EncodeAck(ack)), to);
+}
+
+std::string HeartbeatTransport::Seal(FrameType type, std::string_view payload) {
+  const PeerCredentials& c = *options_.credentials;
+  return EncodeFrame(type, options_.cluster, c.sender, ++sequence_, core::WallClockMs(), payload,
+                     c.keyring.empty() ? std::string_view() : std::string_view(c.keyring.front()));
 }
 
 void HeartbeatTransport::Send(const std::string& frame, const udp::endpoint& to) {
@@ -81,21 +87,30 @@ void HeartbeatTransport::Receive() {
 }
 
 void HeartbeatTransport::OnDatagram(std::string_view bytes, const udp::endpoint& from) {
-  auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxDatagram);
-  if (!frame.ok()) {
-    metrics_.dropped(ToString(frame.error())).Increment();
+  auto frame = DecodeFrame(bytes, options_.cluster, options_.credentials->keyring, kMaxDatagram);
+  auto drop = [&](DropReason reason) {
+    metrics_.dropped(ToString(reason)).Increment();
     log::Debug("detector", "dropped datagram",
-               {{"from", EndpointText(from)}, {"reason", ToString(frame.error())}});
-    return;
-  }
+               {{"from", EndpointText(from)}, {"reason", ToString(reason)}});
+  };
+  if (!frame.ok()) return drop(frame.error());
+  const FrameOrigin& o = frame.value().origin;
   if (frame.value().type == FrameType::kHeartbeat) {
     if (auto h = DecodeHeartbeat(frame.value().payload)) {
+      // The heartbeat speaks for its frame's sender only.
+      if (h->sender != o.sender || h->incarnation != o.incarnation)
+        return drop(DropReason::kBadIdentity);
+      if (!replay_.Accept(o, core::WallClockMs())) return drop(DropReason::kReplay);
       metrics_.received().Increment();
-      if (on_heartbeat_) on_heartbeat_(*h, from);
+      if (on_heartbeat_)
+        on_heartbeat_(PeerOrigin{std::string(o.sender), o.incarnation, std::string(o.public_key)},
+                      *h, from);
       return;
     }
   } else if (frame.value().type == FrameType::kHeartbeatAck) {
     if (auto a = DecodeAck(frame.value().payload)) {
+      if (a->sender != o.sender) return drop(DropReason::kBadIdentity);
+      if (!replay_.Accept(o, core::WallClockMs())) return drop(DropReason::kReplay);
       if (on_ack_) on_ack_(*a);
       return;
     }

@@ -17,6 +17,9 @@
 #include <vector>
 
 #include "agent/core/heartbeat_codec.h"
+#include "agent/core/peer_origin.h"
+#include "agent/peer/peer_frame.h"
+#include "agent/peer/replay_guard.h"
 #include "exporters/agent_metrics.h"
 
 namespace ringwatch::agent {
@@ -25,7 +28,7 @@ class HeartbeatTransport {
  public:
   struct Options {
     std::string cluster;
-    std::string key;  // HMAC key; empty: none
+    const PeerCredentials* credentials = nullptr;  // outlives the transport
   };
 
   HeartbeatTransport(boost::asio::io_context& ioc, Options options,
@@ -39,10 +42,11 @@ class HeartbeatTransport {
                      const std::vector<boost::asio::ip::udp::endpoint>& targets);
   void SendAck(const HeartbeatAck& ack, const boost::asio::ip::udp::endpoint& to);
 
-  void OnHeartbeat(
-      std::function<void(const Heartbeat&, const boost::asio::ip::udp::endpoint&)> callback) {
-    on_heartbeat_ = std::move(callback);
-  }
+  // A heartbeat or ack that passed every frame check, replays included, and
+  // whose sender is the frame's.
+  using HeartbeatCallback = std::function<void(const PeerOrigin&, const Heartbeat&,
+                                               const boost::asio::ip::udp::endpoint&)>;
+  void OnHeartbeat(HeartbeatCallback callback) { on_heartbeat_ = std::move(callback); }
   void OnAck(std::function<void(const HeartbeatAck&)> callback) { on_ack_ = std::move(callback); }
 
  private:
@@ -55,7 +59,11 @@ class HeartbeatTransport {
   boost::asio::ip::udp::socket socket_;
   std::vector<char> receive_buffer_;
   boost::asio::ip::udp::endpoint receive_from_;
-  std::function<void(const Heartbeat&, const boost::asio::ip::udp::endpoint&)> on_heartbeat_;
+  std::string Seal(FrameType type, std::string_view payload);
+
+  HeartbeatCallback on_heartbeat_;
+  ReplayGuard replay_;
+  uint64_t sequence_ = 0;
   std::function<void(const HeartbeatAck&)> on_ack_;
   bool stopped_ = false;
 };

@@ -1,17 +1,16 @@
 #include "agent/peer/peer_frame.h"
 
 #include "core/byte_codec.h"
-#include "core/sha256.h"
+#include "core/ids.h"
 
 namespace ringwatch::agent {
 namespace {
 
 constexpr uint8_t kAuthenticated = 0x01;
-constexpr std::size_t kTagSize = 32;
 
-std::string Tag(std::string_view key, std::string_view data) {
-  const core::Sha256Digest d = core::HmacSha256(key, data);
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+bool KnownType(uint8_t type) {
+  return type >= static_cast<uint8_t>(FrameType::kHeartbeat) &&
+         type <= static_cast<uint8_t>(FrameType::kMembership);
 }
 
 }  // namespace
@@ -28,18 +27,34 @@ const char* ToString(DropReason reason) {
       return "oversize";
     case DropReason::kWrongCluster:
       return "wrong_cluster";
+    case DropReason::kBadIdentity:
+      return "bad_identity";
+    case DropReason::kReplay:
+      return "replay";
   }
   return "malformed";
 }
 
-std::string EncodeFrame(FrameType type, std::string_view cluster, std::string_view payload,
-                        std::string_view key) {
+std::size_t FrameOverhead(FrameType type, std::size_t cluster_size, std::size_t id_size,
+                          bool tagged) {
+  return 2 + 3 + 1 + cluster_size + 1 + id_size + 8 + 8 + 8 + core::kPublicKeySize +
+         (IsStreamFrame(type) ? 4 : 2) + core::kSignatureSize + (tagged ? core::kHmacSize : 0);
+}
+
+std::string EncodeFrame(FrameType type, std::string_view cluster, const FrameSender& sender,
+                        uint64_t sequence, int64_t sent_ms, std::string_view payload,
+                        std::string_view hmac_key) {
   core::ByteWriter w;
   w.Bytes("RW");
   w.U8(kProtocolVersion);
   w.U8(static_cast<uint8_t>(type));
-  w.U8(key.empty() ? 0 : kAuthenticated);
+  w.U8(hmac_key.empty() ? 0 : kAuthenticated);
   w.String8(cluster);
+  w.String8(sender.id);
+  w.U64(sender.incarnation);
+  w.U64(sequence);
+  w.I64(sent_ms);
+  w.Bytes(sender.key.public_key);
   if (IsStreamFrame(type)) {
     w.U32(static_cast<uint32_t>(payload.size()));
     w.Bytes(payload);
@@ -47,12 +62,14 @@ std::string EncodeFrame(FrameType type, std::string_view cluster, std::string_vi
     w.Blob16(payload);
   }
   std::string out = w.Take();
-  if (!key.empty()) out += Tag(key, out);
+  out += sender.key.Sign(out);
+  if (!hmac_key.empty()) out += core::HmacSha256(hmac_key, out);
   return out;
 }
 
 core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_view cluster,
-                                            std::string_view key, std::size_t max_size) {
+                                            const std::vector<std::string>& keyring,
+                                            std::size_t max_size) {
   using core::MakeError;
   if (bytes.size() > max_size) return MakeError(DropReason::kOversize);
   core::ByteReader r(bytes);
@@ -61,39 +78,46 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
   if (!r.Bytes(2, &magic) || magic != "RW" || !r.U8(&version))
     return MakeError(DropReason::kMalformed);
   if (version != kProtocolVersion) return MakeError(DropReason::kBadVersion);
-  std::string_view frame_cluster, payload;
-  if (!r.U8(&type) || !r.U8(&flags) || !r.String8(&frame_cluster)) {
+  Frame f{};
+  std::string_view frame_cluster;
+  if (!r.U8(&type) || !r.U8(&flags) || !r.String8(&frame_cluster) || !KnownType(type) ||
+      !r.String8(&f.origin.sender) || !r.U64(&f.origin.incarnation) || !r.U64(&f.origin.sequence) ||
+      !r.I64(&f.origin.sent_ms) || !r.Bytes(core::kPublicKeySize, &f.origin.public_key) ||
+      !core::IsValidId(f.origin.sender)) {
     return MakeError(DropReason::kMalformed);
   }
-  if (type == static_cast<uint8_t>(FrameType::kRaft) ||
-      type == static_cast<uint8_t>(FrameType::kMembership)) {
+  f.type = static_cast<FrameType>(type);
+  if (IsStreamFrame(f.type)) {
     uint32_t length = 0;
-    if (!r.U32(&length) || !r.Bytes(length, &payload)) return MakeError(DropReason::kMalformed);
-  } else if (!r.Blob16(&payload)) {
+    if (!r.U32(&length) || !r.Bytes(length, &f.payload)) return MakeError(DropReason::kMalformed);
+  } else if (!r.Blob16(&f.payload)) {
     return MakeError(DropReason::kMalformed);
   }
+  const std::size_t signed_end = r.position();
+  std::string_view signature;
+  if (!r.Bytes(core::kSignatureSize, &signature)) return MakeError(DropReason::kMalformed);
   const bool tagged = (flags & kAuthenticated) != 0;
-  if ((flags & ~kAuthenticated) != 0 || r.remaining() != (tagged ? kTagSize : 0)) {
+  if ((flags & ~kAuthenticated) != 0 || r.remaining() != (tagged ? core::kHmacSize : 0)) {
     return MakeError(DropReason::kMalformed);
   }
-  // Authentication before anything else of the frame is trusted. A cluster
-  // with a secret and a member without one (or the reverse) disagree loudly.
-  if (tagged != !key.empty()) return MakeError(DropReason::kBadHmac);
+  // The keyring's tag before anything else of the frame is trusted (and
+  // before the costlier signature). A cluster with a keyring and a member
+  // without one (or the reverse) disagree loudly.
+  if (tagged != !keyring.empty()) return MakeError(DropReason::kBadHmac);
   if (tagged) {
-    const std::string_view signed_part = bytes.substr(0, r.position());
-    const std::string expected = Tag(key, signed_part);
-    if (!core::ConstantTimeEqual(expected, bytes.substr(r.position(), kTagSize))) {
-      return MakeError(DropReason::kBadHmac);
+    const std::string_view covered = bytes.substr(0, r.position());
+    const std::string_view tag = bytes.substr(r.position(), core::kHmacSize);
+    bool verified = false;
+    for (const std::string& key : keyring) {
+      // Every key is tried (no early exit): the time taken does not say which one matched.
+      verified |= core::ConstantTimeEqual(core::HmacSha256(key, covered), tag);
     }
+    if (!verified) return MakeError(DropReason::kBadHmac);
   }
   if (frame_cluster != cluster) return MakeError(DropReason::kWrongCluster);
-  if (type != static_cast<uint8_t>(FrameType::kHeartbeat) &&
-      type != static_cast<uint8_t>(FrameType::kHeartbeatAck) &&
-      type != static_cast<uint8_t>(FrameType::kRaft) &&
-      type != static_cast<uint8_t>(FrameType::kMembership)) {
-    return MakeError(DropReason::kMalformed);
-  }
-  return Frame{static_cast<FrameType>(type), payload};
+  if (!core::VerifySignature(f.origin.public_key, bytes.substr(0, signed_end), signature))
+    return MakeError(DropReason::kBadIdentity);
+  return f;
 }
 
 }  // namespace ringwatch::agent

@@ -7,6 +7,7 @@
 #include "agent/peer/endpoint_text.h"
 #include "agent/peer/peer_frame.h"
 #include "core/byte_codec.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "raft/codec.h"
 
@@ -265,7 +266,10 @@ void RaftTransport::Enqueue(const std::string& to, FrameType type, std::string_v
   if (it == peers_.end()) return drop("no address");
   Outbound& peer = *it->second;
   if (peer.backing_off) return drop("backing off after a failure");
-  std::string frame = EncodeFrame(type, options_.cluster, payload, options_.key);
+  const PeerCredentials& c = *options_.credentials;
+  std::string frame =
+      EncodeFrame(type, options_.cluster, c.sender, ++sequence_, core::WallClockMs(), payload,
+                  c.keyring.empty() ? std::string_view() : std::string_view(c.keyring.front()));
   if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop("queue full");
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
@@ -347,24 +351,39 @@ void RaftTransport::Fail(Outbound& peer, const std::string& why) {
 }
 
 void RaftTransport::Deliver(std::string_view bytes) {
-  auto frame = DecodeFrame(bytes, options_.cluster, options_.key, kMaxStreamFrame);
+  auto frame = DecodeFrame(bytes, options_.cluster, options_.credentials->keyring, kMaxStreamFrame);
   if (!frame.ok()) {
     metrics_.dropped(ToString(frame.error())).Increment();
     return;
   }
-  if (frame.value().type == FrameType::kMembership) {
-    ++counters_.received;
-    if (on_membership_) on_membership_(frame.value().payload);
-    return;
-  }
+  const FrameOrigin& o = frame.value().origin;
   std::optional<raft::Message> m;
-  if (frame.value().type == FrameType::kRaft) m = raft::DecodeMessage(frame.value().payload);
-  if (!m) {
+  if (frame.value().type == FrameType::kRaft) {
+    m = raft::DecodeMessage(frame.value().payload);
+    if (!m) {
+      metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
+      return;
+    }
+    // A Raft message speaks for its frame's sender only.
+    if (m->from.value != o.sender) {
+      metrics_.dropped(ToString(DropReason::kBadIdentity)).Increment();
+      return;
+    }
+  } else if (frame.value().type != FrameType::kMembership) {
     metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
     return;
   }
+  if (!replay_.Accept(o, core::WallClockMs())) {
+    metrics_.dropped(ToString(DropReason::kReplay)).Increment();
+    return;
+  }
   ++counters_.received;
-  if (on_message_) on_message_(std::move(*m));
+  const PeerOrigin origin{std::string(o.sender), o.incarnation, std::string(o.public_key)};
+  if (m) {
+    if (on_message_) on_message_(origin, std::move(*m));
+  } else if (on_membership_) {
+    on_membership_(origin, frame.value().payload);
+  }
 }
 
 }  // namespace ringwatch::agent

@@ -38,7 +38,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/peer_origin.h"
 #include "agent/peer/peer_frame.h"
+#include "agent/peer/replay_guard.h"
 #include "exporters/agent_metrics.h"
 #include "raft/types.h"
 
@@ -48,7 +50,7 @@ class RaftTransport {
  public:
   struct Options {
     std::string cluster;
-    std::string key;  // HMAC key; empty: none
+    const PeerCredentials* credentials = nullptr;  // outlives the transport
     std::chrono::milliseconds backoff_min{50};
     std::chrono::milliseconds backoff_max{2000};
     std::size_t max_queue_bytes = 64u << 20;
@@ -85,8 +87,12 @@ class RaftTransport {
   // Queues a membership request (membership/peer_message.h) for `peer`.
   void SendMembership(const std::string& peer, std::string payload);
 
-  void OnMessage(std::function<void(raft::Message)> callback) { on_message_ = std::move(callback); }
-  void OnMembership(std::function<void(std::string_view)> callback) {
+  // Frames that passed every check, replays included: the origin is the
+  // authenticated sender (whose key the core still checks against the view).
+  void OnMessage(std::function<void(const PeerOrigin&, raft::Message)> callback) {
+    on_message_ = std::move(callback);
+  }
+  void OnMembership(std::function<void(const PeerOrigin&, std::string_view)> callback) {
     on_membership_ = std::move(callback);
   }
   // `peer` could not be reached: a Raft message to it was dropped, or its
@@ -124,8 +130,10 @@ class RaftTransport {
   std::map<Inbound*, std::weak_ptr<Inbound>> inbound_;
   void Enqueue(const std::string& peer, FrameType type, std::string_view payload);
 
-  std::function<void(raft::Message)> on_message_;
-  std::function<void(std::string_view)> on_membership_;
+  std::function<void(const PeerOrigin&, raft::Message)> on_message_;
+  std::function<void(const PeerOrigin&, std::string_view)> on_membership_;
+  ReplayGuard replay_;
+  uint64_t sequence_ = 0;
   std::function<void(const std::string&, const std::string&)> on_unreachable_;
   Counters counters_;
   bool stopped_ = false;

@@ -156,8 +156,8 @@ TEST(HeartbeatProcess, AnAgentPausedBySigstopSuspectsNobodyOnWaking) {
 
 TEST(HeartbeatProcess, ForeignSecretsAndClustersAreRefusedAndCounted) {
   testing::TempDir keys;
-  const std::string ours = keys.Write("ours", "correct horse battery staple\n");
-  const std::string theirs = keys.Write("theirs", "another secret\n");
+  const std::string ours = keys.Write("ours", "Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZQ==\n");
+  const std::string theirs = keys.Write("theirs", "YW5vdGhlciBzZWNyZXQsIGFub3RoZXIga2V5\n");
   const auto ports = testing::FreeLoopbackPorts(4);
   const std::string seeds = "  seeds: " + testing::SeedList(ports) + "\n";
   // node-a and node-b form a cluster; node-c (another key) and node-d

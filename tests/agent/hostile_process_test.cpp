@@ -19,6 +19,7 @@
 
 #include "agent/peer/peer_frame.h"
 #include "core/byte_codec.h"
+#include "core/clock.h"
 #include "membership/peer_message.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/cluster_status.h"
@@ -65,14 +66,29 @@ long StatusKb(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// A membership frame as the peer port reads it: u32 length, then the frame.
-std::string StreamFrame(const membership::PeerMessage& m) {
-  const std::string frame =
-      EncodeFrame(FrameType::kMembership, "default", membership::EncodePeerMessage(m), "");
+int64_t WallMs() {
+  return core::WallClockMs();
+}
+
+const FrameSender& Mallory() {
+  static const FrameSender s{"mallory", 1, core::SigningKey::Generate()};
+  return s;
+}
+
+// A frame as the peer port reads it: u32 length, then the frame.
+std::string StreamFrame(FrameType type, std::string_view payload,
+                        const FrameSender& sender = Mallory(), std::string_view key = "",
+                        std::string_view cluster = "default") {
+  static uint64_t sequence = 0;
+  const std::string frame = EncodeFrame(type, cluster, sender, ++sequence, WallMs(), payload, key);
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
   w.Bytes(frame);
   return w.Take();
+}
+
+std::string StreamFrame(const membership::PeerMessage& m) {
+  return StreamFrame(FrameType::kMembership, membership::EncodePeerMessage(m));
 }
 
 TEST(HostileProcess, MemoryStaysBoundedUnderHugeAnnouncedFramesAndAThousandIdleConnections) {
@@ -139,7 +155,7 @@ TEST(HostileProcess, AJoinRequestOutOfBoundsIsRefusedWithItsReasonAndNeverCommit
   ASSERT_TRUE(testing::PollUntil([&] { return testing::MemberState(agent, "node-1") == "alive"; },
                                  kDeadline, 20ms));
   const double before =
-      testing::MetricSample(agent, "ringwatch_messages_dropped_total{reason=\"malformed\"}");
+      testing::MetricSample(agent, "ringwatch_messages_dropped_total{reason=\"out_of_bounds\"}");
   membership::MemberInfo long_id{std::string(300, 'm'), "127.0.0.1:9", "", "", 1, 5};
   membership::MemberInfo heavy{"mallory", "127.0.0.1:9", "", "mallory", 4294967295u, 5};
   const int fd = Connect(agent.peer_port());
@@ -149,7 +165,8 @@ TEST(HostileProcess, AJoinRequestOutOfBoundsIsRefusedWithItsReasonAndNeverCommit
   ASSERT_TRUE(testing::PollUntil(
       [&] {
         return testing::MetricSample(
-                   agent, "ringwatch_messages_dropped_total{reason=\"malformed\"}") >= before + 2;
+                   agent, "ringwatch_messages_dropped_total{reason=\"out_of_bounds\"}") >=
+               before + 2;
       },
       kDeadline, 20ms));
   ::close(fd);

@@ -23,8 +23,12 @@ TEST(Cli, VersionPrintsVersionAndRevision) {
 
 TEST(Cli, CheckConfigAcceptsAValidFileWithASummary) {
   TempDir dir;
-  const auto file = dir.Write(
-      "ok.yaml", "node:\n  id: node-7\ncluster:\n  name: lab\n  seeds: [\"127.0.0.1:7420\"]\n");
+  auto key = testing::Run({RINGWATCH_BINARY, "keygen"}, dir.File("key"));
+  ASSERT_EQ(key.exit_code, 0);
+  dir.Write("keyring", key.out);
+  const auto file = dir.Write("ok.yaml",
+                              "node:\n  id: node-7\ncluster:\n  name: lab\n  seeds: "
+                              "[\"127.0.0.1:7420\"]\n  secret_file: keyring\n");
   auto r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", file}, dir.File("out"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(
@@ -35,9 +39,46 @@ TEST(Cli, CheckConfigAcceptsAValidFileWithASummary) {
   EXPECT_EQ(r.err, "");
 }
 
+// Secure by default: a peer port on the network without a keyring is a
+// config error naming the way out; loopback, a keyring or allow_insecure
+// are accepted. `ringwatch keygen` makes keys the keyring takes (32 random
+// bytes, base64), a new one each time.
+TEST(Cli, KeygenAndSecureByDefault) {
+  TempDir dir;
+  auto a = testing::Run({RINGWATCH_BINARY, "keygen"}, dir.File("a"));
+  auto b = testing::Run({RINGWATCH_BINARY, "keygen"}, dir.File("b"));
+  ASSERT_EQ(a.exit_code, 0);
+  EXPECT_EQ(a.out.size(), 45u) << a.out;  // 44 base64 characters and a newline
+  EXPECT_NE(a.out, b.out);
+  const auto open = dir.Write("open.yaml", "node:\n  id: n1\nlisten:\n  peer: 0.0.0.0:7420\n");
+  auto r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", open}, dir.File("open"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(open + ":4:9: listen.peer: peer traffic on 0.0.0.0:7420 (not loopback) "
+                              "would be unauthenticated"),
+            std::string::npos)
+      << r.err;
+  for (const std::string extra :
+       {"cluster:\n  allow_insecure: true\n", "cluster:\n  secret_file: keyring\n"}) {
+    dir.Write("keyring", "# rotation in progress\n" + b.out + a.out);
+    const auto ok = dir.Write("ok.yaml", "node:\n  id: n1\n" + extra);
+    r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", ok}, dir.File("ok"));
+    EXPECT_EQ(r.exit_code, 0) << extra << r.err;
+  }
+  const auto local = dir.Write("local.yaml", "node:\n  id: n1\nlisten:\n  peer: 127.0.0.1:7420\n");
+  EXPECT_EQ(testing::Run({RINGWATCH_BINARY, "check-config", "-c", local}, dir.File("l")).exit_code,
+            0);
+  // A keyring line that is not a key: refused with the line.
+  dir.Write("bad-keyring", a.out + "not-a-key\n");
+  const auto bad = dir.Write("bad.yaml", "node:\n  id: n1\ncluster:\n  secret_file: bad-keyring\n");
+  r = testing::Run({RINGWATCH_BINARY, "check-config", "-c", bad}, dir.File("bad"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("line 2: not a base64 key"), std::string::npos) << r.err;
+}
+
 TEST(Cli, ConfigComesFromTheEnvironmentWhenNoFlagIsGiven) {
   TempDir dir;
-  const auto good = dir.Write("good.yaml", "node:\n  id: from-env\n");
+  const auto good =
+      dir.Write("good.yaml", "node:\n  id: from-env\ncluster:\n  allow_insecure: true\n");
   const auto bad = dir.Write("bad.yaml", "node:\n  id: from flag\n");
   auto r = testing::Run({RINGWATCH_BINARY, "check-config"}, dir.File("env"),
                         std::chrono::seconds(30), {"RINGWATCH_CONFIG=" + good});

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include "config/keyring.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -34,7 +36,7 @@ Config LoadOk(const std::string& yaml) {
 }
 
 TEST(Loader, MinimalFileGetsContractDefaults) {
-  const Config c = LoadOk("node:\n  id: node-1\n");
+  const Config c = LoadOk("node:\n  id: node-1\ncluster:\n  allow_insecure: true\n");
   EXPECT_EQ(c.node.id, "node-1");
   EXPECT_EQ(c.node.service, "node-1");  // defaults to the id
   EXPECT_EQ(c.node.weight, 1u);
@@ -68,7 +70,7 @@ TEST(Loader, MinimalFileGetsContractDefaults) {
 
 TEST(Loader, ReadsEverySection) {
   TempDir dir;
-  dir.Write("secret", "s3cret");
+  dir.Write("secret", "c2VjcmV0LWtleS1vZi0yNC1ieXRlcw==\n");
   dir.Write("token", "t0ken");
   const Config c = LoadOk(R"(
 node:
@@ -171,7 +173,8 @@ collectors: [cpu, process]
 }
 
 TEST(Loader, EmptySectionsAndEmptyListsAreAllowed) {
-  const Config c = LoadOk("node:\n  id: a\ncluster:\ndetector: {}\ncollectors: []\n");
+  const Config c = LoadOk(
+      "node:\n  id: a\ncluster:\ndetector: {}\ncollectors: []\nlisten:\n  peer: 127.0.0.1:7420\n");
   EXPECT_EQ(c.cluster.name, "default");
   EXPECT_TRUE(c.collectors.empty());
 }
@@ -179,10 +182,17 @@ TEST(Loader, EmptySectionsAndEmptyListsAreAllowed) {
 // The shipped example config documents every key with its default value: it
 // must load, and apart from node.id it must equal the built-in defaults.
 TEST(Loader, ShippedExampleIsValidAndShowsTheDefaults) {
-  auto r = LoadConfigFile(RINGWATCH_SOURCE_DIR "/config/ringwatch.yaml");
+  // Where the package puts it: next to the keyring postinst makes.
+  TempDir dir;
+  dir.Write("keyring", config::GenerateKey() + "\n");
+  const std::string file =
+      dir.Write("ringwatch.yaml", ReadFile(RINGWATCH_SOURCE_DIR "/config/ringwatch.yaml"));
+  auto r = LoadConfigFile(file);
   ASSERT_TRUE(r.ok()) << r.error().front().ToString();
   const Config& example = r.value();
-  const Config defaults = LoadOk("node:\n  id: node-1\n");
+  EXPECT_EQ(example.cluster.secret_file, dir.File("keyring"));
+  EXPECT_FALSE(example.cluster.allow_insecure);
+  const Config defaults = LoadOk("node:\n  id: node-1\ncluster:\n  allow_insecure: true\n");
   EXPECT_EQ(example.node.id, "node-1");
   EXPECT_EQ(example.node.service, defaults.node.service);
   EXPECT_EQ(example.node.weight, defaults.node.weight);
@@ -392,6 +402,9 @@ const std::vector<BadCase>& BadCases() {
        "cannot read \"/nonexistent/secret\": No such file or directory"},
       {"secret_file_empty", "node:\n  id: a\ncluster:\n  secret_file: /dev/null\n", 4, 16,
        "cluster.secret_file", "\"/dev/null\" is empty"},
+      {"secret_file_not_a_keyring", "node:\n  id: a\ncluster:\n  secret_file: /proc/self/cmdline\n",
+       4, 16, "cluster.secret_file",
+       "\"/proc/self/cmdline\", line 1: not a base64 key (make one with `ringwatch keygen`)"},
       {"section_not_a_mapping", "node:\n  id: a\ndetector: 5\n", 3, 11, "detector",
        "expected a mapping, got \"5\""},
       {"data_dir_empty", "node:\n  id: a\ndata_dir: \"\"\n", 3, 11, "data_dir",

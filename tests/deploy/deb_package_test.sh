@@ -56,8 +56,11 @@ done
 # The packaged files themselves.
 dpkg-deb -x "$deb" "$work/root"
 "$work/root/usr/bin/ringwatch" version | grep -q '^ringwatch ' || fail "packaged binary does not run"
+# The default config names the keyring postinst makes.
+"$work/root/usr/bin/ringwatch" keygen >"$work/root/etc/ringwatch/keyring"
 "$work/root/usr/bin/ringwatch" check-config -c "$work/root/etc/ringwatch/ringwatch.yaml" >/dev/null ||
   fail "packaged default config does not validate"
+rm "$work/root/etc/ringwatch/keyring"
 grep -q '^ExecStart=/usr/bin/ringwatch agent -c /etc/ringwatch/ringwatch.yaml' \
   "$work/root/usr/lib/systemd/system/ringwatch.service" || fail "unit ExecStart"
 
@@ -69,7 +72,12 @@ for cmd in adduser deluser install chown chmod systemctl rm ringwatch; do
 done
 printf '#!/bin/sh\nexit 2\n' >"$work/stubs/getent"
 chmod +x "$work"/stubs/*
-PATH="$work/stubs:/usr/bin:/bin" sh "$work/control/postinst" configure "" || fail "postinst failed"
+mkdir -p "$work/dpkgroot/etc/ringwatch"
+PATH="$work/stubs:/usr/bin:/bin" DPKG_ROOT="$work/dpkgroot" sh "$work/control/postinst" configure "" ||
+  fail "postinst failed"
+expect_call() { grep -qF -- "$1" "$work/calls" || { cat "$work/calls" >&2; fail "postinst did not run: $1"; }; }
+expect_call "ringwatch keygen"
+expect_call "chmod 0640 $work/dpkgroot/etc/ringwatch/keyring"
 expect_call() { grep -qF -- "$1" "$work/calls" || { cat "$work/calls" >&2; fail "postinst did not run: $1"; }; }
 expect_call "adduser --system --group --home /var/lib/ringwatch --no-create-home --gecos ringwatch agent ringwatch"
 expect_call "install -d -m 0750 -o ringwatch -g ringwatch /var/lib/ringwatch"

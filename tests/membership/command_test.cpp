@@ -47,7 +47,7 @@ TEST(MembershipCommand, TruncationsTrailingBytesAndUnknownTagsAreRejected) {
   bytes[9] = 42;  // the tag
   EXPECT_FALSE(DecodeCommand(bytes));
   bytes = EncodeCommand(All()[0]);
-  bytes[0] = 2;  // an unknown format version
+  bytes[0] = 3;  // an unknown format version
   EXPECT_FALSE(DecodeCommand(bytes));
 }
 

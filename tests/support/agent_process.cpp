@@ -23,11 +23,25 @@ AgentProcess::AgentProcess(const std::string& node_id, const std::string& extra_
                            uint16_t peer_port, AgentNetwork network)
     : network_(std::move(network)), peer_port_(peer_port) {
   const std::string address = network_.netns.empty() ? "" : "\n  address: " + network_.address;
+  std::string extra = extra_yaml;
+  if (!network_.netns.empty() && extra.find("secret_file:") == std::string::npos) {
+    // Off loopback a keyring is required (secure by default): every agent
+    // of a namespace test shares this one.
+    const std::string line =
+        "  secret_file: " +
+        dir_.Write("keyring", "bmV0bnMtdGVzdC1rZXlyaW5nLTMyLWJ5dGVzLWxvbmc=\n") + "\n";
+    const std::size_t at = extra.find("cluster:\n");
+    if (at == std::string::npos) {
+      extra += "cluster:\n" + line;
+    } else {
+      extra.insert(at + 9, line);
+    }
+  }
   dir_.Write("ringwatch.yaml", "node:\n  id: " + node_id + address + "\nlisten:\n  peer: " +
                                    network_.address + ":" + std::to_string(peer_port) +
                                    "\n  http: 127.0.0.1:0\n"
                                    "data_dir: data\n" +
-                                   extra_yaml);
+                                   extra);
 }
 
 uint16_t FreeLoopbackPort() {

@@ -123,8 +123,31 @@ TEST_F(AgentCoreTest, ASeedThatIsThisAgentIsSkipped) {
 TEST_F(AgentCoreTest, AJoinRequestIsAnsweredAndTheJoinersAddressLearned) {
   AgentCore core(Options("b", {"s1:7420"}), storage_);
   Start(core);
-  membership::MemberInfo joiner{"j", "j:7420", "", "j", 1, 5};
-  auto fx = core.OnPeerMessage(membership::JoinRequest{joiner, false}, T());
+  const core::SigningKey key = core::SigningKey::Generate();
+  membership::MemberInfo joiner{"j", "j:7420", "", "j", 1, 5, key.public_key};
+  membership::JoinRequest join{joiner, false};
+  join.signature = key.Sign(membership::SignedBytes(join));
+  const PeerOrigin from{"j", 5, key.public_key};
+  // Unsigned, or signed by another key than the one it registers: refused, unanswered.
+  Refusal refused = Refusal::kNone;
+  membership::JoinRequest unsigned_join{joiner, false};
+  EXPECT_TRUE(core.OnPeerMessage(from, unsigned_join, T(), &refused).membership.empty());
+  EXPECT_EQ(refused, Refusal::kBadIdentity);
+  const core::SigningKey other = core::SigningKey::Generate();
+  membership::JoinRequest forged{joiner, false};
+  forged.signature = other.Sign(membership::SignedBytes(forged));
+  refused = Refusal::kNone;
+  EXPECT_TRUE(core.OnPeerMessage(from, forged, T(), &refused).membership.empty());
+  EXPECT_EQ(refused, Refusal::kBadIdentity);
+  // Sent by another sender than the joiner, and not forwarded: refused too.
+  refused = Refusal::kNone;
+  EXPECT_TRUE(core.OnPeerMessage(PeerOrigin{"mallory", 1, other.public_key}, join, T(), &refused)
+                  .membership.empty());
+  EXPECT_EQ(refused, Refusal::kBadIdentity);
+
+  refused = Refusal::kNone;
+  auto fx = core.OnPeerMessage(from, join, T(), &refused);
+  EXPECT_EQ(refused, Refusal::kNone);
   ASSERT_EQ(fx.addresses.size(), 1u);
   EXPECT_EQ(fx.addresses[0], (std::pair<core::MemberId, std::string>{{"j"}, "j:7420"}));
   ASSERT_EQ(fx.membership.size(), 1u);
@@ -143,8 +166,10 @@ TEST_F(AgentCoreTest, AJoinReplyNamingTheLeaderSendsTheNextRequestToTheLeaderSoo
   AgentCore core(Options("a", {"s1:7420", "s2:7420"}), storage_);
   Start(core);
   Run(core, 8s);  // the backoff has grown to seconds
+  const core::SigningKey s1 = core::SigningKey::Generate();
   auto fx =
-      core.OnPeerMessage(membership::JoinReply{"s1", "s1:7420", "lead", "lead:7420", false}, T());
+      core.OnPeerMessage(PeerOrigin{"s1", 1, s1.public_key},
+                         membership::JoinReply{"s1", "s1:7420", "lead", "lead:7420", false}, T());
   EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"s1"}), "s1:7420");
   EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"lead"}), "lead:7420");
   const auto sent = Run(core, 500ms);

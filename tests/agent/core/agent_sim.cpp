@@ -33,8 +33,10 @@ AgentSim::AgentSim(uint64_t seed, SimOptions options)
     membership::View view;
     raft::ConfState conf = bootstrap_;
     for (const std::string& id : ids_) {
-      view.Apply({WallMs(), membership::AddMember{
-                                membership::MemberInfo{id, AddressOf(id), "", id, 1, 1000}}});
+      agents_[id].identity = core::SigningKey::Generate();
+      view.Apply(
+          {WallMs(), membership::AddMember{membership::MemberInfo{
+                         id, AddressOf(id), "", id, 1, 1000, agents_[id].identity.public_key}}});
       if (!conf.Contains(raft::NodeId{id})) conf.learners.insert(raft::NodeId{id});
     }
     formed_ = raft::Snapshot{raft::LogIndex{1}, raft::Term{1}, conf, view.Encode()};
@@ -68,6 +70,8 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   CoreOptions o;
   o.self =
       membership::MemberInfo{id, AddressOf(id), "", id, 1, static_cast<uint64_t>(1000 + step_)};
+  if (a.identity.secret_key.empty()) a.identity = core::SigningKey::Generate();
+  o.identity = a.identity;
   o.seeds = seeds.empty() ? options_.seeds : std::move(seeds);
   for (const auto& v : bootstrap_.voters)
     o.bootstrap_voters.push_back(v.value);
@@ -102,6 +106,7 @@ void AgentSim::Wipe(const std::string& id) {
   SimAgent& a = agents_.at(id);
   a.up = false;
   a.storage = std::make_unique<raft::MemoryStorage>();
+  a.identity = {};  // the key was on the lost disk too
 }
 
 void AgentSim::CheckHistory() {
@@ -157,6 +162,10 @@ std::string AgentSim::IdAt(const std::string& address) const {
 }
 
 void AgentSim::Send(Item item, std::chrono::milliseconds delay) {
+  if (item.kind != Item::kPersisted && item.kind != Item::kProbe) {
+    const SimAgent& from = agents_.at(item.from);
+    item.origin = PeerOrigin{from.id, from.core->self().incarnation, from.identity.public_key};
+  }
   queue_.emplace(std::make_pair(NowMs() + delay.count(), seq_++), std::move(item));
 }
 
@@ -272,15 +281,20 @@ void AgentSim::Deliver(Item& item) {
       if (auto deaf = raft_deaf_until_ms_.find(a.id);
           deaf != raft_deaf_until_ms_.end() && NowMs() < deaf->second)
         return;
-      a.core->StepRaft(std::move(*item.raft));
+      if (Refusal r = a.core->StepRaft(item.origin, std::move(*item.raft)); r != Refusal::kNone)
+        ++a.refused[ToString(r)];
       Perform(a, a.core->Flush(Time()));
       break;
-    case Item::kMember:
-      Perform(a, a.core->OnPeerMessage(*item.member, Time()));
+    case Item::kMember: {
+      Refusal r = Refusal::kNone;
+      Perform(a, a.core->OnPeerMessage(item.origin, *item.member, Time(), &r));
+      if (r != Refusal::kNone) ++a.refused[ToString(r)];
       break;
+    }
     case Item::kHeartbeat: {
       if (lossy_links_.count({item.from, item.to})) return;
-      const auto receipt = a.core->OnHeartbeat(*item.heartbeat, Time());
+      const auto receipt = a.core->OnHeartbeat(item.origin, *item.heartbeat, Time());
+      if (receipt.refused != Refusal::kNone) ++a.refused[ToString(receipt.refused)];
       if (receipt.ack) {
         Item ack;
         ack.kind = Item::kAck;

@@ -54,6 +54,11 @@ struct SimAgent {
   uint64_t life = 0;  // counts starts: a save of an earlier life is dropped
   // Times this agent's detector newly suspected a member, by member id.
   std::map<std::string, int> suspicions;
+  // Its signing key, as <data_dir>/identity.key: kept across restarts, lost by Wipe.
+  core::SigningKey identity;
+  // Inputs its core refused, by reason (bad_identity, replay): none in a
+  // cluster of honest agents, except around a lost disk (a new key).
+  std::map<std::string, int> refused;
 };
 
 struct SimOptions {
@@ -143,6 +148,7 @@ class AgentSim {
   struct Item {
     enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe, kPersisted } kind = kRaft;
     std::string from, to;  // agent ids
+    PeerOrigin origin;     // the sender, as its frame's signature says
     std::optional<raft::Message> raft;
     std::optional<membership::PeerMessage> member;
     std::optional<Heartbeat> heartbeat;

@@ -18,14 +18,20 @@ using udp = net::ip::udp;
 
 class HeartbeatTransportTest : public ::testing::Test {
  protected:
+  // A transport for member `id` (incarnation 3) with a one-key keyring.
   std::unique_ptr<HeartbeatTransport> Make(const std::string& cluster, const std::string& key,
-                                           exporters::PeerMetrics& metrics) {
-    auto t = std::make_unique<HeartbeatTransport>(ioc_, HeartbeatTransport::Options{cluster, key},
+                                           exporters::PeerMetrics& metrics,
+                                           const std::string& id = "a") {
+    auto& c = *credentials_.emplace_back(std::make_unique<PeerCredentials>());
+    c.sender = FrameSender{id, 3, core::SigningKey::Generate()};
+    if (!key.empty()) c.keyring = {key};
+    auto t = std::make_unique<HeartbeatTransport>(ioc_, HeartbeatTransport::Options{cluster, &c},
                                                   metrics);
     EXPECT_FALSE(t->Start({net::ip::make_address("127.0.0.1"), 0}));
     return t;
   }
 
+  std::vector<std::unique_ptr<PeerCredentials>> credentials_;
   net::io_context ioc_;
   prometheus::Registry registry_a_, registry_b_;
   exporters::PeerMetrics metrics_a_{registry_a_}, metrics_b_{registry_b_};
@@ -33,11 +39,13 @@ class HeartbeatTransportTest : public ::testing::Test {
 
 TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
   auto a = Make("c", "k", metrics_a_);
-  auto b = Make("c", "k", metrics_b_);
+  auto b = Make("c", "k", metrics_b_, "b");
   std::vector<Heartbeat> at_b;
+  std::vector<PeerOrigin> origins;
   udp::endpoint from;
-  b->OnHeartbeat([&](const Heartbeat& h, const udp::endpoint& f) {
+  b->OnHeartbeat([&](const PeerOrigin& o, const Heartbeat& h, const udp::endpoint& f) {
     at_b.push_back(h);
+    origins.push_back(o);
     from = f;
   });
   std::vector<HeartbeatAck> at_a;
@@ -48,11 +56,18 @@ TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
   h.sequence = 8;
   h.send_time_ns = 12345;
   h.rtt_us = {{"b", 250}};
-  a->SendHeartbeat(h, {b->local_endpoint(), b->local_endpoint()});
+  auto c = Make("c", "k", metrics_b_, "c");
+  c->OnHeartbeat(
+      [&](const PeerOrigin&, const Heartbeat& h, const udp::endpoint&) { at_b.push_back(h); });
+  a->SendHeartbeat(h, {b->local_endpoint(), c->local_endpoint()});
   ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return at_b.size() == 2; }));
   EXPECT_EQ(at_b[0].sender, "a");
+  EXPECT_EQ(origins[0].id, "a");
+  EXPECT_EQ(origins[0].incarnation, 3u);
+  EXPECT_EQ(origins[0].public_key, credentials_[0]->sender.key.public_key);
   EXPECT_EQ(at_b[0].rtt_us, h.rtt_us);
   EXPECT_EQ(from, a->local_endpoint());
+  // One datagram, sealed once, to every target: each receiver takes it once.
   EXPECT_EQ(metrics_a_.sent().Value(), 2);
   EXPECT_EQ(metrics_b_.received().Value(), 2);
   b->SendAck({"b", 8, 12345}, from);
@@ -64,13 +79,14 @@ TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
 // Another key, another cluster, garbage: dropped, counted by reason, never
 // handed on.
 TEST_F(HeartbeatTransportTest, ForeignFramesAreDroppedAndCounted) {
-  auto b = Make("c", "k", metrics_b_);
+  auto b = Make("c", "k", metrics_b_, "b");
   int delivered = 0;
-  b->OnHeartbeat([&](const Heartbeat&, const udp::endpoint&) { ++delivered; });
-  auto other_key = Make("c", "other", metrics_a_);
-  auto other_cluster = Make("d", "k", metrics_a_);
+  b->OnHeartbeat([&](const PeerOrigin&, const Heartbeat&, const udp::endpoint&) { ++delivered; });
+  auto other_key = Make("c", "other", metrics_a_, "x");
+  auto other_cluster = Make("d", "k", metrics_a_, "x");
   Heartbeat h;
   h.sender = "x";
+  h.incarnation = 3;
   other_key->SendHeartbeat(h, {b->local_endpoint()});
   other_cluster->SendHeartbeat(h, {b->local_endpoint()});
   udp::socket raw(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -82,6 +98,33 @@ TEST_F(HeartbeatTransportTest, ForeignFramesAreDroppedAndCounted) {
   }));
   EXPECT_EQ(delivered, 0);
   EXPECT_EQ(metrics_b_.received().Value(), 0);
+}
+
+// A heartbeat that claims another sender than its frame's: bad_identity.
+// The same datagram twice (captured and sent again): the second is a replay.
+TEST_F(HeartbeatTransportTest, ImpostorsAndReplaysAreDroppedAndCounted) {
+  auto b = Make("c", "k", metrics_b_, "b");
+  int delivered = 0;
+  b->OnHeartbeat([&](const PeerOrigin&, const Heartbeat&, const udp::endpoint&) { ++delivered; });
+  auto mallory = Make("c", "k", metrics_a_, "mallory");
+  Heartbeat h;
+  h.sender = "a";  // not mallory
+  h.incarnation = 3;
+  mallory->SendHeartbeat(h, {b->local_endpoint()});
+  ASSERT_TRUE(
+      testing::RunUntil(ioc_, [&] { return metrics_b_.dropped("bad_identity").Value() == 1; }));
+  // Capture one of a's datagrams on the way and deliver it twice.
+  auto a = Make("c", "k", metrics_a_, "a");
+  udp::socket tap(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  h.sender = "a";
+  a->SendHeartbeat(h, {tap.local_endpoint()});
+  std::string captured(2048, '\0');
+  udp::endpoint ignored;
+  captured.resize(tap.receive_from(net::buffer(captured), ignored));
+  tap.send_to(net::buffer(captured), b->local_endpoint());
+  tap.send_to(net::buffer(captured), b->local_endpoint());
+  ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return metrics_b_.dropped("replay").Value() == 1; }));
+  EXPECT_EQ(delivered, 1);
 }
 
 }  // namespace

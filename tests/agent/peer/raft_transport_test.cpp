@@ -35,11 +35,13 @@ raft::Message Msg(const std::string& from, const std::string& to, uint64_t term,
 
 class RaftTransportTest : public ::testing::Test {
  protected:
+  // A transport for member `id` with a one-key keyring (none: `key` empty).
   std::unique_ptr<RaftTransport> Make(const std::string& cluster, const std::string& key,
-                                      exporters::PeerMetrics& metrics) {
+                                      exporters::PeerMetrics& metrics,
+                                      const std::string& id = "a") {
     RaftTransport::Options o;
     o.cluster = cluster;
-    o.key = key;
+    o.credentials = Credentials(id, key);
     o.backoff_min = 20ms;
     o.backoff_max = 100ms;
     auto t = std::make_unique<RaftTransport>(ioc_, o, metrics);
@@ -47,24 +49,36 @@ class RaftTransportTest : public ::testing::Test {
     return t;
   }
 
+  const PeerCredentials* Credentials(const std::string& id, const std::string& key) {
+    auto& c = *credentials_.emplace_back(std::make_unique<PeerCredentials>());
+    c.sender = FrameSender{id, 1, core::SigningKey::Generate()};
+    if (!key.empty()) c.keyring = {key};
+    return &c;
+  }
+
   template <typename Done>
   bool RunUntil(Done done) {
     return testing::RunUntil(ioc_, done);
   }
 
+  std::vector<std::unique_ptr<PeerCredentials>> credentials_;
   net::io_context ioc_;
   prometheus::Registry registry_a_, registry_b_;
   exporters::PeerMetrics metrics_a_{registry_a_}, metrics_b_{registry_b_};
 };
 
 TEST_F(RaftTransportTest, DeliversMessagesInOrderIncludingLargeOnes) {
-  auto a = Make("c", "k", metrics_a_);
-  auto b = Make("c", "k", metrics_b_);
+  auto a = Make("c", "k", metrics_a_, "a");
+  auto b = Make("c", "k", metrics_b_, "b");
   a->SetAddress("b", b->local_endpoint());
   b->SetAddress("a", a->local_endpoint());
   std::vector<raft::Message> at_b, at_a;
-  b->OnMessage([&](raft::Message m) { at_b.push_back(std::move(m)); });
-  a->OnMessage([&](raft::Message m) { at_a.push_back(std::move(m)); });
+  std::vector<std::string> senders;
+  b->OnMessage([&](const PeerOrigin& o, raft::Message m) {
+    senders.push_back(o.id);
+    at_b.push_back(std::move(m));
+  });
+  a->OnMessage([&](const PeerOrigin&, raft::Message m) { at_a.push_back(std::move(m)); });
   for (uint64_t t = 1; t <= 100; ++t)
     a->Send(Msg("a", "b", t));
   a->Send(Msg("a", "b", 101, std::string(5u << 20, 's')));  // a 5 MiB snapshot-sized message
@@ -75,6 +89,20 @@ TEST_F(RaftTransportTest, DeliversMessagesInOrderIncludingLargeOnes) {
   EXPECT_EQ(at_b[100].entries.at(0).data.size(), 5u << 20);
   EXPECT_EQ(at_a[0], Msg("b", "a", 7));
   EXPECT_EQ(a->counters().connects, 1u) << "one connection carries them all";
+  EXPECT_EQ(senders.front(), "a");
+}
+
+// A Raft message whose `from` is not its frame's sender is an impostor's.
+TEST_F(RaftTransportTest, AMessageFromAnotherThanItsSenderIsBadIdentity) {
+  auto mallory = Make("c", "k", metrics_a_, "mallory");
+  auto b = Make("c", "k", metrics_b_, "b");
+  mallory->SetAddress("b", b->local_endpoint());
+  int delivered = 0;
+  b->OnMessage([&](const PeerOrigin&, raft::Message) { ++delivered; });
+  mallory->Send(Msg("a", "b", 99));
+  auto& bad = metrics_b_.dropped(ToString(DropReason::kBadIdentity));
+  ASSERT_TRUE(RunUntil([&] { return bad.Value() >= 1; }));
+  EXPECT_EQ(delivered, 0);
 }
 
 TEST_F(RaftTransportTest, OtherClusterOrKeyIsDroppedAndCounted) {
@@ -84,8 +112,8 @@ TEST_F(RaftTransportTest, OtherClusterOrKeyIsDroppedAndCounted) {
   a->SetAddress("b", b->local_endpoint());
   a->SetAddress("z", z->local_endpoint());
   int delivered = 0;
-  b->OnMessage([&](raft::Message) { ++delivered; });
-  z->OnMessage([&](raft::Message) { ++delivered; });
+  b->OnMessage([&](const PeerOrigin&, raft::Message) { ++delivered; });
+  z->OnMessage([&](const PeerOrigin&, raft::Message) { ++delivered; });
   a->Send(Msg("a", "b", 1));
   a->Send(Msg("a", "z", 1));
   auto& bad_hmac = metrics_b_.dropped(ToString(DropReason::kBadHmac));
@@ -113,10 +141,11 @@ TEST_F(RaftTransportTest, ReportsUnreachableAndReconnects) {
 
   RaftTransport::Options o;
   o.cluster = "c";
+  o.credentials = Credentials("b", "");
   RaftTransport b(ioc_, o, metrics_b_);
   ASSERT_FALSE(b.Start(where));
   int got = 0;
-  b.OnMessage([&](raft::Message) { ++got; });
+  b.OnMessage([&](const PeerOrigin&, raft::Message) { ++got; });
   // Keep sending, as a Raft leader would with heartbeats, until one lands.
   ASSERT_TRUE(RunUntil([&] {
     a->Send(Msg("a", "b", 2));
@@ -147,7 +176,12 @@ TEST_F(RaftTransportTest, GarbageInsideAValidFrameIsMalformed) {
   auto b = Make("c", "", metrics_b_);
   tcp::socket raw(ioc_);
   raw.connect(b->local_endpoint());
-  std::string frame = EncodeFrame(FrameType::kRaft, "c", "not a raft message", "");
+  const FrameSender sender{"a", 1, core::SigningKey::Generate()};
+  std::string frame = EncodeFrame(FrameType::kRaft, "c", sender, 1,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count(),
+                                  "not a raft message", "");
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
   w.Bytes(frame);
