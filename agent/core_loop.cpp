@@ -153,6 +153,10 @@ void CoreLoop::ScheduleFlush() {
 
 void CoreLoop::Perform(CoreEffects fx) {
   if (closed_) return;
+  // Frames carry the member's current incarnation: one declared dead while
+  // it was alive (paused, cut off) rejoins as a higher one, and its frames
+  // must not look like an earlier life's (AgentCore::CheckOrigin).
+  credentials_.sender.incarnation = core_->self().incarnation;
   for (const auto& [id, address] : fx.addresses)
     if (auto ep = ParseEndpointText<tcp::endpoint>(address)) transport_.SetAddress(id.value, *ep);
   if (fx.heartbeat_targets_changed) {

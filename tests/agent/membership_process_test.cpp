@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <csignal>
 #include <future>
 #include <map>
@@ -156,6 +158,13 @@ TEST_F(MembershipProcess, StoppedMemberIsDeadAndRejoinsWhenContinued) {
         return x && x->status == 200;
       },
       kDeadline));
+  // It stays alive: back as a higher incarnation, its frames say so (frames
+  // of its earlier life would be refused as replays).
+  std::this_thread::sleep_for(2s);
+  for (auto* a : all_) {
+    EXPECT_EQ(testing::MemberState(*a, victim), "alive");
+    EXPECT_EQ(testing::MetricSample(*a, "ringwatch_messages_dropped_total{reason=\"replay\"}"), 0);
+  }
 }
 
 TEST_F(MembershipProcess, GracefulLeaveIsCommittedAtOnce) {

@@ -1,6 +1,7 @@
 #include "tests/support/cluster_status.h"
 
 #include <map>
+#include <sstream>
 
 #include "tests/support/netns.h"
 #include "tests/support/poll.h"
@@ -26,6 +27,22 @@ double MetricSample(AgentProcess& agent, const std::string& series) {
   const auto at = r->body.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
   return std::stod(r->body.substr(at + series.size() + 2));
+}
+
+double MetricSum(AgentProcess& agent, const std::string& name) {
+  NetnsScope in(agent.netns());
+  auto r = Get(agent.http_port(), "/metrics");
+  if (!r) return -1;
+  double sum = 0;
+  std::istringstream lines(r->body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    const char next = line[name.size()];
+    if (next != '{' && next != ' ') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 nlohmann::json RaftStatus(AgentProcess& agent) {

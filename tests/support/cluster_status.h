@@ -19,6 +19,9 @@ nlohmann::json GetJson(AgentProcess& agent, const std::string& path);
 // The value of one series (name and labels as exposed) in /metrics, or -1.
 double MetricSample(AgentProcess& agent, const std::string& series);
 
+// The sum of every series of metric family `name` in /metrics, or -1.
+double MetricSum(AgentProcess& agent, const std::string& name);
+
 // `raft` of GET /v1/status, or null when the agent does not answer.
 nlohmann::json RaftStatus(AgentProcess& agent);
 

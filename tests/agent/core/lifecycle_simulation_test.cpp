@@ -276,6 +276,12 @@ std::set<std::string> Voters(AgentSim& sim) {
   return out;
 }
 
+// The key `viewer`'s view registers for member `id` ("" for none or no such member).
+std::string Identity(const SimAgent& viewer, const std::string& id) {
+  const membership::Member* m = viewer.core->view().Find(id);
+  return m ? m->info.identity : "";
+}
+
 // A replaced disk: a learner's and then a voter's Raft state is wiped (the
 // leader's, on even seeds). Each comes back as a member with the cluster's
 // history; the voter, quarantined, never votes under its old identity —
@@ -320,6 +326,54 @@ TEST(LifecycleSimulation, MembersWhoseRaftStateIsWipedComeBackAndNoCommittedEntr
     sim.Run(2s);
     EXPECT_EQ(sim.history_violation(), "") << Rerun(seed);
     EXPECT_TRUE(sim.ViewsIdentical()) << Rerun(seed);
+    // The key went with the disk: every view registers the new one.
+    for (const std::string& id : {learner, voter})
+      for (const auto& [other, a] : sim.agents())
+        EXPECT_EQ(Identity(a, id), sim.agent(id).identity.public_key)
+            << id << " in " << other << "'s view\n"
+            << Rerun(seed);
+  }
+}
+
+// Honest agents never refuse each other: through joins, a crash and a
+// restart (the same identity, a new incarnation), a planned restart and a
+// leave, no input is refused (bad_identity, replay), and every view
+// registers each member's own key.
+TEST(LifecycleSimulation, HonestAgentsRefuseNothingAndEveryViewHoldsTheirKeys) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, {});
+    auto everywhere_alive = [&] {
+      for (const auto& [id, a] : sim.agents())
+        if (sim.StateEverywhere(id) != "alive") return false;
+      return true;
+    };
+    ASSERT_TRUE(sim.RunUntil(everywhere_alive, 30s)) << Rerun(seed);
+    for (const auto& [id, a] : sim.agents())
+      for (const auto& [other, b] : sim.agents())
+        EXPECT_EQ(Identity(b, id), a.identity.public_key) << id << " in " << other << "'s view\n"
+                                                          << Rerun(seed);
+    sim.Crash("n4");
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere("n4") == "dead"; }, 10s))
+        << Rerun(seed);
+    sim.Start("n4");
+    sim.Stop("n2", StopMode::kRestart);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere("n2") == "restarting"; }, 10s))
+        << Rerun(seed);
+    sim.Start("n2");
+    ASSERT_TRUE(sim.RunUntil(
+        [&] {
+          return sim.StateEverywhere("n2") == "alive" && sim.StateEverywhere("n4") == "alive";
+        },
+        30s))
+        << Rerun(seed);
+    sim.Stop("n5", StopMode::kLeave);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.StateEverywhere("n5") == "left"; }, 10s))
+        << Rerun(seed);
+    sim.Run(3s);
+    for (const auto& [id, a] : sim.agents())
+      for (const auto& [reason, count] : a.refused)
+        ADD_FAILURE() << id << " refused " << count << " input(s): " << reason << "\n"
+                      << Rerun(seed);
   }
 }
 
