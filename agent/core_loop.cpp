@@ -162,7 +162,12 @@ void CoreLoop::Perform(CoreEffects fx) {
   if (fx.heartbeat_targets_changed) {
     targets_.clear();
     for (const auto& [id, address] : core_->HeartbeatTargets())
-      if (auto ep = ParseEndpointText<udp::endpoint>(address)) targets_.push_back(*ep);
+      if (auto ep = ParseEndpointText<udp::endpoint>(address)) targets_.emplace_back(id.value, *ep);
+  }
+  if (fx.view_changed) {
+    // Members' keys, for the pair MACs of what is sent to them.
+    for (const auto& [id, m] : core_->view().members())
+      transport_.SetIdentity(id, m.info.identity);
   }
   for (const raft::Message& m : fx.raft)
     transport_.Send(m);
@@ -175,7 +180,15 @@ void CoreLoop::Perform(CoreEffects fx) {
       dialer_.Send(std::get<SeedAddress>(s.to).value, std::move(payload));
     }
   }
-  if (fx.heartbeat) heartbeats_.SendHeartbeat(*fx.heartbeat, targets_);
+  if (fx.heartbeat) {
+    sealed_for_.resize(targets_.size());
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      const membership::Member* m = core_->view().Find(targets_[i].first);
+      sealed_for_[i].endpoint = targets_[i].second;
+      sealed_for_[i].public_key = m ? m->info.identity : std::string();
+    }
+    heartbeats_.SendHeartbeat(*fx.heartbeat, sealed_for_);
+  }
   for (const ProbeRequest& p : fx.probes)
     if (auto ep = ParseEndpointText<tcp::endpoint>(p.address)) prober_.Probe(p.id.value, *ep);
 
@@ -239,7 +252,9 @@ void CoreLoop::OnHeartbeat(const PeerOrigin& origin, const Heartbeat& h,
   if (closed_ || !core_) return;
   const AgentCore::HeartbeatReceipt r = core_->OnHeartbeat(origin, h, Now());
   if (r.refused != Refusal::kNone) return Refused(r.refused, origin, "heartbeat");
-  if (r.ack) heartbeats_.SendAck(HeartbeatAck{core_->self().id, h.sequence, h.send_time_ns}, from);
+  if (r.ack)
+    heartbeats_.SendAck(HeartbeatAck{core_->self().id, h.sequence, h.send_time_ns}, from,
+                        origin.public_key);
   if (!r.watched) return;
   auto& series = peer_metrics_.For(h.sender);
   if (r.interval_seconds) series.interval->Observe(*r.interval_seconds);

@@ -111,7 +111,10 @@ class CoreLoop {
   SeedDialer dialer_;
   std::unique_ptr<AgentCore> core_;
   boost::asio::steady_timer wakeup_;
-  std::vector<boost::asio::ip::udp::endpoint> targets_;
+  // Heartbeat targets: id and endpoint (the key is looked up at each send:
+  // it may change in the view).
+  std::vector<std::pair<std::string, boost::asio::ip::udp::endpoint>> targets_;
+  std::vector<HeartbeatTransport::Target> sealed_for_;
   bool flush_scheduled_ = false;
   bool closed_ = false;
   uint64_t next_token_ = 1;

@@ -4,8 +4,9 @@
 # group; every agent joins the committed view and watches its K=5 observer
 # subjects at 100 ms heartbeats), lets them settle for 10 s, then reads every
 # agent's CPU time (utime + stime from /proc/PID/stat) over SECONDS and its
-# resident memory (VmRSS, and RssAnon: the part not shared with other
-# processes) at the end, and prints median, minimum and maximum.
+# resident memory (VmRSS; RssAnon: the part not shared with other processes;
+# Pss: shared pages divided among the processes that map them) at the end,
+# and prints median, minimum and maximum.
 #
 #   bench/idle_cpu.sh [SECONDS=60] [AGENTS=11]
 #
@@ -33,8 +34,12 @@ sorted=$(printf '%s\n' "${results[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 echo "agents: $agents (Raft group of 3, K=5 observers, 100 ms heartbeats), measured over ${seconds}s"
 echo "CPU per agent, % of one core: median $median, min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
-for field in VmRSS RssAnon; do
-  kb=$(for p in "${pids[@]}"; do awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status"; done | sort -n)
+for field in VmRSS RssAnon Pss; do
+  # Pss (proportional: shared pages divided among the processes that map
+  # them) is in smaps_rollup; the others in status.
+  file=status
+  [ "$field" = Pss ] && file=smaps_rollup
+  kb=$(for p in "${pids[@]}"; do awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/$file"; done | sort -n)
   echo "$field per agent, KiB: median $(echo "$kb" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'), min $(echo "$kb" | head -1), max $(echo "$kb" | tail -1)"
 done
 curl -s "127.0.0.1:27601/v1/status"; echo

@@ -111,6 +111,31 @@ bool VerifySignature(std::string_view public_key, std::string_view message,
                                      Bytes(public_key)) == 0;
 }
 
+std::optional<std::string> PairKey(const SigningKey& mine, std::string_view their_public) {
+  if (their_public.size() != crypto_sign_PUBLICKEYBYTES ||
+      mine.secret_key.size() != crypto_sign_SECRETKEYBYTES)
+    return std::nullopt;
+  unsigned char x_secret[crypto_scalarmult_BYTES], x_public[crypto_scalarmult_BYTES];
+  unsigned char shared[crypto_scalarmult_BYTES];
+  if (crypto_sign_ed25519_pk_to_curve25519(x_public, Bytes(their_public)) != 0) return std::nullopt;
+  crypto_sign_ed25519_sk_to_curve25519(x_secret, Bytes(mine.secret_key));
+  const int rc = crypto_scalarmult(shared, x_secret, x_public);
+  sodium_memzero(x_secret, sizeof x_secret);
+  if (rc != 0) return std::nullopt;  // a low-order point: no shared secret
+  const bool mine_first = std::string_view(mine.public_key) < their_public;
+  const std::string_view first = mine_first ? std::string_view(mine.public_key) : their_public;
+  const std::string_view second = mine_first ? their_public : std::string_view(mine.public_key);
+  std::string key(crypto_generichash_BYTES, '\0');
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, key.size());
+  crypto_generichash_update(&state, shared, sizeof shared);
+  crypto_generichash_update(&state, Bytes(first), first.size());
+  crypto_generichash_update(&state, Bytes(second), second.size());
+  crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(key.data()), key.size());
+  sodium_memzero(shared, sizeof shared);
+  return key;
+}
+
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

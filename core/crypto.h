@@ -49,6 +49,12 @@ struct SigningKey {
 bool VerifySignature(std::string_view public_key, std::string_view message,
                      std::string_view signature);
 
+// A key only `mine` and the holder of `their_public` can compute: X25519 of
+// the two Ed25519 keys (converted to Curve25519), hashed (BLAKE2b) with both
+// public keys in a fixed order — the same from either side. nullopt when
+// `their_public` is not a usable key. About 40 us: cache it.
+std::optional<std::string> PairKey(const SigningKey& mine, std::string_view their_public);
+
 // Lower-case hex of raw bytes (fingerprints in logs and the status API).
 std::string Hex(std::string_view bytes);
 

@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build ccache pkg-config git curl clang-format
+  # toolchain (clang and its libFuzzer runtime: the fuzz preset)
+  build-essential cmake ninja-build ccache pkg-config git curl clang-format clang libclang-rt-14-dev
   # libraries (Debian 12 versions: Boost 1.74, prometheus-cpp 1.0, yaml-cpp 0.7, spdlog 1.10)
   libboost-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libsodium-dev libxxhash-dev libcli11-dev

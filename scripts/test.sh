@@ -3,7 +3,8 @@
 # build, and run the whole test suite:
 #   1. Release build, all ctest tests (unit + multi-process; promtool lint);
 #   2. clang-format check of every C++ file;
-#   3. ASan + UBSan build, all ctest tests again (Raft simulation: 200 seeds).
+#   3. ASan + UBSan build, all ctest tests again (Raft simulation: 200 seeds);
+#   4. the libFuzzer targets (clang), each for 10 s from its seed corpus.
 # One build tree per configuration, ccache when present. Under CI=true no test
 # may skip for want of a tool.
 set -euo pipefail
@@ -38,5 +39,8 @@ RINGWATCH_SIM_SEEDS=200 RINGWATCH_AGENT_SIM_LARGE_SEEDS=0 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+
+step "fuzz (libFuzzer, 10 s per target)"
+scripts/fuzz.sh 10
 
 step "all tests passed"

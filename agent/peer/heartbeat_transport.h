@@ -28,7 +28,13 @@ class HeartbeatTransport {
  public:
   struct Options {
     std::string cluster;
-    const PeerCredentials* credentials = nullptr;  // outlives the transport
+    PeerCredentials* credentials = nullptr;  // outlives the transport
+  };
+  // A heartbeat receiver: where, and its public key (empty: unknown — the
+  // frame is then signed rather than MACed with the pair key).
+  struct Target {
+    boost::asio::ip::udp::endpoint endpoint;
+    std::string public_key;
   };
 
   HeartbeatTransport(boost::asio::io_context& ioc, Options options,
@@ -38,9 +44,9 @@ class HeartbeatTransport {
   void Stop();
   boost::asio::ip::udp::endpoint local_endpoint() const;
 
-  void SendHeartbeat(const Heartbeat& heartbeat,
-                     const std::vector<boost::asio::ip::udp::endpoint>& targets);
-  void SendAck(const HeartbeatAck& ack, const boost::asio::ip::udp::endpoint& to);
+  void SendHeartbeat(const Heartbeat& heartbeat, const std::vector<Target>& targets);
+  void SendAck(const HeartbeatAck& ack, const boost::asio::ip::udp::endpoint& to,
+               std::string_view public_key);
 
   // A heartbeat or ack that passed every frame check, replays included, and
   // whose sender is the frame's.
@@ -59,7 +65,7 @@ class HeartbeatTransport {
   boost::asio::ip::udp::socket socket_;
   std::vector<char> receive_buffer_;
   boost::asio::ip::udp::endpoint receive_from_;
-  std::string Seal(FrameType type, std::string_view payload);
+  std::string Seal(FrameType type, std::string_view payload, std::string_view receiver_key);
 
   HeartbeatCallback on_heartbeat_;
   ReplayGuard replay_;

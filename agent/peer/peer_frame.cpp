@@ -7,6 +7,7 @@ namespace ringwatch::agent {
 namespace {
 
 constexpr uint8_t kAuthenticated = 0x01;
+constexpr uint8_t kPairwise = 0x02;
 
 bool KnownType(uint8_t type) {
   return type >= static_cast<uint8_t>(FrameType::kHeartbeat) &&
@@ -36,19 +37,29 @@ const char* ToString(DropReason reason) {
 }
 
 std::size_t FrameOverhead(FrameType type, std::size_t cluster_size, std::size_t id_size,
-                          bool tagged) {
+                          bool tagged, bool pairwise) {
   return 2 + 3 + 1 + cluster_size + 1 + id_size + 8 + 8 + 8 + core::kPublicKeySize +
-         (IsStreamFrame(type) ? 4 : 2) + core::kSignatureSize + (tagged ? core::kHmacSize : 0);
+         (IsStreamFrame(type) ? 4 : 2) + (pairwise ? core::kHmacSize : core::kSignatureSize) +
+         (tagged ? core::kHmacSize : 0);
+}
+
+const std::string* PairKeys::For(const core::SigningKey& mine, std::string_view their_public) {
+  auto it = keys_.find(their_public);
+  if (it != keys_.end()) return &it->second;
+  auto key = core::PairKey(mine, their_public);
+  if (!key) return nullptr;
+  if (keys_.size() >= kMax) keys_.clear();
+  return &keys_.emplace(std::string(their_public), std::move(*key)).first->second;
 }
 
 std::string EncodeFrame(FrameType type, std::string_view cluster, const FrameSender& sender,
                         uint64_t sequence, int64_t sent_ms, std::string_view payload,
-                        std::string_view hmac_key) {
+                        std::string_view hmac_key, const std::string* pair_key) {
   core::ByteWriter w;
   w.Bytes("RW");
   w.U8(kProtocolVersion);
   w.U8(static_cast<uint8_t>(type));
-  w.U8(hmac_key.empty() ? 0 : kAuthenticated);
+  w.U8((hmac_key.empty() ? 0 : kAuthenticated) | (pair_key ? kPairwise : 0));
   w.String8(cluster);
   w.String8(sender.id);
   w.U64(sender.incarnation);
@@ -62,14 +73,15 @@ std::string EncodeFrame(FrameType type, std::string_view cluster, const FrameSen
     w.Blob16(payload);
   }
   std::string out = w.Take();
-  out += sender.key.Sign(out);
+  out += pair_key ? core::HmacSha256(*pair_key, out) : sender.key.Sign(out);
   if (!hmac_key.empty()) out += core::HmacSha256(hmac_key, out);
   return out;
 }
 
 core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_view cluster,
                                             const std::vector<std::string>& keyring,
-                                            std::size_t max_size) {
+                                            std::size_t max_size, const core::SigningKey* receiver,
+                                            PairKeys* pairs) {
   using core::MakeError;
   if (bytes.size() > max_size) return MakeError(DropReason::kOversize);
   core::ByteReader r(bytes);
@@ -94,10 +106,13 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
     return MakeError(DropReason::kMalformed);
   }
   const std::size_t signed_end = r.position();
-  std::string_view signature;
-  if (!r.Bytes(core::kSignatureSize, &signature)) return MakeError(DropReason::kMalformed);
+  const bool pairwise = (flags & kPairwise) != 0;
+  std::string_view proof;
+  if (!r.Bytes(pairwise ? core::kHmacSize : core::kSignatureSize, &proof))
+    return MakeError(DropReason::kMalformed);
   const bool tagged = (flags & kAuthenticated) != 0;
-  if ((flags & ~kAuthenticated) != 0 || r.remaining() != (tagged ? core::kHmacSize : 0)) {
+  if ((flags & ~(kAuthenticated | kPairwise)) != 0 ||
+      r.remaining() != (tagged ? core::kHmacSize : 0)) {
     return MakeError(DropReason::kMalformed);
   }
   // The keyring's tag before anything else of the frame is trusted (and
@@ -115,8 +130,15 @@ core::Result<Frame, DropReason> DecodeFrame(std::string_view bytes, std::string_
     if (!verified) return MakeError(DropReason::kBadHmac);
   }
   if (frame_cluster != cluster) return MakeError(DropReason::kWrongCluster);
-  if (!core::VerifySignature(f.origin.public_key, bytes.substr(0, signed_end), signature))
+  const std::string_view covered = bytes.substr(0, signed_end);
+  if (pairwise) {
+    const std::string* key =
+        receiver && pairs ? pairs->For(*receiver, f.origin.public_key) : nullptr;
+    if (!key || !core::ConstantTimeEqual(core::HmacSha256(*key, covered), proof))
+      return MakeError(DropReason::kBadIdentity);
+  } else if (!core::VerifySignature(f.origin.public_key, covered, proof)) {
     return MakeError(DropReason::kBadIdentity);
+  }
   return f;
 }
 

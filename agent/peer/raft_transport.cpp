@@ -248,6 +248,14 @@ void RaftTransport::SetAddress(const std::string& peer, const tcp::endpoint& end
   peers_.emplace(peer, std::make_unique<Outbound>(ioc_, peer, endpoint));
 }
 
+void RaftTransport::SetIdentity(const std::string& peer, const std::string& public_key) {
+  if (public_key.empty()) {
+    identities_.erase(peer);
+  } else {
+    identities_[peer] = public_key;
+  }
+}
+
 void RaftTransport::Send(const raft::Message& message) {
   Enqueue(message.to.value, FrameType::kRaft, raft::EncodeMessage(message));
 }
@@ -266,10 +274,13 @@ void RaftTransport::Enqueue(const std::string& to, FrameType type, std::string_v
   if (it == peers_.end()) return drop("no address");
   Outbound& peer = *it->second;
   if (peer.backing_off) return drop("backing off after a failure");
-  const PeerCredentials& c = *options_.credentials;
-  std::string frame =
-      EncodeFrame(type, options_.cluster, c.sender, ++sequence_, core::WallClockMs(), payload,
-                  c.keyring.empty() ? std::string_view() : std::string_view(c.keyring.front()));
+  PeerCredentials& c = *options_.credentials;
+  const auto known = identities_.find(to);
+  const std::string* pair =
+      known == identities_.end() ? nullptr : c.pairs.For(c.sender.key, known->second);
+  std::string frame = EncodeFrame(
+      type, options_.cluster, c.sender, ++sequence_, core::WallClockMs(), payload,
+      c.keyring.empty() ? std::string_view() : std::string_view(c.keyring.front()), pair);
   if (peer.queued_bytes + frame.size() > options_.max_queue_bytes) return drop("queue full");
   core::ByteWriter w;
   w.U32(static_cast<uint32_t>(frame.size()));
@@ -351,7 +362,9 @@ void RaftTransport::Fail(Outbound& peer, const std::string& why) {
 }
 
 void RaftTransport::Deliver(std::string_view bytes) {
-  auto frame = DecodeFrame(bytes, options_.cluster, options_.credentials->keyring, kMaxStreamFrame);
+  PeerCredentials& c = *options_.credentials;
+  auto frame =
+      DecodeFrame(bytes, options_.cluster, c.keyring, kMaxStreamFrame, &c.sender.key, &c.pairs);
   if (!frame.ok()) {
     metrics_.dropped(ToString(frame.error())).Increment();
     return;

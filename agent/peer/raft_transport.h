@@ -50,7 +50,7 @@ class RaftTransport {
  public:
   struct Options {
     std::string cluster;
-    const PeerCredentials* credentials = nullptr;  // outlives the transport
+    PeerCredentials* credentials = nullptr;  // outlives the transport
     std::chrono::milliseconds backoff_min{50};
     std::chrono::milliseconds backoff_max{2000};
     std::size_t max_queue_bytes = 64u << 20;
@@ -81,6 +81,9 @@ class RaftTransport {
   // Where `peer` listens for Raft traffic. A changed address resets the connection.
   void SetAddress(const std::string& peer, const boost::asio::ip::tcp::endpoint& endpoint);
   bool HasAddress(const std::string& peer) const { return peers_.count(peer) > 0; }
+  // `peer`'s public key, as the view registers it: frames to it carry a pair
+  // MAC instead of a signature (peer_frame.h). Empty: forget it.
+  void SetIdentity(const std::string& peer, const std::string& public_key);
 
   // Queues `message` for message.to. Never blocks.
   void Send(const raft::Message& message);
@@ -126,6 +129,7 @@ class RaftTransport {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
+  std::map<std::string, std::string> identities_;   // peer -> public key
   std::vector<std::unique_ptr<Outbound>> retired_;  // replaced by SetAddress
   std::map<Inbound*, std::weak_ptr<Inbound>> inbound_;
   void Enqueue(const std::string& peer, FrameType type, std::string_view payload);

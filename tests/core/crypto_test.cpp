@@ -89,3 +89,23 @@ TEST(Crypto, SignaturesBindKeyAndMessage) {
 
 }  // namespace
 }  // namespace ringwatch::core
+
+namespace ringwatch::core {
+namespace {
+
+// Two members compute the same pair key, and nobody else does.
+TEST(Crypto, PairKeysAgreeBetweenTheTwoAndOnlyThem) {
+  const SigningKey a = SigningKey::Generate(), b = SigningKey::Generate(),
+                   c = SigningKey::Generate();
+  auto ab = PairKey(a, b.public_key), ba = PairKey(b, a.public_key);
+  ASSERT_TRUE(ab && ba);
+  EXPECT_EQ(*ab, *ba);
+  EXPECT_EQ(ab->size(), 32u);
+  EXPECT_NE(*PairKey(a, c.public_key), *ab);
+  EXPECT_NE(*PairKey(c, b.public_key), *ab);
+  EXPECT_FALSE(PairKey(a, "short"));
+  EXPECT_FALSE(PairKey(a, std::string(32, '\0')));  // not a usable point
+}
+
+}  // namespace
+}  // namespace ringwatch::core

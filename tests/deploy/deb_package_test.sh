@@ -40,7 +40,7 @@ expect_file '-rw-r--r--' /usr/share/ringwatch/grafana/provisioning.yml
 
 # Control data.
 dpkg-deb -f "$deb" Depends >"$work/depends"
-for dep in adduser libyaml-cpp0.7 libprometheus-cpp-core1.0; do
+for dep in adduser libyaml-cpp0.7 libprometheus-cpp-core1.0 libsodium23; do
   grep -q "$dep" "$work/depends" || fail "Depends lacks $dep: $(cat "$work/depends")"
 done
 # sd_notify is spoken directly; the agent does not link libsystemd.

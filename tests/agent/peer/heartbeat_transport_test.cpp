@@ -31,6 +31,13 @@ class HeartbeatTransportTest : public ::testing::Test {
     return t;
   }
 
+  // The public key of the transport made for member `id`.
+  std::string Key(const std::string& id) const {
+    for (const auto& c : credentials_)
+      if (c->sender.id == id) return c->sender.key.public_key;
+    return "";
+  }
+
   std::vector<std::unique_ptr<PeerCredentials>> credentials_;
   net::io_context ioc_;
   prometheus::Registry registry_a_, registry_b_;
@@ -59,7 +66,8 @@ TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
   auto c = Make("c", "k", metrics_b_, "c");
   c->OnHeartbeat(
       [&](const PeerOrigin&, const Heartbeat& h, const udp::endpoint&) { at_b.push_back(h); });
-  a->SendHeartbeat(h, {b->local_endpoint(), c->local_endpoint()});
+  // To b with its key known (a pair MAC), to c without (a signature).
+  a->SendHeartbeat(h, {{b->local_endpoint(), Key("b")}, {c->local_endpoint(), ""}});
   ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return at_b.size() == 2; }));
   EXPECT_EQ(at_b[0].sender, "a");
   EXPECT_EQ(origins[0].id, "a");
@@ -70,7 +78,7 @@ TEST_F(HeartbeatTransportTest, DeliversHeartbeatsAndAcksToEveryTarget) {
   // One datagram, sealed once, to every target: each receiver takes it once.
   EXPECT_EQ(metrics_a_.sent().Value(), 2);
   EXPECT_EQ(metrics_b_.received().Value(), 2);
-  b->SendAck({"b", 8, 12345}, from);
+  b->SendAck({"b", 8, 12345}, from, Key("a"));
   ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return !at_a.empty(); }));
   EXPECT_EQ(at_a[0].sender, "b");
   EXPECT_EQ(at_a[0].echoed_send_time_ns, 12345);
@@ -87,8 +95,8 @@ TEST_F(HeartbeatTransportTest, ForeignFramesAreDroppedAndCounted) {
   Heartbeat h;
   h.sender = "x";
   h.incarnation = 3;
-  other_key->SendHeartbeat(h, {b->local_endpoint()});
-  other_cluster->SendHeartbeat(h, {b->local_endpoint()});
+  other_key->SendHeartbeat(h, {{b->local_endpoint(), Key("b")}});
+  other_cluster->SendHeartbeat(h, {{b->local_endpoint(), Key("b")}});
   udp::socket raw(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   raw.send_to(net::buffer(std::string("garbage")), b->local_endpoint());
   ASSERT_TRUE(testing::RunUntil(ioc_, [&] {
@@ -110,14 +118,14 @@ TEST_F(HeartbeatTransportTest, ImpostorsAndReplaysAreDroppedAndCounted) {
   Heartbeat h;
   h.sender = "a";  // not mallory
   h.incarnation = 3;
-  mallory->SendHeartbeat(h, {b->local_endpoint()});
+  mallory->SendHeartbeat(h, {{b->local_endpoint(), Key("b")}});
   ASSERT_TRUE(
       testing::RunUntil(ioc_, [&] { return metrics_b_.dropped("bad_identity").Value() == 1; }));
   // Capture one of a's datagrams on the way and deliver it twice.
   auto a = Make("c", "k", metrics_a_, "a");
   udp::socket tap(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   h.sender = "a";
-  a->SendHeartbeat(h, {tap.local_endpoint()});
+  a->SendHeartbeat(h, {{tap.local_endpoint(), Key("b")}});
   std::string captured(2048, '\0');
   udp::endpoint ignored;
   captured.resize(tap.receive_from(net::buffer(captured), ignored));
@@ -125,6 +133,13 @@ TEST_F(HeartbeatTransportTest, ImpostorsAndReplaysAreDroppedAndCounted) {
   tap.send_to(net::buffer(captured), b->local_endpoint());
   ASSERT_TRUE(testing::RunUntil(ioc_, [&] { return metrics_b_.dropped("replay").Value() == 1; }));
   EXPECT_EQ(delivered, 1);
+  // MACed for b, it means nothing to another receiver: bad_identity there.
+  prometheus::Registry registry_c;
+  exporters::PeerMetrics metrics_c{registry_c};
+  auto c = Make("c", "k", metrics_c, "c");
+  tap.send_to(net::buffer(captured), c->local_endpoint());
+  ASSERT_TRUE(
+      testing::RunUntil(ioc_, [&] { return metrics_c.dropped("bad_identity").Value() == 1; }));
 }
 
 }  // namespace

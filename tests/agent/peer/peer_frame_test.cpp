@@ -40,6 +40,33 @@ TEST(PeerFrame, RoundTripsWithoutAndWithAKeyAndNamesItsSender) {
   }
 }
 
+// A frame for a receiver whose key the sender knows carries a pair MAC: the
+// receiver checks it with the pair key; any other receiver cannot.
+TEST(PeerFrame, PairMacsBindSenderAndReceiver) {
+  const core::SigningKey bob = core::SigningKey::Generate(), eve = core::SigningKey::Generate();
+  PairKeys mine, bobs, eves;
+  const std::string* key = mine.For(Sender().key, bob.public_key);
+  ASSERT_NE(key, nullptr);
+  const std::string bytes =
+      EncodeFrame(FrameType::kHeartbeat, "prod", Sender(), 3, 1000, "p", "k", key);
+  EXPECT_EQ(bytes.size(), FrameOverhead(FrameType::kHeartbeat, 4, 6, true, true) + 1);
+  auto f = DecodeFrame(bytes, "prod", Keys{"k"}, kMax, &bob, &bobs);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.value().origin.public_key, Sender().key.public_key);
+  auto at_eve = DecodeFrame(bytes, "prod", Keys{"k"}, kMax, &eve, &eves);
+  ASSERT_FALSE(at_eve.ok());
+  EXPECT_EQ(at_eve.error(), DropReason::kBadIdentity);
+  auto no_keys = DecodeFrame(bytes, "prod", Keys{"k"}, kMax);
+  ASSERT_FALSE(no_keys.ok());
+  EXPECT_EQ(no_keys.error(), DropReason::kBadIdentity);
+  // Another public key in the frame (claiming another sender's key): the MAC fails.
+  std::string swapped = EncodeFrame(FrameType::kHeartbeat, "prod", FrameSender{"node-a", 7, eve}, 3,
+                                    1000, "p", "", key);
+  auto s2 = DecodeFrame(swapped, "prod", {}, kMax, &bob, &bobs);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_EQ(s2.error(), DropReason::kBadIdentity);
+}
+
 // Serf's rotation: the first key tags, every key of the receiver's keyring verifies.
 TEST(PeerFrame, AnyKeyOfTheKeyringVerifies) {
   const std::string bytes = Enc(FrameType::kHeartbeat, "prod", "p", "old");

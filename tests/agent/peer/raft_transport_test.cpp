@@ -49,7 +49,7 @@ class RaftTransportTest : public ::testing::Test {
     return t;
   }
 
-  const PeerCredentials* Credentials(const std::string& id, const std::string& key) {
+  PeerCredentials* Credentials(const std::string& id, const std::string& key) {
     auto& c = *credentials_.emplace_back(std::make_unique<PeerCredentials>());
     c.sender = FrameSender{id, 1, core::SigningKey::Generate()};
     if (!key.empty()) c.keyring = {key};
@@ -72,6 +72,8 @@ TEST_F(RaftTransportTest, DeliversMessagesInOrderIncludingLargeOnes) {
   auto b = Make("c", "k", metrics_b_, "b");
   a->SetAddress("b", b->local_endpoint());
   b->SetAddress("a", a->local_endpoint());
+  // a knows b's key (pair MACs); b does not know a's (signatures).
+  a->SetIdentity("b", credentials_[1]->sender.key.public_key);
   std::vector<raft::Message> at_b, at_a;
   std::vector<std::string> senders;
   b->OnMessage([&](const PeerOrigin& o, raft::Message m) {
