@@ -26,8 +26,7 @@ PhiAccrualConfig PhiConfigFrom(const PolicyOptions& c) {
 }
 
 Policy::Policy(const PolicyOptions& config, Instant watch_start)
-    : threshold_(config.phi_threshold),
-      threshold_score_(StandardScoreForPhi(config.phi_threshold)),
+    : threshold_score_(StandardScoreForPhi(config.phi_threshold)),
       phi_(PhiConfigFrom(config)),
       timeout_(config.timeout, watch_start) {}
 

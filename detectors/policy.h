@@ -61,8 +61,7 @@ class Policy {
   const PhiAccrual& phi() const { return phi_; }
 
  private:
-  double threshold_;
-  double threshold_score_;  // StandardScoreForPhi(threshold_)
+  double threshold_score_;  // StandardScoreForPhi(phi_threshold)
   PhiAccrual phi_;
   HeartbeatTimeout timeout_;
   bool skip_next_interval_ = false;

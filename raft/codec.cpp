@@ -8,8 +8,6 @@ namespace {
 using core::ByteReader;
 using core::ByteWriter;
 
-// Node ids are short names; anything longer is garbage, not a member.
-constexpr std::size_t kMaxNodeIdBytes = 255;
 // Upper bound on counts read from the wire, checked before reserving.
 constexpr uint32_t kMaxCount = 1u << 24;
 
