@@ -171,75 +171,82 @@ TEST_F(IdentityProcess, WithTheClusterKeyAnImpostorCannotSpeakForAMember) {
   const FrameSender mallory{"mallory", 1, core::SigningKey::Generate()};
   const FrameSender as_victim{victim, incarnation, mallory.key};
   uint64_t seq = 1;
-  std::string tcp;
-  // An address hijack: a join under the victim's id, a higher incarnation,
-  // another address — signed by the impostor's key, which it registers.
-  membership::MemberInfo hijack{victim,          "127.0.0.1:9",         "", victim, 1,
+  // Every forgery, its frames tagged with `key` (the cluster key, or another).
+  auto forge = [&](const std::string& tag) {
+    std::string tcp;
+    // An address hijack: a join under the victim's id, a higher incarnation,
+    // another address — signed by the impostor's key, which it registers.
+    membership::MemberInfo hijack{victim,          "127.0.0.1:9",         "", victim, 1,
+                                  incarnation + 1, mallory.key.public_key};
+    membership::JoinRequest join{hijack, false};
+    join.signature = mallory.key.Sign(membership::SignedBytes(join));
+    tcp += Stream(
+        Frame(FrameType::kMembership, membership::EncodePeerMessage(join), as_victim, seq++, tag));
+    // A lost-state join for a live voter (the leader would evict its Raft identity).
+    membership::MemberInfo lost{voter,           "127.0.0.1:9",         "", voter, 1,
                                 incarnation + 1, mallory.key.public_key};
-  membership::JoinRequest join{hijack, false};
-  join.signature = mallory.key.Sign(membership::SignedBytes(join));
-  tcp += Stream(
-      Frame(FrameType::kMembership, membership::EncodePeerMessage(join), as_victim, seq++, key));
-  // A lost-state join for a live voter (the leader would evict its Raft identity).
-  membership::MemberInfo lost{voter,           "127.0.0.1:9",         "", voter, 1,
-                              incarnation + 1, mallory.key.public_key};
-  membership::JoinRequest lost_join{lost, false, true};
-  lost_join.signature = mallory.key.Sign(membership::SignedBytes(lost_join));
-  tcp += Stream(Frame(FrameType::kMembership, membership::EncodePeerMessage(lost_join),
-                      FrameSender{voter, incarnation + 1, mallory.key}, seq++, key));
-  // Leave + Remove of the victim proposed by a non-member, and under the
-  // victim's own id with the impostor's key.
-  const std::vector<membership::Command> evict{{WallMs(), membership::Leave{victim}},
-                                               {WallMs(), membership::Remove{victim}}};
-  tcp += Stream(Frame(FrameType::kRaft, raft::EncodeMessage(Proposal("mallory", leader, evict)),
-                      mallory, seq++, key));
-  tcp += Stream(
-      Frame(FrameType::kRaft,
-            raft::EncodeMessage(Proposal(victim, leader, {{WallMs(), membership::Leave{victim}}})),
-            as_victim, seq++, key));
-  // A vote request from a far higher term, from a non-member.
-  raft::Message vote;
-  vote.type = raft::MessageType::kVote;
-  vote.from = raft::NodeId{"mallory"};
-  vote.to = raft::NodeId{leader};
-  vote.term = raft::Term{term + 100};
-  vote.index = raft::LogIndex{1'000'000};
-  vote.log_term = raft::Term{term + 99};
-  tcp += Stream(Frame(FrameType::kRaft, raft::EncodeMessage(vote), mallory, seq++, key));
-  // Suspicion reports: by a non-member, and forwarded under a member's name
-  // but not signed by it.
-  membership::Report report;
-  report.observer = "mallory";
-  report.subject = victim;
-  report.incarnation = incarnation;
-  report.suspected = true;
-  report.phi = 50;
-  tcp += Stream(
-      Frame(FrameType::kMembership,
-            membership::EncodePeerMessage(membership::ReportMessage{report, false, WallMs()}),
-            mallory, seq++, key));
-  report.observer = voter;
-  membership::ReportMessage forwarded{report, true, WallMs()};
-  forwarded.signature = mallory.key.Sign(membership::SignedBytes(forwarded));
-  tcp += Stream(
-      Frame(FrameType::kMembership, membership::EncodePeerMessage(forwarded), mallory, seq++, key));
-  SendTcp(lead.peer_port(), tcp);
+    membership::JoinRequest lost_join{lost, false, true};
+    lost_join.signature = mallory.key.Sign(membership::SignedBytes(lost_join));
+    tcp += Stream(Frame(FrameType::kMembership, membership::EncodePeerMessage(lost_join),
+                        FrameSender{voter, incarnation + 1, mallory.key}, seq++, tag));
+    // Leave + Remove of the victim proposed by a non-member, and under the
+    // victim's own id with the impostor's key.
+    const std::vector<membership::Command> evict{{WallMs(), membership::Leave{victim}},
+                                                 {WallMs(), membership::Remove{victim}}};
+    tcp += Stream(Frame(FrameType::kRaft, raft::EncodeMessage(Proposal("mallory", leader, evict)),
+                        mallory, seq++, tag));
+    tcp += Stream(Frame(
+        FrameType::kRaft,
+        raft::EncodeMessage(Proposal(victim, leader, {{WallMs(), membership::Leave{victim}}})),
+        as_victim, seq++, tag));
+    // A vote request from a far higher term, from a non-member.
+    raft::Message vote;
+    vote.type = raft::MessageType::kVote;
+    vote.from = raft::NodeId{"mallory"};
+    vote.to = raft::NodeId{leader};
+    vote.term = raft::Term{term + 100};
+    vote.index = raft::LogIndex{1'000'000};
+    vote.log_term = raft::Term{term + 99};
+    tcp += Stream(Frame(FrameType::kRaft, raft::EncodeMessage(vote), mallory, seq++, tag));
+    // Suspicion reports: by a non-member, and forwarded under a member's name
+    // but not signed by it.
+    membership::Report report;
+    report.observer = "mallory";
+    report.subject = victim;
+    report.incarnation = incarnation;
+    report.suspected = true;
+    report.phi = 50;
+    tcp += Stream(
+        Frame(FrameType::kMembership,
+              membership::EncodePeerMessage(membership::ReportMessage{report, false, WallMs()}),
+              mallory, seq++, tag));
+    report.observer = voter;
+    membership::ReportMessage forwarded{report, true, WallMs()};
+    forwarded.signature = mallory.key.Sign(membership::SignedBytes(forwarded));
+    tcp += Stream(Frame(FrameType::kMembership, membership::EncodePeerMessage(forwarded), mallory,
+                        seq++, tag));
+    return tcp;
+  };
+  // Without the cluster key (another key): every one of them is bad_hmac.
+  SendTcp(lead.peer_port(), forge(ClusterKey().substr(1) + "x"));
+  ASSERT_TRUE(testing::PollUntil([&] { return Dropped(lead, "bad_hmac") >= 7; }, kDeadline, 20ms))
+      << "bad_hmac " << Dropped(lead, "bad_hmac");
+  // With it, but not the identity of the member they speak for: bad_identity.
+  SendTcp(lead.peer_port(), forge(key));
   // A heartbeat under the victim's id, by the impostor's key.
   Heartbeat h;
   h.sender = victim;
   h.incarnation = incarnation;
   h.sequence = 1;
   SendUdp(lead.peer_port(), Frame(FrameType::kHeartbeat, EncodeHeartbeat(h), as_victim, 1, key));
-  // And one without the cluster key at all.
-  SendTcp(lead.peer_port(),
-          Stream(Frame(FrameType::kMembership, membership::EncodePeerMessage(join), as_victim,
-                       seq++, "")));
+  // And all of them with no tag at all: bad_hmac too.
+  SendTcp(lead.peer_port(), forge(""));
 
   ASSERT_TRUE(
       testing::PollUntil([&] { return Dropped(lead, "bad_identity") >= 8; }, kDeadline, 20ms))
       << "bad_identity " << Dropped(lead, "bad_identity") << "\n"
       << lead.process().Stderr();
-  ASSERT_TRUE(testing::PollUntil([&] { return Dropped(lead, "bad_hmac") >= 1; }, kDeadline, 20ms));
+  ASSERT_TRUE(testing::PollUntil([&] { return Dropped(lead, "bad_hmac") >= 14; }, kDeadline, 20ms));
   std::this_thread::sleep_for(1s);  // would anything commit? (a proposal takes ~1 ms)
   for (auto* a : all_) {
     for (const auto& id : kAll)
