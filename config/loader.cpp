@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -801,9 +802,66 @@ bool ParseHostPort(std::string_view text, bool allow_port_zero, HostPort* out, s
   return true;
 }
 
+namespace {
+
+// yaml-cpp 0.7 (Debian 12's) never returns from a document whose root node
+// is followed by a ',' in block context ("!a,b", ",", "\"a\",", "[a],": found
+// by the config fuzz target). A config's root is a mapping of sections whose
+// first line is a plain key ("node:"): a document whose first line is not,
+// and holds a ',', or that starts with a tag ('!') or an anchor ('&'), is
+// refused here, before yaml-cpp sees it; so is any line that starts with a
+// ',' (in a config, only a flow list written with leading commas would). The
+// position of the offending node, or nullopt.
+struct Refused {
+  Position at;
+  std::string message;
+};
+
+std::optional<Refused> BeforeYamlCpp(std::string_view yaml) {
+  bool document_start = true;  // the next significant token is a document's root
+  int line = 0;
+  while (!yaml.empty()) {
+    ++line;
+    const std::size_t end = yaml.find('\n');
+    std::string_view text = yaml.substr(0, end);
+    yaml = end == std::string_view::npos ? std::string_view() : yaml.substr(end + 1);
+    std::size_t column = text.find_first_not_of(" \t\r");
+    if (column == std::string_view::npos || text[column] == '#' || text[column] == '%') continue;
+    if (text.substr(column, 3) == "---" || text.substr(column, 3) == "...") {
+      document_start = true;
+      column = text.find_first_not_of(" \t\r", column + 3);
+      if (column == std::string_view::npos || text[column] == '#') continue;
+    }
+    const Position at{line, static_cast<int>(column) + 1};
+    if (text[column] == ',')
+      return Refused{at, "a line may not start with ',' (write flow lists on one line)"};
+    if (document_start) {
+      const std::string_view rest = text.substr(column);
+      std::size_t key = 0;
+      while (key < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[key])) ||
+                                   rest[key] == '_' || rest[key] == '-' || rest[key] == '.'))
+        ++key;
+      const bool plain_key = key > 0 && key < rest.size() && rest[key] == ':';
+      if (rest[0] == '!' || rest[0] == '&' ||
+          (!plain_key && rest.find(',') != std::string_view::npos))
+        return Refused{at,
+                       "the top level must be a mapping of sections, starting with a plain key "
+                       "(as `node:`)"};
+    }
+    document_start = false;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 LoadResult LoadConfigString(std::string_view yaml, std::string_view file_name,
                             std::string_view base_dir) {
   const std::string file(file_name);
+  if (const auto refused = BeforeYamlCpp(yaml)) {
+    return core::MakeError(std::vector<ConfigError>{
+        ConfigError{file, refused->at.line, refused->at.column, "", refused->message}});
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(yaml));
