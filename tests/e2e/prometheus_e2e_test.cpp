@@ -8,13 +8,23 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <thread>
 
+#include "agent/core/heartbeat_codec.h"
+#include "agent/peer/peer_frame.h"
+#include "core/clock.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
@@ -217,7 +227,7 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
     for (const auto& rule : group["rules"])
       exprs[rule["alert"].as<std::string>()] = rule["expr"].as<std::string>();
   }
-  ASSERT_EQ(exprs.size(), 8u);
+  ASSERT_EQ(exprs.size(), 9u);
   for (const auto& [alert, expr] : exprs)
     EXPECT_TRUE(Query(expr).valid) << alert << ": " << Query(expr).error;
 
@@ -237,6 +247,36 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
   std::string error;
   ASSERT_TRUE(foreign.Start(&error)) << error;
   EXPECT_GT(QueryUntilData(exprs["RingwatchForeignPeerTraffic"]).series, 0u);
+
+  // Impersonation: heartbeats under node-2's id signed by another key, sent
+  // to node-1 until the alert's expression has data.
+  {
+    const agent::FrameSender impostor{"node-2", 1, core::SigningKey::Generate()};
+    agent::Heartbeat h;
+    h.sender = "node-2";
+    h.incarnation = 1;
+    std::atomic<bool> done{false};
+    std::thread sender([&] {
+      const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(agents_[0]->peer_port());
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      for (uint64_t seq = 1; !done && seq < 600; ++seq) {  // bounded: at most 2 minutes
+        h.sequence = seq;
+        const std::string frame =
+            agent::EncodeFrame(agent::FrameType::kHeartbeat, "default", impostor, seq,
+                               core::WallClockMs(), agent::EncodeHeartbeat(h), "");
+        ::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                 sizeof to);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a steady trickle
+      }
+      ::close(fd);
+    });
+    EXPECT_GT(QueryUntilData(exprs["RingwatchPeerImpersonation"]).series, 0u);
+    done = true;
+    sender.join();
+  }
   AddTarget(foreign.http_port());
   EXPECT_GT(QueryUntilData(exprs["RingwatchViewsDiverging"]).series, 0u);
 
