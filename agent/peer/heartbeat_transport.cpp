@@ -106,9 +106,7 @@ void HeartbeatTransport::OnDatagram(std::string_view bytes, const udp::endpoint&
   const FrameOrigin& o = frame.value().origin;
   if (frame.value().type == FrameType::kHeartbeat) {
     if (auto h = DecodeHeartbeat(frame.value().payload)) {
-      // The heartbeat speaks for its frame's sender only.
-      if (h->sender != o.sender || h->incarnation != o.incarnation)
-        return drop(DropReason::kBadIdentity);
+      // Whether it may speak for its sender is the core's to say (OnHeartbeat).
       if (!replay_.Accept(o, core::WallClockMs())) return drop(DropReason::kReplay);
       metrics_.received().Increment();
       if (on_heartbeat_)
@@ -118,6 +116,8 @@ void HeartbeatTransport::OnDatagram(std::string_view bytes, const udp::endpoint&
     }
   } else if (frame.value().type == FrameType::kHeartbeatAck) {
     if (auto a = DecodeAck(frame.value().payload)) {
+      // An ack only samples a round trip; one naming another sender than
+      // its frame's is inconsistent, like a stream type in a datagram.
       if (a->sender != o.sender) return drop(DropReason::kBadIdentity);
       if (!replay_.Accept(o, core::WallClockMs())) return drop(DropReason::kReplay);
       if (on_ack_) on_ack_(*a);

@@ -377,11 +377,7 @@ void RaftTransport::Deliver(std::string_view bytes) {
       metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
       return;
     }
-    // A Raft message speaks for its frame's sender only.
-    if (m->from.value != o.sender) {
-      metrics_.dropped(ToString(DropReason::kBadIdentity)).Increment();
-      return;
-    }
+    // Whether it may speak for its `from` is the core's to say (StepRaft).
   } else if (frame.value().type != FrameType::kMembership) {
     metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
     return;

@@ -160,6 +160,43 @@ TEST_F(AgentCoreTest, AJoinRequestIsAnsweredAndTheJoinersAddressLearned) {
   EXPECT_EQ(core.PeerAddresses().at(core::MemberId{"j"}), "j:7420");
 }
 
+// A heartbeat or a Raft message speaks for its frame's sender only, under the
+// key the view registers for it; a Raft message from outside the
+// configuration, or a proposal that is not its sender's to make, is refused.
+TEST_F(AgentCoreTest, InputsSpeakOnlyForTheirAuthenticatedSender) {
+  AgentCore core(Options("a", {}), storage_);  // a one-member cluster: leads itself
+  Start(core);
+  Run(core, 3s);
+  ASSERT_EQ(core.view().Find("a")->info.identity, core.identity().public_key);
+  const core::SigningKey mallory = core::SigningKey::Generate();
+  const uint64_t incarnation = core.self().incarnation;
+  Heartbeat h;
+  h.sender = "b";
+  h.incarnation = 1;
+  EXPECT_EQ(core.OnHeartbeat(PeerOrigin{"mallory", 1, mallory.public_key}, h, T()).refused,
+            Refusal::kBadIdentity)
+      << "another sender than the frame's";
+  h.sender = "a";
+  h.incarnation = incarnation;
+  EXPECT_EQ(core.OnHeartbeat(PeerOrigin{"a", incarnation, mallory.public_key}, h, T()).refused,
+            Refusal::kBadIdentity)
+      << "not the key the view registers for a";
+  raft::Message vote;
+  vote.type = raft::MessageType::kVote;
+  vote.from = raft::NodeId{"a"};
+  vote.to = raft::NodeId{"a"};
+  vote.term = raft::Term{100};
+  EXPECT_EQ(core.StepRaft(PeerOrigin{"mallory", 1, mallory.public_key}, vote),
+            Refusal::kBadIdentity)
+      << "another from than the frame's sender";
+  vote.from = raft::NodeId{"mallory"};
+  EXPECT_EQ(core.StepRaft(PeerOrigin{"mallory", 1, mallory.public_key}, vote),
+            Refusal::kBadIdentity)
+      << "not in the configuration";
+  EXPECT_EQ(core.Raft().term, core.node()->term().value);
+  EXPECT_LT(core.Raft().term, 100u);
+}
+
 // A reply that names the leader: the joiner learns both addresses and asks
 // the leader directly, soon.
 TEST_F(AgentCoreTest, AJoinReplyNamingTheLeaderSendsTheNextRequestToTheLeaderSoon) {
