@@ -67,7 +67,11 @@ TEST(RaftProcess, ElectsOneLeaderFailsOverAfterSigkillAndTheKilledAgentRejoins) 
         next = AgreedLeader(rest, &next_term);
         return !next.empty() && next != leader;
       },
-      kDeadline, 5ms));
+      kDeadline, 5ms))
+      << "no new leader agreed (a rare stall seen once under ASan): the survivors' Raft status "
+      << testing::RaftStatus(*rest[0]).dump() << " / " << testing::RaftStatus(*rest[1]).dump()
+      << "\nlog of one survivor:\n"
+      << rest[0]->process().Stderr();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "new leader " << next << " (term " << next_term << ") " << seconds
