@@ -1,9 +1,11 @@
 #pragma once
 // HeartbeatTransport: the UDP half of the peer port. It sends the core's
-// heartbeats to the heartbeat targets (one non-blocking sendto each, no
-// allocation per datagram) and acks, and hands every heartbeat and ack that
-// passes the frame checks (agent/peer_frame.h) to its callbacks. Frames that
-// fail a check are dropped and counted by reason, never parsed further.
+// heartbeats to the heartbeat targets (one non-blocking sendto each, the
+// frame sealed for each receiver: a pair MAC when its key is known, else a
+// signature) and acks, and hands every heartbeat and ack that passes the
+// frame checks (agent/peer/peer_frame.h) and the replay window to its
+// callbacks, with the frame's authenticated origin. Frames that fail a check
+// are dropped and counted by reason, never parsed further.
 // Whom to heartbeat, what to make of a heartbeat and whether to ack it are
 // the core's decisions (agent/core/agent_core.h); this class only moves
 // datagrams.

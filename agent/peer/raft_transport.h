@@ -1,8 +1,11 @@
 #pragma once
 // RaftTransport: Raft messages between agents over TCP on the peer port (the
 // UDP heartbeats share the port number, not the socket). Each message is one
-// peer frame (agent/peer_frame.h, type kRaft: cluster check, optional HMAC)
-// preceded by its u32 length.
+// peer frame (agent/peer/peer_frame.h, type kRaft: keyring tag, cluster,
+// the sender's signature or pair MAC — a pair MAC when SetIdentity gave the
+// receiver's key) preceded by its u32 length. Received frames pass a replay
+// window (ReplayGuard) and go to the embedding with their authenticated
+// origin; whether that origin may say what it says is the core's decision.
 //
 // Outbound: one connection per peer, opened on the first message, with a
 // capped exponential backoff after a failure. Raft tolerates loss, so while a
