@@ -211,6 +211,44 @@ void Agent::ReloadKeyring() {
   Publish(false);
 }
 
+bool Agent::ReadToken(std::string* error) {
+  std::string why;
+  const auto text = core::ReadFile(config_.http.token_file, &why);
+  if (!text) {
+    *error = "cannot read http.token_file " + config_.http.token_file + ": " + why;
+    return false;
+  }
+  const std::string token(core::Trim(*text));
+  if (token.empty()) {
+    *error = "http.token_file " + config_.http.token_file + " is empty";
+    return false;
+  }
+  std::lock_guard lock(token_mu_);
+  token_ = token;
+  return true;
+}
+
+void Agent::ReloadHttpCredentials() {
+  // SIGHUP: the bearer token and the TLS certificate are read again; what
+  // does not load keeps what is in use (an operator's mistake must not lock
+  // everyone out or stop HTTPS).
+  if (!config_.http.token_file.empty()) {
+    std::string error;
+    if (ReadToken(&error)) {
+      log::Info("http", "token reloaded", {{"file", config_.http.token_file}});
+    } else {
+      log::Error("http", "token not reloaded; the previous one stays in use", {{"error", error}});
+    }
+  }
+  if (!config_.http.tls.cert_file.empty() && http_) {
+    net::post(http_ioc_, [this] {
+      if (std::string error = http_->ReloadTls(); !error.empty())
+        log::Error("http", "TLS certificate not reloaded; the previous one stays in use",
+                   {{"error", error}});
+    });
+  }
+}
+
 bool Agent::LoadIdentity() {
   // This member's signing key: made at its first start, kept with its data.
   // A lost data_dir is a new identity (docs/security.md, "Trust model").
@@ -247,26 +285,22 @@ bool Agent::StartHttp() {
   RouterSources sources;
   sources.snapshot = [this] { return snapshots_.Latest(); };
   sources.metrics = [this] { return metrics_.Render(); };
-  // Runs on the HTTP thread: ask the core thread, wait a bounded time.
-  sources.arrivals = [this](const std::string& id) -> std::optional<std::string> {
-    auto promise = std::make_shared<std::promise<std::optional<std::vector<double>>>>();
-    auto future = promise->get_future();
-    net::post(core_ioc_, [this, promise, id] { promise->set_value(core_->Arrivals(id)); });
-    if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
-    auto arrivals = future.get();
-    if (!arrivals) return std::nullopt;
-    return detectors::FormatTrace(
-        *arrivals, "heartbeat arrivals of " + id + " (seconds, monotonic clock of the observer)");
+  // The answers below come from the core thread; the HTTP thread does not
+  // wait for them (the connection does).
+  sources.arrivals = [this](const std::string& id, RouterSources::ArrivalsDone done) {
+    net::post(core_ioc_, [this, id, done = std::move(done)] {
+      auto arrivals = core_->Arrivals(id);
+      if (!arrivals) return done(std::nullopt);
+      done(detectors::FormatTrace(*arrivals, "heartbeat arrivals of " + id +
+                                                 " (seconds, monotonic clock of the observer)"));
+    });
   };
-  // POST /v1/leave and /v1/members/{id}/remove run on the core thread; the
-  // HTTP thread waits for the outcome, boundedly.
-  sources.leave = [this]() -> ActionResult {
-    auto promise = std::make_shared<std::promise<ActionResult>>();
-    auto future = promise->get_future();
-    net::post(core_ioc_, [this, promise] {
-      if (stopping_) return promise->set_value({409, "not left: the agent is already stopping"});
-      core_->Stop(StopMode::kLeave, [promise](int status, std::string message) {
-        promise->set_value(ActionResult{status, std::move(message)});
+  // POST /v1/leave and /v1/members/{id}/remove run on the core thread.
+  sources.leave = [this](RouterSources::ActionDone done) {
+    net::post(core_ioc_, [this, done = std::move(done)] {
+      if (stopping_) return done({409, "not left: the agent is already stopping"});
+      core_->Stop(StopMode::kLeave, [done](int status, std::string message) {
+        done(ActionResult{status, std::move(message)});
       });
       if (core_->core().stopping()) {  // the core took it: this agent is on its way out
         log::Info("agent", "shutting down", {{"reason", "POST /v1/leave"}});
@@ -274,24 +308,28 @@ bool Agent::StartHttp() {
         NotifyStopping();
       }
     });
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-      return {504, "the leave did not complete in time"};
-    return future.get();
   };
-  sources.remove = [this](const std::string& id) -> ActionResult {
-    auto promise = std::make_shared<std::promise<ActionResult>>();
-    auto future = promise->get_future();
-    net::post(core_ioc_, [this, promise, id] {
-      core_->Remove(id, [promise](int status, std::string message) {
-        promise->set_value(ActionResult{status, std::move(message)});
+  sources.remove = [this](const std::string& id, RouterSources::ActionDone done) {
+    net::post(core_ioc_, [this, id, done = std::move(done)] {
+      core_->Remove(id, [done](int status, std::string message) {
+        done(ActionResult{status, std::move(message)});
       });
     });
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-      return {504, "the removal did not complete in time"};
-    return future.get();
   };
-  if (!config_.http.token_file.empty())
-    sources.token = std::string(core::Trim(core::ReadFile(config_.http.token_file).value_or("")));
+  if (!config_.http.token_file.empty()) {
+    std::string error;
+    if (!ReadToken(&error)) {
+      log::Error("agent", "cannot start", {{"error", error}});
+      return false;
+    }
+  }
+  sources.token = [this] {
+    std::lock_guard lock(token_mu_);
+    return token_;
+  };
+  for (const std::string& host : {config_.listen.http.host, base_->address}) {
+    if (!host.empty()) sources.own_hosts.push_back(host);
+  }
   router_ = std::make_unique<HttpRouter>(std::move(sources));
 
   HttpServerOptions options;
@@ -299,7 +337,13 @@ bool Agent::StartHttp() {
   options.idle_timeout = config_.http.idle_timeout;
   options.max_connections = config_.http.max_connections;
   options.max_request_bytes = config_.http.max_request_bytes;
+  options.tls = {config_.http.tls.cert_file, config_.http.tls.key_file,
+                 config_.http.tls.client_ca_file};
   http_ = std::make_unique<HttpServer>(http_ioc_, *router_, options, http_metrics_);
+  if (std::string error = http_->ReloadTls(); !error.empty()) {
+    log::Error("agent", "cannot serve HTTPS", {{"error", error}});
+    return false;
+  }
   tcp::endpoint endpoint;
   if (auto ec = ResolveListen(http_ioc_, config_.listen.http, &endpoint)) {
     log::Error("agent", "cannot resolve listen.http",
@@ -312,8 +356,14 @@ bool Agent::StartHttp() {
     return false;
   }
   const std::string bound = EndpointText(http_->local_endpoint());
-  log::Info("http", "listening", {{"address", bound}});
-  serving_ = "serving HTTP on " + bound;
+  const bool tls = !config_.http.tls.cert_file.empty();
+  log::Info(
+      "http", "listening",
+      {{"address", bound},
+       {"scheme", tls ? "https" : "http"},
+       {"client_certificates", config_.http.tls.client_ca_file.empty() ? "no" : "required"},
+       {"token", config_.http.token_file.empty() ? "none (POST from loopback only)" : "required"}});
+  serving_ = std::string(tls ? "serving HTTPS on " : "serving HTTP on ") + bound;
   http_guard_.emplace(net::make_work_guard(http_ioc_));
   http_thread_ = std::thread([this] { http_ioc_.run(); });
   return true;
@@ -388,7 +438,13 @@ void Agent::Publish(bool view_changed) {
   next->address = c.self().address;
   next->ready = c.Ready();
   next->not_ready_reason = c.NotReadyReason();
+  // Blocking queries wait on the view's and the ring's versions (and the
+  // event log, which lives in the view): wake them when one of those moved.
+  const bool moved = next->view != woken_view_ || next->ring != woken_ring_;
+  woken_view_ = next->view;
+  woken_ring_ = next->ring;
   snapshots_.Publish(std::move(next));
+  if (moved && http_) http_->Wake();
 }
 
 void Agent::StartHealthSampling() {
@@ -429,8 +485,9 @@ void Agent::HandleSignals() {
 void Agent::WaitForHangup() {
   hup_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec || stopping_) return;
-    log::Info("agent", "SIGHUP: reloading the keyring");
+    log::Info("agent", "SIGHUP: reloading the keyring, the HTTP token and the TLS certificate");
     ReloadKeyring();
+    ReloadHttpCredentials();
     WaitForHangup();
   });
 }

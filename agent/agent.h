@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -58,6 +59,8 @@ class Agent {
   bool ReadSecret();
   bool LoadIdentity();
   void ReloadKeyring();
+  bool ReadToken(std::string* error);
+  void ReloadHttpCredentials();
   void WaitForHangup();
   bool StartHttp();
   bool StartCore();
@@ -89,6 +92,11 @@ class Agent {
   std::unique_ptr<HttpServer> http_;
   std::string serving_;  // "serving HTTP on host:port", for systemd's STATUS
   std::shared_ptr<const membership::View> view_copy_;
+  // What blocking queries last saw (Publish wakes them when these change).
+  std::shared_ptr<const membership::View> woken_view_;
+  std::shared_ptr<const RingState> woken_ring_;
+  std::mutex token_mu_;
+  std::string token_;  // guarded by token_mu_: http.token_file's content
 
   std::unique_ptr<collectors::HealthSampler> health_;
   boost::asio::steady_timer health_timer_{http_ioc_};

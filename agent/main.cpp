@@ -107,9 +107,21 @@ int main(int argc, char** argv) {
   std::vector<CLI::App*> clients;
   auto add_client = [&](const std::string& name, const std::string& help) {
     auto* c = app.add_subcommand(name, help);
-    c->add_option("--http-addr", client.http_addr, "the agent's HTTP address")
+    c->add_option("--http-addr", client.http_addr,
+                  "the agent's HTTP address, [http://|https://]HOST[:PORT]")
         ->envname("RINGWATCH_HTTP_ADDR")
         ->capture_default_str();
+    c->add_option("--ca-file", client.ca_file,
+                  "PEM CA bundle that signed the agent's certificate (https; default: the "
+                  "system's CAs)")
+        ->envname("RINGWATCH_CA_FILE");
+    c->add_option("--cert-file", client.cert_file, "PEM client certificate (mutual TLS)")
+        ->envname("RINGWATCH_CERT_FILE");
+    c->add_option("--key-file", client.key_file, "PEM key of the client certificate")
+        ->envname("RINGWATCH_KEY_FILE");
+    c->add_option("--token-file", client.token_file,
+                  "file holding the bearer token (the agent's http.token_file)")
+        ->envname("RINGWATCH_TOKEN_FILE");
     c->add_flag("--json", client.json, "print the JSON answer");
     clients.push_back(c);
     return c;
@@ -128,9 +140,7 @@ int main(int argc, char** argv) {
   add_client("diagnose", "show the latest diagnosis of a member")
       ->add_option("ID", client.id, "member id")
       ->required();
-  add_client("leave", "make the agent leave the cluster gracefully and stop")
-      ->add_option("--token", client.token, "bearer token (http.token_file)")
-      ->envname("RINGWATCH_TOKEN");
+  add_client("leave", "make the agent leave the cluster gracefully and stop");
 
   try {
     app.parse(argc, argv);

@@ -286,10 +286,31 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                     .Help("HTTP connections closed at once because http.max_connections were open.")
                     .Register(registry)
                     .Add({})),
-      open_(Gauge(registry, "ringwatch_http_connections", "Open HTTP connections.")) {}
+      open_(Gauge(registry, "ringwatch_http_connections", "Open HTTP connections.")),
+      waiters_(Gauge(registry, "ringwatch_http_waiters",
+                     "Blocking queries (?index=&wait=) parked until the state they watch moves.")),
+      refused_(prometheus::BuildCounter()
+                   .Name("ringwatch_http_refused_total")
+                   .Help("HTTP requests or connections refused for their credentials, origin or "
+                         "protocol, by reason.")
+                   .Register(registry)),
+      tls_reloads_(prometheus::BuildCounter()
+                       .Name("ringwatch_http_tls_reloads_total")
+                       .Help("Reloads of the HTTPS certificate and key (SIGHUP), by result.")
+                       .Register(registry)),
+      tls_reloaded_(tls_reloads_.Add({{"result", "ok"}})),
+      tls_reload_failed_(tls_reloads_.Add({{"result", "failed"}})) {
+  for (const char* reason : {"missing_token", "bad_token", "not_loopback", "foreign_origin",
+                             "plain_http", "tls_handshake"})
+    refused_.Add({{"reason", reason}});
+}
 
 void HttpMetrics::Count(const std::string& route, int status) {
   requests_.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+}
+
+void HttpMetrics::Refused(const std::string& reason) {
+  refused_.Add({{"reason", reason}}).Increment();
 }
 
 }  // namespace ringwatch::exporters

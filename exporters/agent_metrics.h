@@ -147,13 +147,24 @@ class HttpMetrics {
  public:
   explicit HttpMetrics(prometheus::Registry& registry);
   void Count(const std::string& route, int status);
+  // A request or connection refused for its credentials, origin or
+  // protocol (reasons: missing_token, bad_token, not_loopback,
+  // foreign_origin, plain_http, tls_handshake).
+  void Refused(const std::string& reason);
   prometheus::Counter& rejected() { return rejected_; }
   prometheus::Gauge& open() { return open_; }
+  prometheus::Gauge& waiters() { return waiters_; }
+  prometheus::Counter& tls_reloads(bool ok) { return ok ? tls_reloaded_ : tls_reload_failed_; }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Counter& rejected_;
   prometheus::Gauge& open_;
+  prometheus::Gauge& waiters_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& tls_reloads_;
+  prometheus::Counter& tls_reloaded_;
+  prometheus::Counter& tls_reload_failed_;
 };
 
 }  // namespace ringwatch::exporters

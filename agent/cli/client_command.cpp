@@ -1,10 +1,16 @@
 #include "agent/cli/client_command.h"
 
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <iomanip>
 #include <ostream>
@@ -12,11 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "core/file.h"
+
 namespace ringwatch::agent {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using nlohmann::json;
 
@@ -28,33 +37,84 @@ struct Answer {
   std::string index;  // X-Ringwatch-Index, when the agent sent one
 };
 
-// One request on a fresh connection; throws on network errors.
-Answer Request(const ClientOptions& o, http::verb verb, const std::string& target,
-               std::chrono::milliseconds timeout) {
-  const auto colon = o.http_addr.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--http-addr must be HOST:PORT");
-  std::string host = o.http_addr.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const std::string port = o.http_addr.substr(colon + 1);
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  stream.expires_after(o.timeout);
-  stream.connect(resolver.resolve(host, port));
+// A usage problem (bad address, unreadable file): exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::shared_ptr<ssl::context> ClientTls(const ClientOptions& o) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  if (o.ca_file.empty()) {
+    ctx->set_default_verify_paths(ec);
+  } else {
+    ctx->load_verify_file(o.ca_file, ec);
+    if (ec) throw UsageError("cannot load --ca-file " + o.ca_file + ": " + ec.message());
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  if (o.cert_file.empty() != o.key_file.empty())
+    throw UsageError("--cert-file and --key-file go together");
+  if (!o.cert_file.empty()) {
+    ctx->use_certificate_chain_file(o.cert_file, ec);
+    if (ec) throw UsageError("cannot load --cert-file " + o.cert_file + ": " + ec.message());
+    ctx->use_private_key_file(o.key_file, ssl::context::pem, ec);
+    if (ec) throw UsageError("cannot load --key-file " + o.key_file + ": " + ec.message());
+  }
+  return ctx;
+}
+
+template <class Stream>
+Answer Exchange(Stream& stream, const HttpAddress& address, const std::string& token,
+                http::verb verb, const std::string& target) {
   http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, o.http_addr);
+  req.set(http::field::host, address.authority);
   req.set(http::field::user_agent, "ringwatch-cli");
-  if (!o.token.empty()) req.set(http::field::authorization, "Bearer " + o.token);
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   req.prepare_payload();
-  stream.expires_after(timeout);
   http::write(stream, req);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   Answer a{static_cast<int>(res.result_int()), res.body(), ""};
   if (auto it = res.find("X-Ringwatch-Index"); it != res.end()) a.index = std::string(it->value());
+  return a;
+}
+
+// One request on a fresh connection; throws on network errors.
+Answer Request(const ClientOptions& o, const std::string& token, http::verb verb,
+               const std::string& target, std::chrono::milliseconds timeout) {
+  HttpAddress address;
+  std::string error;
+  if (!ParseHttpAddress(o.http_addr, &address, &error)) throw UsageError(error);
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  if (!address.tls) {
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(o.timeout);
+    stream.connect(resolver.resolve(address.host, address.port));
+    stream.expires_after(timeout);
+    Answer a = Exchange(stream, address, token, verb, target);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return a;
+  }
+  auto ctx = ClientTls(o);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, *ctx);
+  boost::system::error_code not_ip;
+  net::ip::make_address(address.host, not_ip);
+  // SNI for names; the certificate must name the host (or the IP) we dialled.
+  if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), address.host.c_str());
+  stream.set_verify_callback(ssl::host_name_verification(address.host));
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(o.timeout);
+  tcp_layer.connect(resolver.resolve(address.host, address.port));
+  stream.handshake(ssl::stream_base::client);
+  tcp_layer.expires_after(timeout);
+  Answer a = Exchange(stream, address, token, verb, target);
+  beast::error_code ignored;
+  tcp_layer.expires_after(std::chrono::seconds(2));
+  stream.shutdown(ignored);  // close_notify; the agent may already have closed
   return a;
 }
 
@@ -200,13 +260,97 @@ std::string UrlEncode(const std::string& text) {
   return out;
 }
 
+bool ParseHttpAddress(const std::string& text, HttpAddress* out, std::string* error) {
+  std::string rest = text;
+  HttpAddress a;
+  if (rest.rfind("https://", 0) == 0) {
+    a.tls = true;
+    rest = rest.substr(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest = rest.substr(7);
+  } else if (rest.find("://") != std::string::npos) {
+    *error = "--http-addr " + text + ": the scheme must be http:// or https://";
+    return false;
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty() || rest.find('/') != std::string::npos) {
+    *error = "--http-addr " + text + " must be [http://|https://]HOST[:PORT]";
+    return false;
+  }
+  std::string port_text;
+  if (rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string::npos) {
+      *error = "--http-addr " + text + ": unclosed '[' in an IPv6 address";
+      return false;
+    }
+    a.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') {
+        *error = "--http-addr " + text + ": expected ':' after ']'";
+        return false;
+      }
+      port_text = rest.substr(close + 2);
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon != std::string::npos && rest.find(':') != colon) {
+      *error = "--http-addr " + text + ": put an IPv6 address in brackets, [::1]:7421";
+      return false;
+    }
+    a.host = rest.substr(0, colon);
+    if (colon != std::string::npos) port_text = rest.substr(colon + 1);
+  }
+  if (port_text.empty()) port_text = "7421";
+  const bool digits =
+      std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (a.host.empty() || !digits || port_text.size() > 5 || std::stoi(port_text) == 0 ||
+      std::stoi(port_text) > 65535) {
+    *error = "--http-addr " + text + " must be [http://|https://]HOST[:PORT]";
+    return false;
+  }
+  a.port = port_text;
+  a.authority =
+      (a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host) + ":" + a.port;
+  *out = std::move(a);
+  return true;
+}
+
 int RunClient(const std::string& command, const ClientOptions& o, std::ostream& out,
               std::ostream& err) {
+  std::string token;
+  if (!o.token_file.empty()) {
+    std::string why;
+    const auto text = core::ReadFile(o.token_file, &why);
+    if (!text || core::Trim(*text).empty()) {
+      err << "ringwatch " << command << ": --token-file " << o.token_file << ": "
+          << (text ? "the file is empty" : why) << "\n";
+      return 2;
+    }
+    token = std::string(core::Trim(*text));
+  }
+  {
+    HttpAddress address;
+    std::string error;
+    if (!ParseHttpAddress(o.http_addr, &address, &error)) {
+      err << "ringwatch " << command << ": " << error << "\n";
+      return 2;
+    }
+    if (!address.tls && (!o.ca_file.empty() || !o.cert_file.empty())) {
+      err << "ringwatch " << command << ": --ca-file and --cert-file need an https:// address\n";
+      return 2;
+    }
+  }
+  bool usage = false;
   auto get = [&](const std::string& target, Answer* a,
                  std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
     try {
-      *a = Request(o, command == "leave" ? http::verb::post : http::verb::get, target,
+      *a = Request(o, token, command == "leave" ? http::verb::post : http::verb::get, target,
                    o.timeout + wait);
+    } catch (const UsageError& e) {
+      err << "ringwatch " << command << ": " << e.what() << "\n";
+      usage = true;
+      return false;
     } catch (const std::exception& e) {
       err << "ringwatch " << command << ": cannot reach the agent at " << o.http_addr << ": "
           << e.what() << "\n";
@@ -226,7 +370,7 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
   Answer a;
   try {
     if (command == "members" || command == "status") {
-      if (!get(command == "members" ? "/v1/members" : "/v1/status", &a)) return 1;
+      if (!get(command == "members" ? "/v1/members" : "/v1/status", &a)) return usage ? 2 : 1;
       if (o.json) {
         out << a.body;
       } else {
@@ -236,24 +380,24 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
       return 0;
     }
     if (command == "ring") {
-      if (!get("/v1/ring", &a)) return 1;
+      if (!get("/v1/ring", &a)) return usage ? 2 : 1;
       out << (o.json ? a.body : FormatRing(json::parse(a.body)));
       return 0;
     }
     if (command == "lookup") {
       std::string target = "/v1/ring/lookup?key=" + UrlEncode(o.key);
       if (o.replicas >= 0) target += "&replicas=" + std::to_string(o.replicas);
-      if (!get(target, &a)) return 1;
+      if (!get(target, &a)) return usage ? 2 : 1;
       out << (o.json ? a.body : FormatLookup(json::parse(a.body)));
       return 0;
     }
     if (command == "diagnose") {
-      if (!get("/v1/diagnosis/" + o.id, &a)) return 1;
+      if (!get("/v1/diagnosis/" + o.id, &a)) return usage ? 2 : 1;
       out << (o.json ? a.body : FormatDiagnosis(json::parse(a.body)));
       return 0;
     }
     if (command == "leave") {
-      if (!get("/v1/leave", &a)) return 1;
+      if (!get("/v1/leave", &a)) return usage ? 2 : 1;
       out << (o.json ? a.body : json::parse(a.body).value("result", a.body) + "\n");
       return 0;
     }
@@ -269,7 +413,7 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
           target += "&index=" + index + "&wait=5m";
           wait = std::chrono::minutes(5);
         }
-        if (!get(target, &a, wait)) return 1;
+        if (!get(target, &a, wait)) return usage ? 2 : 1;
         index = a.index;
         json j = json::parse(a.body);
         if (o.json) {

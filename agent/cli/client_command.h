@@ -2,8 +2,12 @@
 // The client commands of the CLI (CONTRACT.md "CLI"): `members`, `status`,
 // `ring`, `lookup KEY`, `events [--follow]`, `diagnose ID`, `leave`. Each talks to an agent's HTTP
 // API at --http-addr (default 127.0.0.1:7421, or RINGWATCH_HTTP_ADDR) and
-// prints a table, or the JSON answer with --json. Exit codes: 0 ok, 1 the
-// agent could not be reached or answered an error, 2 usage.
+// prints a table, or the JSON answer with --json. An https:// address speaks
+// TLS: the agent's certificate is checked against --ca-file (else the system's
+// CAs) and the address's host; --cert-file/--key-file present a client
+// certificate (mutual TLS). The bearer token comes from --token-file, never
+// from the command line. Exit codes: 0 ok, 1 the agent could not be reached or
+// answered an error, 2 usage (a bad address, an unreadable file).
 // The formatters are pure and tested on recorded answers.
 
 #include <chrono>
@@ -16,7 +20,10 @@ namespace ringwatch::agent {
 struct ClientOptions {
   std::string http_addr = "127.0.0.1:7421";
   bool json = false;
-  std::string token;  // bearer token for POST (also RINGWATCH_TOKEN)
+  std::string ca_file;     // PEM CAs to check the agent's certificate (https)
+  std::string cert_file;   // PEM client certificate chain (mutual TLS)
+  std::string key_file;    // its private key
+  std::string token_file;  // file holding the bearer token for POST
   bool follow = false;
   std::string id;     // diagnose
   std::string key;    // lookup
@@ -33,6 +40,17 @@ std::string FormatEvents(const nlohmann::json& events);
 std::string FormatDiagnosis(const nlohmann::json& diagnosis);
 std::string FormatRing(const nlohmann::json& ring);
 std::string FormatLookup(const nlohmann::json& lookup);
+// Where --http-addr points: "[http://|https://]HOST[:PORT][/]" (port 7421 by
+// default; IPv6 hosts in brackets). False with `error` set when it cannot be
+// read.
+struct HttpAddress {
+  bool tls = false;
+  std::string host;  // without brackets
+  std::string port;
+  std::string authority;  // HOST:PORT as the Host header carries it
+};
+bool ParseHttpAddress(const std::string& text, HttpAddress* out, std::string* error);
+
 // `text` with every byte but RFC 3986's unreserved ones percent-encoded.
 std::string UrlEncode(const std::string& text);
 

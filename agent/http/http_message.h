@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@ struct HttpRequest {
   std::string body;
   // The client connected from a loopback address (set by the server).
   bool from_loopback = false;
+  // The request came over TLS (set by the server).
+  bool tls = false;
 
   // Path of target (before '?'), and its query parameters (percent-decoded;
   // a repeated name keeps the first value).
@@ -44,6 +47,16 @@ struct HttpResponse {
   // "metrics", ..., "not_found").
   std::string route = "not_found";
   std::optional<BlockUntil> block;  // set: not ready yet, wait as it says
+  // Set: the answer comes later (a POST action the core carries out). The
+  // server calls it once with `Reply`, which takes the answer from any thread
+  // and at most once; the connection waits, the server does not. No answer
+  // within HttpServerOptions::deferred_timeout: the client gets 504.
+  using Reply = std::function<void(HttpResponse)>;
+  std::function<void(Reply)> deferred;
+  // Why a request was refused for its credentials or origin ("missing_token",
+  // "bad_token", "not_loopback", "foreign_origin"); counted by the server in
+  // ringwatch_http_refused_total{reason}. Empty otherwise.
+  std::string refusal;
 };
 
 // {"error": message} with `status`.

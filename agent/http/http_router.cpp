@@ -1,5 +1,7 @@
 #include "agent/http/http_router.h"
 
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -151,16 +153,14 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
        {"POST"},
        [this](const HttpRequest& r, const Params&) {
          if (auto denied = Authorize(r)) return *denied;
-         if (!sources_.leave) return JsonError(503, "leave is not available");
-         return Action(sources_.leave());
+         return Leave();
        }},
       {Split("/v1/members/{id}/remove"),
        "remove",
        {"POST"},
        [this](const HttpRequest& r, const Params& p) {
          if (auto denied = Authorize(r)) return *denied;
-         if (!sources_.remove) return JsonError(503, "remove is not available");
-         return Action(sources_.remove(p.at("id")));
+         return Remove(p.at("id"));
        }},
       {Split("/v1/peers/{id}/arrivals"),
        "arrivals",
@@ -429,26 +429,101 @@ HttpResponse HttpRouter::Members() const {
 }
 
 std::optional<HttpResponse> HttpRouter::Authorize(const HttpRequest& request) const {
-  if (sources_.token.empty()) {
+  if (auto refused = CheckOrigin(request)) return refused;
+  const std::string token = sources_.token ? sources_.token() : std::string();
+  if (token.empty()) {
     if (request.from_loopback) return std::nullopt;
-    return JsonError(
+    HttpResponse r = JsonError(
         403, "POST endpoints accept only loopback clients while http.token_file is not set");
+    r.refusal = "not_loopback";
+    return r;
   }
   auto it = request.headers.find("authorization");
-  const std::string expected = "Bearer " + sources_.token;
   // Compared in constant time: the token is a secret.
-  if (it != request.headers.end() && core::ConstantTimeEqual(it->second, expected))
+  if (it != request.headers.end() && core::ConstantTimeEqual(it->second, "Bearer " + token))
     return std::nullopt;
   HttpResponse r = JsonError(401, "a valid \"Authorization: Bearer <token>\" header is required");
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  r.refusal = it == request.headers.end() ? "missing_token" : "bad_token";
   return r;
 }
 
-HttpResponse HttpRouter::Action(const ActionResult& result) const {
+namespace {
+
+std::string Lower(std::string text) {
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The host of a Host header value ("name:port", "[v6]:port", "name").
+std::string HostOf(const std::string& authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const auto end = authority.find(']');
+    return end == std::string::npos ? authority : authority.substr(1, end - 1);
+  }
+  const auto colon = authority.find(':');
+  return colon == std::string::npos ? authority : authority.substr(0, colon);
+}
+
+}  // namespace
+
+// Browsers send Origin with every cross-site POST and Sec-Fetch-Site with
+// every request; command-line clients send neither. A POST from a page on
+// another site (CSRF) names that site; one through DNS rebinding names this
+// agent's port under a foreign host name, so the host must be one of ours.
+std::optional<HttpResponse> HttpRouter::CheckOrigin(const HttpRequest& request) const {
+  auto refuse = [](const std::string& why) {
+    HttpResponse r = JsonError(403, why);
+    r.refusal = "foreign_origin";
+    return r;
+  };
+  if (auto it = request.headers.find("sec-fetch-site"); it != request.headers.end()) {
+    const std::string site = Lower(it->second);
+    if (site != "same-origin" && site != "none")
+      return refuse("cross-site requests may not change this agent (Sec-Fetch-Site: " + site + ")");
+  }
+  auto origin = request.headers.find("origin");
+  if (origin == request.headers.end()) return std::nullopt;
+  const auto host = request.headers.find("host");
+  const std::string authority = host == request.headers.end() ? "" : Lower(host->second);
+  const std::string own = std::string(request.tls ? "https" : "http") + "://" + authority;
+  if (authority.empty() || Lower(origin->second) != own)
+    return refuse("requests from another origin (" + origin->second +
+                  ") may not change this agent");
+  const std::string name = HostOf(authority);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(name, ec);
+  const bool ours = !ec || name == "localhost" ||
+                    std::find(sources_.own_hosts.begin(), sources_.own_hosts.end(), name) !=
+                        sources_.own_hosts.end();
+  if (!ours) return refuse("host " + name + " does not name this agent");
+  return std::nullopt;
+}
+
+HttpResponse HttpRouter::Action(const ActionResult& result) {
   if (result.status >= 400) return JsonError(result.status, result.message);
   HttpResponse r;
   r.status = result.status;
   r.body = Dump(nlohmann::json{{"result", result.message}});
+  return r;
+}
+
+HttpResponse HttpRouter::Leave() const {
+  if (!sources_.leave) return JsonError(503, "leave is not available");
+  HttpResponse r;
+  r.deferred = [leave = sources_.leave](HttpResponse::Reply reply) {
+    leave([reply = std::move(reply)](ActionResult result) { reply(Action(result)); });
+  };
+  return r;
+}
+
+HttpResponse HttpRouter::Remove(const std::string& id) const {
+  if (!sources_.remove) return JsonError(503, "remove is not available");
+  HttpResponse r;
+  r.deferred = [remove = sources_.remove, id](HttpResponse::Reply reply) {
+    remove(id, [reply = std::move(reply)](ActionResult result) { reply(Action(result)); });
+  };
   return r;
 }
 
@@ -568,11 +643,17 @@ HttpResponse HttpRouter::Moves() const {
 }
 
 HttpResponse HttpRouter::Arrivals(const std::string& id) const {
-  auto text = sources_.arrivals ? sources_.arrivals(id) : std::nullopt;
-  if (!text) return JsonError(404, "peer " + id + " is not watched by this agent");
+  if (!sources_.arrivals) return JsonError(404, "peer " + id + " is not watched by this agent");
   HttpResponse r;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(*text);
+  r.deferred = [arrivals = sources_.arrivals, id](HttpResponse::Reply reply) {
+    arrivals(id, [reply = std::move(reply), id](std::optional<std::string> text) {
+      if (!text) return reply(JsonError(404, "peer " + id + " is not watched by this agent"));
+      HttpResponse r;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = std::move(*text);
+      reply(std::move(r));
+    });
+  };
   return r;
 }
 

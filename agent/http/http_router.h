@@ -30,14 +30,23 @@ struct RouterSources {
   std::function<std::shared_ptr<const StatusSnapshot>()> snapshot;
   std::function<std::string()> metrics;
   // Arrival times of a watched peer, one per line (a `ringwatch tune`
-  // trace); nullopt when the peer is not watched.
-  std::function<std::optional<std::string>(const std::string& id)> arrivals;
-  // POST actions, run by the agent (they wait, boundedly, for the outcome).
-  std::function<ActionResult()> leave;
-  std::function<ActionResult(const std::string& id)> remove;
-  // Bearer token the POST endpoints require (http.token_file). Empty: they
-  // are accepted from loopback clients only.
-  std::string token;
+  // trace), given to `done` (any thread, once); nullopt when the peer is not
+  // watched.
+  using ArrivalsDone = std::function<void(std::optional<std::string>)>;
+  std::function<void(const std::string& id, ArrivalsDone done)> arrivals;
+  // POST actions, carried out by the agent's core; each calls `done` once,
+  // from any thread, with the outcome. The HTTP server does not wait for them.
+  using ActionDone = std::function<void(ActionResult)>;
+  std::function<void(ActionDone done)> leave;
+  std::function<void(const std::string& id, ActionDone done)> remove;
+  // The bearer token the POST endpoints require (http.token_file), read
+  // anew for every request so that a reload takes effect at once. Unset or
+  // empty: they are accepted from loopback clients only.
+  std::function<std::string()> token;
+  // Host names that name this agent besides IP literals and "localhost"
+  // (the listen and advertise hosts): a browser's POST must come from an
+  // Origin on one of them (DNS rebinding, CSRF).
+  std::vector<std::string> own_hosts;
 };
 
 class HttpRouter {
@@ -76,12 +85,16 @@ class HttpRouter {
   HttpResponse Events(const HttpRequest& request) const;
   // 401/403 when a POST may not proceed; nullopt when it may.
   std::optional<HttpResponse> Authorize(const HttpRequest& request) const;
-  HttpResponse Action(const ActionResult& result) const;
+  // 403 when a browser sent the request from another site's page.
+  std::optional<HttpResponse> CheckOrigin(const HttpRequest& request) const;
+  static HttpResponse Action(const ActionResult& result);
   HttpResponse DiagnosisOf(const std::string& id) const;
   HttpResponse RingOf() const;
   HttpResponse Lookup(const HttpRequest& request) const;
   HttpResponse Moves() const;
   HttpResponse Arrivals(const std::string& id) const;
+  HttpResponse Leave() const;
+  HttpResponse Remove(const std::string& id) const;
 
   RouterSources sources_;
   std::vector<RouteEntry> routes_;

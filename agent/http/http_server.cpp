@@ -1,17 +1,25 @@
 #include "agent/http/http_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <type_traits>
 
+#include "core/duration.h"
 #include "core/log.h"
 
 namespace ringwatch::agent {
@@ -19,15 +27,86 @@ namespace ringwatch::agent {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
 
 const char* kServerName = "ringwatch";
 
+// TLS 1.2 suites: forward secrecy and AEAD only (Mozilla's "intermediate"
+// list); TLS 1.3 suites are all of that kind and stay OpenSSL's defaults.
+const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// When the certificate in `ctx` stops being valid, as OpenSSL prints it.
+std::string NotAfter(ssl::context& ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+  if (cert == nullptr) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "";
+  std::string out;
+  if (ASN1_TIME_print(bio, X509_get0_notAfter(cert)) == 1) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+  }
+  BIO_free(bio);
+  return out;
+}
+
+std::shared_ptr<ssl::context> MakeTlsContext(const TlsFiles& files, std::string* error) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                   ssl::context::single_dh_use);
+  SSL_CTX_set_cipher_list(native, kTls12Ciphers);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(files.cert_file, ec);
+  if (ec) {
+    *error = "cannot load the certificate chain " + files.cert_file + ": " + ec.message();
+    return nullptr;
+  }
+  ctx->use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec) {
+    *error = "cannot load the private key " + files.key_file + ": " + ec.message();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    *error =
+        "the private key " + files.key_file + " does not match the certificate " + files.cert_file;
+    return nullptr;
+  }
+  if (!files.client_ca_file.empty()) {
+    ctx->load_verify_file(files.client_ca_file, ec);
+    if (ec) {
+      *error = "cannot load the client CA " + files.client_ca_file + ": " + ec.message();
+      return nullptr;
+    }
+    // Tell clients which CAs we accept (curl and browsers pick a cert by it).
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca_file.c_str()))
+      SSL_CTX_set_client_CA_list(native, names);
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 }  // namespace
 
-class Session;
+// A connection as the server's shared state sees it.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Start() = 0;  // once, after it is registered
+  // Both may be called from any thread; they run on the session's strand.
+  virtual void Close() = 0;  // close the connection now
+  virtual void Wake() = 0;   // a parked blocking query looks at its index again
+};
+
+using Sessions = std::set<std::weak_ptr<SessionBase>, std::owner_less<std::weak_ptr<SessionBase>>>;
 
 // State shared by the listener and all sessions. Sessions hold a shared_ptr so
 // that it outlives the server object if handlers are still queued.
@@ -36,11 +115,26 @@ struct HttpServerState {
                   HttpServerOptions options_in, exporters::HttpMetrics& metrics_in)
       : ioc(ioc_in),
         router(router_in),
-        options(options_in),
+        options(std::move(options_in)),
         acceptor(ioc_in),
         metrics(metrics_in) {}
 
   void Count(const std::string& route, int status) { metrics.Count(route, status); }
+
+  std::shared_ptr<ssl::context> Tls() {
+    std::lock_guard lock(mu);
+    return tls;
+  }
+
+  void Park(const std::weak_ptr<SessionBase>& session) {
+    std::lock_guard lock(mu);
+    if (parked.insert(session).second) metrics.waiters().Increment();
+  }
+
+  void Unpark(const std::weak_ptr<SessionBase>& session) {
+    std::lock_guard lock(mu);
+    if (parked.erase(session) > 0) metrics.waiters().Decrement();
+  }
 
   net::io_context& ioc;
   const HttpRouter& router;
@@ -48,54 +142,147 @@ struct HttpServerState {
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
 
-  std::mutex mu;  // guards sessions
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
-  std::size_t active = 0;  // guarded by mu
+  std::mutex mu;
+  Sessions sessions;                  // guarded by mu
+  Sessions parked;                    // guarded by mu: blocking queries waiting
+  std::size_t active = 0;             // guarded by mu
+  std::shared_ptr<ssl::context> tls;  // guarded by mu; null: plain HTTP
 
   exporters::HttpMetrics& metrics;
 };
 
-// One connection. Reads a request (idle timeout until its first byte, then the
-// read timeout for the rest), routes it, writes the answer, and loops while the
-// client keeps the connection alive.
-class Session : public std::enable_shared_from_this<Session> {
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+}  // namespace
+
+// One connection. With TLS, first tells a TLS client from a plain one and
+// shakes hands. Then reads a request (idle timeout until its first byte, then
+// the read timeout for the rest), routes it, writes the answer — at once,
+// once the blocking query's index moves, or once the deferred answer comes —
+// and loops while the client keeps the connection alive.
+template <class Stream>
+class Session : public SessionBase {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<HttpServerState> shared)
-      : stream_(std::move(socket)),
-        read_timer_(stream_.get_executor()),
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServerState> shared,
+          std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        read_timer_(Tcp().get_executor()),
+        wait_timer_(Tcp().get_executor()),
         shared_(std::move(shared)),
         buffer_(shared_->options.max_request_bytes + shared_->options.max_header_bytes + 4096) {}
 
-  ~Session() {
+  ~Session() override {
     std::lock_guard lock(shared_->mu);
     --shared_->active;
     shared_->metrics.open().Decrement();
   }
 
-  void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  void Start() override {
+    net::dispatch(Tcp().get_executor(), [self = Self()] {
+      if constexpr (kTls) {
+        self->DetectTls();
+      } else {
+        self->WaitForRequest();
+      }
+    });
   }
 
-  // Called from any thread: closes the socket on the session's strand.
-  void Close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Close() override {
+    net::post(Tcp().get_executor(), [self = Self()] {
       self->read_timer_.cancel();
+      self->EndWaits();
       beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
+      self->Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->Tcp().close();
+    });
+  }
+
+  void Wake() override {
+    net::post(Tcp().get_executor(), [self = Self()] {
+      if (self->parked_ &&
+          self->shared_->router.CurrentIndex(self->parked_->block) > self->parked_->block.index)
+        self->AnswerParked();
     });
   }
 
  private:
+  // A request whose answer waits: a blocking query, or a deferred answer.
+  struct Waiting {
+    HttpRequest request;  // blocking query: routed again when it is answered
+    BlockUntil block;
+    std::string route;  // deferred: the route that took the request
+    unsigned version = 11;
+    bool keep_alive = true;
+    bool head = false;
+  };
+
+  static Stream MakeStream(tcp::socket&& socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  // TLS port: the first bytes say whether a TLS client or a plain-HTTP one
+  // connected. The handshake (and detection) must finish within read_timeout.
+  void DetectTls() {
+    Tcp().expires_after(shared_->options.read_timeout);
+    beast::async_detect_ssl(Tcp(), buffer_, [self = Self()](beast::error_code ec, bool tls) {
+      if (ec) return self->CloseTcp();
+      if (!tls) return self->RefusePlain();
+      if constexpr (kTls) {
+        self->stream_.async_handshake(
+            ssl::stream_base::server, self->buffer_.data(),
+            [self](beast::error_code ec, std::size_t used) {
+              if (ec) {
+                self->shared_->metrics.Refused("tls_handshake");
+                log::Debug("http", "TLS handshake failed", {{"error", ec.message()}});
+                return self->CloseTcp();
+              }
+              self->handshake_done_ = true;
+              self->buffer_.consume(used);
+              self->WaitForRequest();
+            });
+      }
+    });
+  }
+
+  // A plain-HTTP request on the TLS port: say so in plain HTTP, and close.
+  void RefusePlain() {
+    shared_->metrics.Refused("plain_http");
+    shared_->Count("bad_request", 400);
+    auto res = std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
+    res->set(http::field::server, kServerName);
+    res->set(http::field::content_type, "application/json");
+    res->keep_alive(false);
+    res->body() =
+        "{\"error\":\"this port serves HTTPS: the client sent a plain HTTP request (use "
+        "https://)\"}\n";
+    res->prepare_payload();
+    Tcp().expires_after(shared_->options.read_timeout);
+    http::async_write(Tcp(), *res,
+                      [self = Self(), res](beast::error_code, std::size_t) { self->CloseTcp(); });
+  }
+
   void WaitForRequest() {
     if (buffer_.size() > 0) {  // a pipelined request is already buffered
       ReadRequest();
       return;
     }
-    stream_.expires_after(shared_->options.idle_timeout);
+    Tcp().expires_after(shared_->options.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size())),
-        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        [self = Self()](beast::error_code ec, std::size_t n) {
           if (ec) return self->CloseQuietly();  // idle, closed or reset
           self->buffer_.commit(n);
           self->ReadRequest();
@@ -108,17 +295,17 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.max_request_bytes);
-    stream_.expires_never();
+    Tcp().expires_never();
     timed_out_ = false;
     read_timer_.expires_after(shared_->options.read_timeout);
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    read_timer_.async_wait([self = Self()](beast::error_code ec) {
       if (ec) return;  // cancelled: the request arrived in time
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->Tcp().socket().cancel(ignored);
     });
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = Self()](beast::error_code ec, std::size_t) {
                        self->read_timer_.cancel();
                        self->OnRead(ec);
                      });
@@ -162,12 +349,14 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = req.body();
     {
       boost::system::error_code ec;
-      const auto remote = stream_.socket().remote_endpoint(ec);
+      const auto remote = Tcp().socket().remote_endpoint(ec);
       request.from_loopback = !ec && remote.address().is_loopback();
     }
-    const bool head = req.method() == http::verb::head;
-    const bool keep_alive = req.keep_alive();
-    const unsigned version = req.version();
+    request.tls = kTls;
+    Waiting w;
+    w.head = req.method() == http::verb::head;
+    w.keep_alive = req.keep_alive();
+    w.version = req.version();
     parser_.reset();
 
     HttpResponse response;
@@ -177,9 +366,16 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       response = RouteSafely(request);
     }
-    if (response.block)
-      return Block(std::move(request), *response.block, version, keep_alive, head);
-    Write(std::move(response), version, keep_alive, head);
+    if (response.block) {
+      w.request = std::move(request);
+      w.block = *response.block;
+      return Park(std::move(w));
+    }
+    if (response.deferred) {
+      w.route = response.route;
+      return Defer(std::move(response.deferred), std::move(w));
+    }
+    Write(std::move(response), w);
   }
 
   HttpResponse RouteSafely(const HttpRequest& request) {
@@ -194,28 +390,81 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  // A blocking query: look at the index every 25 ms (a cheap snapshot read)
-  // until it moves past the client's, the wait ends or the server stops;
-  // then answer with a fresh routing of the same request.
-  void Block(HttpRequest request, BlockUntil block, unsigned version, bool keep_alive, bool head) {
-    const auto deadline = std::chrono::steady_clock::now() + block.wait;
-    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor());
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [self = shared_from_this(), timer, weak = std::weak_ptr<std::function<void()>>(poll),
-             request = std::move(request), block, deadline, version, keep_alive, head] {
-      if (self->shared_->stopped.load() ||
-          self->shared_->router.CurrentIndex(block) > block.index ||
-          std::chrono::steady_clock::now() >= deadline) {
-        HttpResponse response = self->RouteSafely(request);
-        response.block.reset();
-        return self->Write(std::move(response), version, keep_alive, head);
-      }
-      timer->expires_after(std::chrono::milliseconds(25));
-      timer->async_wait([strong = weak.lock()](beast::error_code ec) {
-        if (!ec && strong) (*strong)();
+  // A blocking query: park until Wake() finds the index moved past the
+  // client's, or the wait ends; then answer with a fresh routing of the
+  // same request.
+  void Park(Waiting w) {
+    parked_ = std::move(w);
+    shared_->Park(weak_from_this());
+    wait_timer_.expires_after(parked_->block.wait);
+    wait_timer_.async_wait([self = Self()](beast::error_code ec) {
+      if (!ec && self->parked_) self->AnswerParked();  // the wait is over
+    });
+    // The state may have moved between routing and parking (no Wake then).
+    if (shared_->router.CurrentIndex(parked_->block) > parked_->block.index) AnswerParked();
+  }
+
+  void AnswerParked() {
+    Waiting w = std::move(*parked_);
+    EndWaits();
+    HttpResponse response = RouteSafely(w.request);
+    response.block.reset();
+    response.deferred = nullptr;
+    Write(std::move(response), w);
+  }
+
+  // A deferred answer: the handler's callback brings it (from any thread)
+  // onto this session's strand; the timer gives up after deferred_timeout.
+  void Defer(std::function<void(HttpResponse::Reply)> start, Waiting w) {
+    const uint64_t seq = ++deferred_seq_;
+    deferred_ = std::move(w);
+    wait_timer_.expires_after(shared_->options.deferred_timeout);
+    wait_timer_.async_wait([self = Self(), seq](beast::error_code ec) {
+      if (ec || !self->deferred_ || self->deferred_seq_ != seq) return;
+      const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+          self->shared_->options.deferred_timeout);
+      HttpResponse late =
+          JsonError(504, "the operation did not complete within " + core::FormatDuration(limit));
+      self->AnswerDeferred(std::move(late));
+    });
+    std::weak_ptr<SessionBase> weak = weak_from_this();
+    auto executor = Tcp().get_executor();
+    auto reply = [weak, executor, seq](HttpResponse response) {
+      auto base = weak.lock();
+      if (!base) return;  // the connection is gone
+      net::post(executor, [self = std::static_pointer_cast<Session>(base), seq,
+                           response = std::move(response)]() mutable {
+        if (!self->deferred_ || self->deferred_seq_ != seq) return;  // timed out, or closed
+        self->AnswerDeferred(std::move(response));
       });
     };
-    (*poll)();
+    try {
+      start(std::move(reply));
+    } catch (const std::exception& e) {
+      log::Error("http", "handler failed", {{"route", deferred_->route}, {"error", e.what()}});
+      HttpResponse response = JsonError(500, "internal error");
+      AnswerDeferred(std::move(response));
+    }
+  }
+
+  void AnswerDeferred(HttpResponse response) {
+    Waiting w = std::move(*deferred_);
+    deferred_.reset();
+    wait_timer_.cancel();
+    response.route = w.route;
+    response.block.reset();
+    response.deferred = nullptr;
+    Write(std::move(response), w);
+  }
+
+  // Forgets a parked query or a deferred answer (answered, or closing).
+  void EndWaits() {
+    if (parked_) {
+      parked_.reset();
+      shared_->Unpark(weak_from_this());
+    }
+    deferred_.reset();
+    wait_timer_.cancel();
   }
 
   // Answers an unreadable request and closes the connection.
@@ -226,46 +475,68 @@ class Session : public std::enable_shared_from_this<Session> {
     response.route = "bad_request";
     parser_.reset();
     buffer_.clear();
-    Write(std::move(response), 11, false, false);
+    Waiting w;
+    w.keep_alive = false;
+    Write(std::move(response), w);
   }
 
-  void Write(HttpResponse response, unsigned version, bool keep_alive, bool head) {
+  void Write(HttpResponse response, const Waiting& w) {
     shared_->Count(response.route, response.status);
+    if (!response.refusal.empty()) shared_->metrics.Refused(response.refusal);
     auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(response.status), version);
+        static_cast<http::status>(response.status), w.version);
     res->set(http::field::server, kServerName);
     res->set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers)
       res->set(name, value);
-    res->keep_alive(keep_alive && !shared_->stopped.load());
+    res->keep_alive(w.keep_alive && !shared_->stopped.load());
     const std::size_t length = response.body.size();
-    if (!head) res->body() = std::move(response.body);
+    if (!w.head) res->body() = std::move(response.body);
     res->content_length(length);
-    stream_.expires_after(shared_->options.read_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        if (ec || !res->keep_alive()) return self->CloseQuietly();
-                        self->WaitForRequest();
-                      });
+    Tcp().expires_after(shared_->options.read_timeout);
+    http::async_write(stream_, *res, [self = Self(), res](beast::error_code ec, std::size_t) {
+      if (ec || !res->keep_alive()) return self->CloseQuietly();
+      self->WaitForRequest();
+    });
   }
 
+  // Ends the connection politely: TLS says close_notify first (boundedly).
   void CloseQuietly() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if constexpr (kTls) {
+      if (handshake_done_) {
+        handshake_done_ = false;
+        Tcp().expires_after(std::chrono::seconds(2));
+        stream_.async_shutdown([self = Self()](beast::error_code) { self->CloseTcp(); });
+        return;
+      }
+    }
+    CloseTcp();
   }
 
-  beast::tcp_stream stream_;
+  void CloseTcp() {
+    beast::error_code ec;
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().close();
+  }
+
+  std::shared_ptr<ssl::context> tls_;  // TLS: the context this connection uses
+  Stream stream_;
   net::steady_timer read_timer_;
-  bool timed_out_ = false;  // read_timer_ fired before the request was whole
+  net::steady_timer wait_timer_;  // a parked query's wait, a deferred answer's deadline
+  bool timed_out_ = false;        // read_timer_ fired before the request was whole
+  bool handshake_done_ = false;
   std::shared_ptr<HttpServerState> shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<Waiting> parked_;
+  std::optional<Waiting> deferred_;
+  uint64_t deferred_seq_ = 0;
 };
 
 namespace {
 
-// Answers 503 to a connection over the cap, then closes it.
+// Answers 503 to a connection over the cap, then closes it. (On a TLS port
+// the client sees a failed handshake: the cap protects the agent first.)
 void RejectConnection(tcp::socket socket) {
   auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
   auto res =
@@ -285,50 +556,80 @@ void RejectConnection(tcp::socket socket) {
 
 void Accept(std::shared_ptr<HttpServerState> shared) {
   auto& acceptor = shared->acceptor;
-  acceptor.async_accept(
-      net::make_strand(shared->ioc), [shared](beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;
-        if (ec) {
-          // EMFILE and friends: log, and keep accepting after the error.
-          log::Warn("http", "accept failed", {{"error", ec.message()}});
-        } else {
-          std::shared_ptr<Session> session;
-          {
-            std::lock_guard lock(shared->mu);
-            if (shared->active >= shared->options.max_connections) {
-              shared->metrics.rejected().Increment();
-            } else {
-              ++shared->active;
-              shared->metrics.open().Increment();
-              session = std::make_shared<Session>(std::move(socket), shared);
-              // Prune expired entries as we go so the set stays bounded.
-              for (auto it = shared->sessions.begin(); it != shared->sessions.end();) {
-                it = it->expired() ? shared->sessions.erase(it) : std::next(it);
-              }
-              shared->sessions.insert(session);
-            }
-          }
-          if (session) {
-            session->Start();
-          } else {
-            RejectConnection(std::move(socket));
-          }
-        }
-        Accept(shared);
-      });
+  acceptor.async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec,
+                                                                tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;
+    if (ec) {
+      // EMFILE and friends: log, and keep accepting after the error.
+      log::Warn("http", "accept failed", {{"error", ec.message()}});
+      return Accept(shared);
+    }
+    bool admitted = false;
+    {
+      std::lock_guard lock(shared->mu);
+      if (shared->active >= shared->options.max_connections) {
+        shared->metrics.rejected().Increment();
+      } else {
+        ++shared->active;
+        shared->metrics.open().Increment();
+        admitted = true;
+      }
+    }
+    if (!admitted) {
+      RejectConnection(std::move(socket));
+      return Accept(shared);
+    }
+    auto tls = shared->Tls();
+    std::shared_ptr<SessionBase> session;
+    if (tls) {
+      session = std::make_shared<Session<TlsStream>>(std::move(socket), shared, std::move(tls));
+    } else {
+      session = std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared, nullptr);
+    }
+    {
+      std::lock_guard lock(shared->mu);
+      // Prune expired entries as we go so the set stays bounded.
+      for (auto it = shared->sessions.begin(); it != shared->sessions.end();)
+        it = it->expired() ? shared->sessions.erase(it) : std::next(it);
+      shared->sessions.insert(session);
+    }
+    session->Start();
+    Accept(shared);
+  });
 }
 
 }  // namespace
 
 HttpServer::HttpServer(net::io_context& ioc, const HttpRouter& router, HttpServerOptions options,
                        exporters::HttpMetrics& metrics)
-    : shared_(std::make_shared<HttpServerState>(ioc, router, options, metrics)) {}
+    : shared_(std::make_shared<HttpServerState>(ioc, router, std::move(options), metrics)) {}
 
 HttpServer::~HttpServer() {
   Stop();
 }
 
+std::string HttpServer::ReloadTls() {
+  const TlsFiles& files = shared_->options.tls;
+  if (!files.enabled()) return "";
+  std::string error;
+  auto ctx = MakeTlsContext(files, &error);
+  shared_->metrics.tls_reloads(ctx != nullptr).Increment();
+  if (!ctx) return error;
+  const std::string not_after = NotAfter(*ctx);
+  {
+    std::lock_guard lock(shared_->mu);
+    shared_->tls = std::move(ctx);
+  }
+  log::Info("http", "TLS certificate loaded",
+            {{"cert_file", files.cert_file},
+             {"not_after", not_after},
+             {"client_certificates", files.client_ca_file.empty() ? "not required" : "required"}});
+  return "";
+}
+
 std::error_code HttpServer::Start(const tcp::endpoint& endpoint) {
+  if (shared_->options.tls.enabled() && !shared_->Tls())
+    return std::make_error_code(std::errc::invalid_argument);
   beast::error_code ec;
   auto& a = shared_->acceptor;
   a.open(endpoint.protocol(), ec);
@@ -349,8 +650,20 @@ tcp::endpoint HttpServer::local_endpoint() const {
   return shared_->acceptor.local_endpoint(ec);
 }
 
+void HttpServer::Wake() {
+  std::vector<std::shared_ptr<SessionBase>> parked;
+  {
+    std::lock_guard lock(shared_->mu);
+    for (const auto& w : shared_->parked) {
+      if (auto s = w.lock()) parked.push_back(std::move(s));
+    }
+  }
+  for (auto& s : parked)
+    s->Wake();
+}
+
 void HttpServer::Stop() {
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(shared_->mu);
     if (shared_->stopped) return;

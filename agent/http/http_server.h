@@ -11,6 +11,17 @@
 // Malformed requests get 400 and the connection is closed. Pipelined requests
 // are answered in order. Every answer is counted by route and status code.
 //
+// Nothing a request waits for holds the server: a blocking query parks its
+// connection until Wake() says the state moved (or its wait ends), a deferred
+// answer (a POST the core carries out) arrives through a callback, and every
+// other connection is served meanwhile.
+//
+// HTTPS (options.tls): TLS 1.2 or newer with forward-secret AEAD suites; with a
+// client CA, mutual TLS (a client without a certificate that CA signed fails
+// the handshake). A plain-HTTP request on the TLS port gets a plain 400 that
+// says so. ReloadTls() swaps in a new certificate for new connections
+// without touching the listener or the open ones.
+//
 // Threading: all handlers run on the io_context passed in (the agent gives the
 // server its own thread so that HTTP never runs on the core thread). Start and
 // Stop must be called from that io_context's thread or before it runs.
@@ -27,12 +38,22 @@
 
 namespace ringwatch::agent {
 
+struct TlsFiles {
+  std::string cert_file;       // PEM certificate chain; empty: plain HTTP
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // PEM CA bundle; set: mutual TLS
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct HttpServerOptions {
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(10);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
   std::size_t max_connections = 256;
   std::size_t max_request_bytes = 64 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
+  // A deferred answer (HttpResponse::deferred) that takes longer gets 504.
+  std::chrono::nanoseconds deferred_timeout = std::chrono::seconds(10);
+  TlsFiles tls;
 };
 
 struct HttpServerState;  // shared by the listener and the sessions
@@ -45,8 +66,20 @@ class HttpServer {
              exporters::HttpMetrics& metrics);
   ~HttpServer();
 
-  // Binds and starts accepting. Returns the bind/listen error, if any.
+  // Binds and starts accepting. Returns the bind/listen error, if any (with
+  // TLS, call ReloadTls first: without a certificate Start fails with
+  // invalid_argument).
   std::error_code Start(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // (Re)loads options.tls's files; new connections use them, open ones keep
+  // theirs. Returns what is wrong ("" when loaded); on failure the server
+  // keeps the certificate it had. Any thread.
+  std::string ReloadTls();
+
+  // The state blocking queries watch may have moved: each parked query
+  // looks at its index again. Any thread (the core calls it after publishing
+  // a new view).
+  void Wake();
 
   // Address actually bound (useful with port 0).
   boost::asio::ip::tcp::endpoint local_endpoint() const;

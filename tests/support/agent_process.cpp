@@ -150,8 +150,7 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
   const bool up = PollUntil(
       [&] {
         try {
-          NetnsScope in(network_.netns);
-          if (auto r = Get(http_port_, "/livez"); r && r->status == 200) return true;
+          if (auto r = Get("/livez"); r && r->status == 200) return true;
         } catch (const std::exception&) {
           // not accepting yet
         }
@@ -163,6 +162,15 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
   if (up && process_->Running()) return true;
   *error = "agent did not answer /livez; stderr:\n" + process_->Stderr();
   return false;
+}
+
+std::optional<RawResponse> AgentProcess::Get(const std::string& path) {
+  NetnsScope in(network_.netns);
+  if (!https_) return testing::Get(http_port_, path);
+  auto r = TlsExchange(http_port_,
+                       "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                       *https_);
+  return r.response;
 }
 
 }  // namespace ringwatch::testing

@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tls.h"
 
 namespace ringwatch::testing {
 
@@ -36,6 +39,13 @@ class AgentProcess {
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   // Extra environment ("NAME=value") for the next Start.
   void set_extra_env(std::vector<std::string> env) { extra_env_ = std::move(env); }
+  // The agent serves HTTPS (http.tls in its config): Start and Get speak TLS
+  // with these client settings.
+  void set_https(TlsClientOptions client) { https_ = std::move(client); }
+
+  // GET `path` from this agent's HTTP port (over TLS when set_https), from
+  // its network namespace; nullopt when it does not answer.
+  std::optional<RawResponse> Get(const std::string& path);
 
   uint16_t http_port() const { return http_port_; }
   // The namespace HTTP requests to this agent must be made from ("": here).
@@ -53,6 +63,7 @@ class AgentProcess {
   uint16_t peer_port_ = 0;
   std::vector<std::string> extra_args_;
   std::vector<std::string> extra_env_;
+  std::optional<TlsClientOptions> https_;
 };
 
 // A loopback port free for both UDP and TCP at the time of the call, picked

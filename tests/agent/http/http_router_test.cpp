@@ -10,6 +10,19 @@
 namespace ringwatch::agent {
 namespace {
 
+// A deferred answer, collected: the test sources below answer at once.
+HttpResponse Settle(HttpResponse r) {
+  if (!r.deferred) return r;
+  std::optional<HttpResponse> answer;
+  r.deferred([&answer](HttpResponse a) { answer = std::move(a); });
+  if (!answer) {
+    ADD_FAILURE() << "the deferred answer never came";
+    return JsonError(599, "no answer");
+  }
+  answer->route = r.route;
+  return *answer;
+}
+
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest() : router_(Sources()) {
@@ -25,7 +38,7 @@ class RouterTest : public ::testing::Test {
     HttpRequest r;
     r.method = method;
     r.target = target;
-    return router_.Route(r);
+    return Settle(router_.Route(r));
   }
 
   RouterSources Sources() {
@@ -35,9 +48,9 @@ class RouterTest : public ::testing::Test {
       ++metrics_calls_;
       return std::string("# metrics\n");
     };
-    s.arrivals = [](const std::string& id) -> std::optional<std::string> {
-      if (id != "node-2") return std::nullopt;
-      return std::string("1.0\n1.1\n");
+    s.arrivals = [](const std::string& id, RouterSources::ArrivalsDone done) {
+      if (id != "node-2") return done(std::nullopt);
+      done(std::string("1.0\n1.1\n"));
     };
     return s;
   }
@@ -311,16 +324,17 @@ class PostRouterTest : public ::testing::Test {
     auto snap = std::make_shared<StatusSnapshot>();
     s.snapshot = [snap] { return snap; };
     s.metrics = [] { return std::string(); };
-    s.leave = [this] {
+    s.leave = [this](RouterSources::ActionDone done) {
       ++leaves_;
-      return ActionResult{200, "left the cluster; the agent is stopping"};
+      done({200, "left the cluster; the agent is stopping"});
     };
-    s.remove = [this](const std::string& id) {
+    s.remove = [this](const std::string& id, RouterSources::ActionDone done) {
       removed_.push_back(id);
-      return id == "alive-one" ? ActionResult{409, "member alive-one is alive"}
-                               : ActionResult{200, "removed " + id};
+      done(id == "alive-one" ? ActionResult{409, "member alive-one is alive"}
+                             : ActionResult{200, "removed " + id});
     };
-    s.token = token;
+    s.token = [token] { return token; };
+    s.own_hosts = {"node-1.example"};
     return HttpRouter(std::move(s));
   }
   static HttpRequest Post(const std::string& target, bool loopback,
@@ -332,21 +346,25 @@ class PostRouterTest : public ::testing::Test {
     if (!authorization.empty()) r.headers["authorization"] = authorization;
     return r;
   }
+  // The router's answer, with a deferred one collected.
+  static HttpResponse Route(const HttpRouter& router, const HttpRequest& request) {
+    return Settle(router.Route(request));
+  }
   int leaves_ = 0;
   std::vector<std::string> removed_;
 };
 
 TEST_F(PostRouterTest, WithoutATokenOnlyLoopbackClientsMayPost) {
   HttpRouter router = Make("");
-  auto remote = router.Route(Post("/v1/leave", false));
+  auto remote = Route(router, Post("/v1/leave", false));
   EXPECT_EQ(remote.status, 403);
   EXPECT_NE(remote.body.find("http.token_file"), std::string::npos);
   EXPECT_EQ(leaves_, 0);
-  auto local = router.Route(Post("/v1/leave", true));
+  auto local = Route(router, Post("/v1/leave", true));
   EXPECT_EQ(local.status, 200);
   EXPECT_EQ(leaves_, 1);
-  EXPECT_EQ(router.Route(Post("/v1/members/n9/remove", true)).status, 200);
-  EXPECT_EQ(router.Route(Post("/v1/members/alive-one/remove", true)).status, 409);
+  EXPECT_EQ(Route(router, Post("/v1/members/n9/remove", true)).status, 200);
+  EXPECT_EQ(Route(router, Post("/v1/members/alive-one/remove", true)).status, 409);
   EXPECT_EQ(removed_, (std::vector<std::string>{"n9", "alive-one"}));
   HttpRequest get;
   get.method = "GET";
@@ -358,7 +376,7 @@ TEST_F(PostRouterTest, WithATokenEveryClientNeedsTheBearerHeader) {
   HttpRouter router = Make("s3cret");
   for (const std::string& bad : std::vector<std::string>{"", "Bearer nope", "Bearer s3cre",
                                                          "Basic s3cret", "Bearer s3cret "}) {
-    auto r = router.Route(Post("/v1/leave", true, bad));
+    auto r = Route(router, Post("/v1/leave", true, bad));
     EXPECT_EQ(r.status, 401) << bad;
     bool challenge = false;
     for (const auto& [k, v] : r.headers)
@@ -366,8 +384,93 @@ TEST_F(PostRouterTest, WithATokenEveryClientNeedsTheBearerHeader) {
     EXPECT_TRUE(challenge);
   }
   EXPECT_EQ(leaves_, 0);
-  EXPECT_EQ(router.Route(Post("/v1/leave", false, "Bearer s3cret")).status, 200);
+  EXPECT_EQ(Route(router, Post("/v1/leave", false, "Bearer s3cret")).status, 200);
   EXPECT_EQ(leaves_, 1);
+}
+
+TEST_F(PostRouterTest, RefusalsSayWhyForTheMetric) {
+  HttpRouter open = Make("");
+  EXPECT_EQ(Route(open, Post("/v1/leave", false)).refusal, "not_loopback");
+  EXPECT_EQ(Route(open, Post("/v1/leave", true)).refusal, "");
+  HttpRouter locked = Make("s3cret");
+  EXPECT_EQ(Route(locked, Post("/v1/leave", true)).refusal, "missing_token");
+  EXPECT_EQ(Route(locked, Post("/v1/leave", true, "Bearer x")).refusal, "bad_token");
+  EXPECT_EQ(leaves_, 1);
+}
+
+TEST_F(PostRouterTest, ATokenReadAnewTakesEffectAtOnce) {
+  std::string token = "old";
+  RouterSources s;
+  auto snap = std::make_shared<StatusSnapshot>();
+  s.snapshot = [snap] { return snap; };
+  s.leave = [](RouterSources::ActionDone done) { done({200, "left"}); };
+  s.token = [&token] { return token; };
+  HttpRouter router(std::move(s));
+  EXPECT_EQ(Route(router, Post("/v1/leave", false, "Bearer old")).status, 200);
+  token = "new";
+  EXPECT_EQ(Route(router, Post("/v1/leave", false, "Bearer old")).status, 401);
+  EXPECT_EQ(Route(router, Post("/v1/leave", false, "Bearer new")).status, 200);
+}
+
+TEST_F(PostRouterTest, ActionsAreDeferredAndRunOnlyWhenTheServerStartsThem) {
+  HttpRouter router = Make("");
+  HttpResponse r = router.Route(Post("/v1/leave", true));
+  ASSERT_TRUE(r.deferred);
+  EXPECT_EQ(r.route, "leave");
+  EXPECT_EQ(leaves_, 0);  // routing alone does not leave
+  std::optional<HttpResponse> answer;
+  r.deferred([&answer](HttpResponse a) { answer = std::move(a); });
+  EXPECT_EQ(leaves_, 1);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(answer->body)["result"],
+            "left the cluster; the agent is stopping");
+}
+
+// A browser on the operator's desktop may be made to POST to the agent by a
+// page from anywhere: CSRF (the page's Origin) and DNS rebinding (a foreign
+// host name resolving to the agent) are refused, the agent's own pages and
+// command-line clients (no Origin) are not.
+TEST_F(PostRouterTest, BrowserRequestsFromAnotherOriginAreRefused) {
+  HttpRouter router = Make("");
+  auto post = [&](const std::map<std::string, std::string>& headers, bool tls = false) {
+    HttpRequest r = Post("/v1/leave", true);
+    r.tls = tls;
+    for (const auto& [k, v] : headers)
+      r.headers[k] = v;
+    return Route(router, r);
+  };
+  // Refused: another site's page, a rebound host name, a sandboxed page, a
+  // scheme that is not the one served, a cross-site fetch without Origin.
+  for (const auto& headers : std::vector<std::map<std::string, std::string>>{
+           {{"host", "127.0.0.1:7421"}, {"origin", "http://evil.example"}},
+           {{"host", "evil.example:7421"}, {"origin", "http://evil.example:7421"}},
+           {{"host", "127.0.0.1:7421"}, {"origin", "null"}},
+           {{"host", "127.0.0.1:7421"}, {"origin", "https://127.0.0.1:7421"}},
+           {{"origin", "http://127.0.0.1:7421"}},
+           {{"host", "127.0.0.1:7421"}, {"sec-fetch-site", "cross-site"}},
+           {{"host", "127.0.0.1:7421"}, {"sec-fetch-site", "same-site"}},
+       }) {
+    const HttpResponse r = post(headers);
+    EXPECT_EQ(r.status, 403) << nlohmann::json(headers).dump();
+    EXPECT_EQ(r.refusal, "foreign_origin") << nlohmann::json(headers).dump();
+  }
+  EXPECT_EQ(leaves_, 0);
+  // Served: no Origin (curl, the CLI), the agent's own origin by IP, by
+  // localhost, by a name of its own, over TLS, and a same-origin fetch.
+  for (const auto& headers : std::vector<std::map<std::string, std::string>>{
+           {},
+           {{"host", "127.0.0.1:7421"}, {"origin", "http://127.0.0.1:7421"}},
+           {{"host", "LOCALHOST:7421"}, {"origin", "http://localhost:7421"}},
+           {{"host", "[::1]:7421"}, {"origin", "http://[::1]:7421"}},
+           {{"host", "node-1.example:7421"}, {"origin", "http://node-1.example:7421"}},
+           {{"host", "127.0.0.1:7421"}, {"sec-fetch-site", "same-origin"}},
+       }) {
+    EXPECT_EQ(post(headers).status, 200) << nlohmann::json(headers).dump();
+  }
+  EXPECT_EQ(post({{"host", "127.0.0.1:7421"}, {"origin", "https://127.0.0.1:7421"}}, true).status,
+            200);
+  EXPECT_EQ(leaves_, 7);
 }
 
 }  // namespace
