@@ -8,6 +8,7 @@ install(FILES "${CMAKE_SOURCE_DIR}/deploy/default/ringwatch" DESTINATION /etc/de
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES "${CMAKE_SOURCE_DIR}/deploy/prometheus/ringwatch-alerts.yml"
               "${CMAKE_SOURCE_DIR}/deploy/prometheus/prometheus.yml"
+              "${CMAKE_SOURCE_DIR}/deploy/prometheus/prometheus-https.yml"
         DESTINATION share/ringwatch/prometheus)
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/dashboards/" DESTINATION share/ringwatch/dashboards
         FILES_MATCHING PATTERN "*.json")

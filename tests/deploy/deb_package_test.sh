@@ -34,13 +34,14 @@ expect_file '-rw-r--r--' /etc/default/ringwatch
 expect_file '-rw-r--r--' /usr/share/doc/ringwatch/README.md
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/ringwatch-alerts.yml
 expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/prometheus.yml
+expect_file '-rw-r--r--' /usr/share/ringwatch/prometheus/prometheus-https.yml
 expect_file '-rw-r--r--' /usr/share/ringwatch/dashboards/ringwatch-host.json
 expect_file '-rw-r--r--' /usr/share/ringwatch/dashboards/ringwatch-cluster.json
 expect_file '-rw-r--r--' /usr/share/ringwatch/grafana/provisioning.yml
 
 # Control data.
 dpkg-deb -f "$deb" Depends >"$work/depends"
-for dep in adduser libyaml-cpp0.7 libprometheus-cpp-core1.0 libsodium23; do
+for dep in adduser libyaml-cpp0.7 libprometheus-cpp-core1.0 libsodium23 libssl3; do
   grep -q "$dep" "$work/depends" || fail "Depends lacks $dep: $(cat "$work/depends")"
 done
 # sd_notify is spoken directly; the agent does not link libsystemd.

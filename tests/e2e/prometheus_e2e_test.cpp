@@ -1,5 +1,7 @@
 // End to end with a real Prometheus (Debian's `prometheus` package): it
-// scrapes a 3-agent cluster on loopback, and every dashboard panel query and
+// scrapes a 3-agent cluster on loopback over HTTPS with a client certificate
+// (the agents require one: mutual TLS), as deploy/prometheus/prometheus.yml
+// shows, and every dashboard panel query and
 // every alert expression is evaluated through Prometheus' HTTP API. Each must
 // be valid and return data; alert expressions that only have data during a
 // failure are exercised by injecting that failure. A deliberately broken and
@@ -28,6 +30,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
+#include "tests/support/tls.h"
 
 namespace ringwatch::e2e {
 namespace {
@@ -71,7 +74,9 @@ class PrometheusE2e : public ::testing::Test {
     // seven times, and each flap doubles the probation.
     ASSERT_TRUE(testing::StartSeededCluster(3, &agents_, &error,
                                             "  bootstrap_voters: [node-1, node-2, node-3]\n"
-                                            "detector:\n  rejoin_probation: 100ms\n"))
+                                            "detector:\n  rejoin_probation: 100ms\n" +
+                                                HttpsYaml(),
+                                            client_))
         << error;
     port_ = testing::FreeLoopbackPort();
     std::string targets;
@@ -82,8 +87,13 @@ class PrometheusE2e : public ::testing::Test {
                    "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                    "rule_files: ['" RINGWATCH_SOURCE_DIR
                    "/deploy/prometheus/ringwatch-alerts.yml']\n"
-                   "scrape_configs:\n  - job_name: ringwatch\n    static_configs:\n"
-                   "      - targets: [" +
+                   "scrape_configs:\n  - job_name: ringwatch\n    scheme: https\n"
+                   "    tls_config:\n      ca_file: " +
+                       ca_.cert_file() + "\n      cert_file: " + scraper_.cert_file +
+                       "\n      key_file: " + scraper_.key_file +
+                       "\n"
+                       "    static_configs:\n"
+                       "      - targets: [" +
                        targets +
                        "]\n"
                        // Targets a test adds while Prometheus runs (AddTarget).
@@ -127,7 +137,7 @@ class PrometheusE2e : public ::testing::Test {
   int AgreedLeader(const std::vector<int>& among) {
     std::string leader;
     for (int i : among) {
-      auto r = testing::Get(agents_[i]->http_port(), "/v1/status");
+      auto r = agents_[i]->Get("/v1/status");
       if (!r) return -1;
       const auto j = nlohmann::json::parse(r->body, nullptr, false);
       if (j.is_discarded() || !j["raft"]["leader"].is_string()) return -1;
@@ -181,8 +191,21 @@ class PrometheusE2e : public ::testing::Test {
     return expr;
   }
 
+  // The http section of agents that serve HTTPS to clients with a
+  // certificate from the test CA.
+  std::string HttpsYaml() const {
+    return "http:\n  tls:\n    cert_file: " + server_cert_.cert_file +
+           "\n    key_file: " + server_cert_.key_file + "\n    client_ca_file: " + ca_.cert_file() +
+           "\n";
+  }
+
   std::string prometheus_;
   testing::TempDir dir_;
+  testing::TestCa ca_{dir_.path(), "e2e"};
+  testing::PemPair server_cert_ = ca_.Issue("agent", true);
+  testing::PemPair scraper_ = ca_.Issue("prometheus", false);
+  testing::PemPair operator_ = ca_.Issue("operator", false);
+  testing::TlsClientOptions client_{ca_.cert_file(), operator_.cert_file, operator_.key_file, 0};
   std::vector<std::unique_ptr<AgentProcess>> agents_;
   std::unique_ptr<testing::ChildProcess> server_;
   uint16_t port_ = 0;
@@ -242,8 +265,9 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
   std::vector<uint16_t> peer_ports;
   for (const auto& a : agents_)
     peer_ports.push_back(a->peer_port());
-  AgentProcess foreign("intruder",
-                       "cluster:\n  name: other\n  seeds: " + testing::SeedList(peer_ports) + "\n");
+  AgentProcess foreign("intruder", "cluster:\n  name: other\n  seeds: " +
+                                       testing::SeedList(peer_ports) + "\n" + HttpsYaml());
+  foreign.set_https(client_);
   std::string error;
   ASSERT_TRUE(foreign.Start(&error)) << error;
   EXPECT_GT(QueryUntilData(exprs["RingwatchForeignPeerTraffic"]).series, 0u);
@@ -305,7 +329,7 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
   // increase() sees a counter reset), and it rejoins after a probation
   // (100 ms here, doubling with each flap).
   auto node3_on_node1 = [&]() -> nlohmann::json {
-    auto r = testing::Get(agents_[0]->http_port(), "/v1/members");
+    auto r = agents_[0]->Get("/v1/members");
     if (!r) return nullptr;
     const auto body = nlohmann::json::parse(r->body, nullptr, false);
     if (body.is_discarded()) return nullptr;
@@ -325,7 +349,7 @@ TEST_F(PrometheusE2e, EveryAlertExpressionIsValidAndFiresOnItsFailure) {
         << "round " << i;
     // Prometheus has scraped node-1's counter for this life of node-3, so
     // that the next suspicion shows as an increase.
-    auto r = testing::Get(agents_[0]->http_port(), "/metrics");
+    auto r = agents_[0]->Get("/metrics");
     ASSERT_TRUE(r);
     const std::string series = "\nringwatch_peer_suspicions_total{peer=\"node-3\"} ";
     const auto at = r->body.find(series);

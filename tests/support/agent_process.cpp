@@ -91,12 +91,14 @@ std::string SeedList(const std::vector<uint16_t>& ports) {
 }
 
 bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
-                        std::string* error, const std::string& cluster_yaml) {
+                        std::string* error, const std::string& cluster_yaml,
+                        const std::optional<TlsClientOptions>& https) {
   const auto ports = FreeLoopbackPorts(count);
   const std::string extra = "cluster:\n  seeds: " + SeedList(ports) + "\n" + cluster_yaml;
   for (std::size_t i = 0; i < count; ++i) {
     agents->push_back(
         std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
+    if (https) agents->back()->set_https(*https);
     if (!agents->back()->Start(error)) return false;
   }
   return true;
@@ -166,7 +168,13 @@ bool AgentProcess::Start(std::string* error, std::chrono::milliseconds deadline)
 
 std::optional<RawResponse> AgentProcess::Get(const std::string& path) {
   NetnsScope in(network_.netns);
-  if (!https_) return testing::Get(http_port_, path);
+  if (!https_) {
+    try {
+      return testing::Get(http_port_, path);
+    } catch (const std::exception&) {
+      return std::nullopt;  // not accepting
+    }
+  }
   auto r = TlsExchange(http_port_,
                        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                        *https_);

@@ -44,7 +44,7 @@ class AgentProcess {
   void set_https(TlsClientOptions client) { https_ = std::move(client); }
 
   // GET `path` from this agent's HTTP port (over TLS when set_https), from
-  // its network namespace; nullopt when it does not answer.
+  // its network namespace; nullopt when it does not answer. Never throws.
   std::optional<RawResponse> Get(const std::string& path);
 
   uint16_t http_port() const { return http_port_; }
@@ -81,7 +81,10 @@ std::string SeedList(const std::vector<uint16_t>& ports);
 // Starts agents node-1..node-`count` on fresh peer ports, each seeded with all
 // of them; false (with the reason in `error`) if one does not come up.
 // `cluster_yaml` continues the `cluster:` map (e.g. "  bootstrap_voters: [...]\n").
+// With `https`, the agents serve HTTPS (cluster_yaml carries their http.tls)
+// and are reached with these client settings.
 bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
-                        std::string* error, const std::string& cluster_yaml = "");
+                        std::string* error, const std::string& cluster_yaml = "",
+                        const std::optional<TlsClientOptions>& https = std::nullopt);
 
 }  // namespace ringwatch::testing

@@ -11,8 +11,7 @@ namespace ringwatch::testing {
 
 nlohmann::json GetJson(AgentProcess& agent, const std::string& path) {
   try {
-    NetnsScope in(agent.netns());
-    auto r = Get(agent.http_port(), path);
+    auto r = agent.Get(path);
     if (!r || r->status != 200) return nullptr;
     return nlohmann::json::parse(r->body);
   } catch (const std::exception&) {
@@ -21,8 +20,7 @@ nlohmann::json GetJson(AgentProcess& agent, const std::string& path) {
 }
 
 double MetricSample(AgentProcess& agent, const std::string& series) {
-  NetnsScope in(agent.netns());
-  auto r = Get(agent.http_port(), "/metrics");
+  auto r = agent.Get("/metrics");
   if (!r) return -1;
   const auto at = r->body.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
@@ -30,8 +28,7 @@ double MetricSample(AgentProcess& agent, const std::string& series) {
 }
 
 double MetricSum(AgentProcess& agent, const std::string& name) {
-  NetnsScope in(agent.netns());
-  auto r = Get(agent.http_port(), "/metrics");
+  auto r = agent.Get("/metrics");
   if (!r) return -1;
   double sum = 0;
   std::istringstream lines(r->body);
