@@ -10,7 +10,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
 
 #include "agent/core_loop.h"
 #include "agent/http/http_router.h"

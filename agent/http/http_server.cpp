@@ -196,6 +196,7 @@ class Session : public SessionBase {
     net::post(Tcp().get_executor(), [self = Self()] {
       self->read_timer_.cancel();
       self->EndWaits();
+      self->answer_.reset();
       beast::error_code ec;
       self->Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
       self->Tcp().close();
@@ -400,13 +401,53 @@ class Session : public SessionBase {
     wait_timer_.async_wait([self = Self()](beast::error_code ec) {
       if (!ec && self->parked_) self->AnswerParked();  // the wait is over
     });
+    WatchClient();
     // The state may have moved between routing and parking (no Wake then).
     if (shared_->router.CurrentIndex(parked_->block) > parked_->block.index) AnswerParked();
+  }
+
+  // While a query is parked nothing else reads the connection: a read kept
+  // outstanding sees the client leave — its connection slot and its waiter
+  // are freed at once, not when the wait ends — and buffers what the client
+  // pipelines meanwhile (up to the buffer's size).
+  void WatchClient() {
+    const std::size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) return;  // full: further bytes wait in the socket
+    watching_ = true;
+    stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(4096, room)),
+                            [self = Self()](beast::error_code ec, std::size_t n) {
+                              self->watching_ = false;
+                              self->buffer_.commit(n);
+                              if (self->answer_) {  // AnswerParked cancelled this read to answer
+                                Waiting w = std::move(*self->answer_);
+                                self->answer_.reset();
+                                if (ec && ec != net::error::operation_aborted)
+                                  return self->CloseTcp();
+                                return self->Answer(std::move(w));
+                              }
+                              if (!self->parked_) return;  // closed meanwhile (Stop)
+                              if (ec) {  // the client left (or broke the connection)
+                                self->EndWaits();
+                                return self->CloseTcp();
+                              }
+                              self->WatchClient();
+                            });
   }
 
   void AnswerParked() {
     Waiting w = std::move(*parked_);
     EndWaits();
+    if (watching_) {  // one read at a time: the answer follows the watch's end
+      answer_ = std::move(w);
+      beast::error_code ignored;
+      Tcp().socket().cancel(ignored);
+      return;
+    }
+    Answer(std::move(w));
+  }
+
+  // A blocking query's answer: the same request, routed again.
+  void Answer(Waiting w) {
     HttpResponse response = RouteSafely(w.request);
     response.block.reset();
     response.deferred = nullptr;
@@ -529,6 +570,8 @@ class Session : public SessionBase {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<Waiting> parked_;
+  std::optional<Waiting> answer_;  // a parked query's, once WatchClient's read ends
+  bool watching_ = false;          // WatchClient's read is outstanding
   std::optional<Waiting> deferred_;
   uint64_t deferred_seq_ = 0;
 };

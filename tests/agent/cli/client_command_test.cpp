@@ -82,5 +82,48 @@ TEST(ClientCommand, UnreachableAgentIsExit1WithTheAddress) {
       << err.str();
 }
 
+TEST(ClientCommand, HttpAddressesWithAndWithoutScheme) {
+  HttpAddress a;
+  std::string error;
+  ASSERT_TRUE(ParseHttpAddress("127.0.0.1:7421", &a, &error)) << error;
+  EXPECT_FALSE(a.tls);
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, "7421");
+  ASSERT_TRUE(ParseHttpAddress("https://node-1.example:8443/", &a, &error)) << error;
+  EXPECT_TRUE(a.tls);
+  EXPECT_EQ(a.host, "node-1.example");
+  EXPECT_EQ(a.port, "8443");
+  EXPECT_EQ(a.authority, "node-1.example:8443");
+  ASSERT_TRUE(ParseHttpAddress("https://[::1]:7421", &a, &error)) << error;
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_EQ(a.authority, "[::1]:7421");
+  ASSERT_TRUE(ParseHttpAddress("http://localhost", &a, &error)) << error;
+  EXPECT_EQ(a.port, "7421");  // the default port
+  for (const std::string bad : {"", "ftp://h:1", "https://", "h:0", "h:65536", "h:x", "::1:7421",
+                                "https://h:1/v1", "[::1"}) {
+    EXPECT_FALSE(ParseHttpAddress(bad, &a, &error)) << bad;
+    EXPECT_NE(error.find("--http-addr"), std::string::npos) << bad << ": " << error;
+  }
+}
+
+TEST(ClientCommand, UsageProblemsAreExit2BeforeAnythingIsSent) {
+  std::ostringstream out, err;
+  ClientOptions o;
+  o.http_addr = "ftp://127.0.0.1:9";
+  EXPECT_EQ(RunClient("members", o, out, err), 2);
+  o.http_addr = "127.0.0.1:9";
+  o.token_file = "/nonexistent/token";
+  EXPECT_EQ(RunClient("leave", o, out, err), 2);
+  EXPECT_NE(err.str().find("--token-file /nonexistent/token"), std::string::npos) << err.str();
+  o.token_file = "";
+  o.ca_file = "/etc/hostname";
+  EXPECT_EQ(RunClient("members", o, out, err), 2) << "a CA for a plain-HTTP address";
+  o.http_addr = "https://127.0.0.1:9";
+  o.ca_file = "/nonexistent/ca.pem";
+  err.str("");
+  EXPECT_EQ(RunClient("members", o, out, err), 2);
+  EXPECT_NE(err.str().find("--ca-file"), std::string::npos) << err.str();
+}
+
 }  // namespace
 }  // namespace ringwatch::agent

@@ -360,6 +360,35 @@ TEST_F(HttpServerTest, ManyParkedQueriesAreAllWokenAndStopReleasesTheRest) {
   EXPECT_TRUE(WaitForMetric("ringwatch_http_waiters", 0));
 }
 
+// A parked query whose client goes away frees its waiter and its connection
+// slot at once (not when its wait ends); requests the client pipelines while
+// it waits are answered after it, in order.
+TEST_F(HttpServerTest, AParkedQueryNoticesItsClientLeavingAndKeepsPipelinedRequests) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  Start(o);
+  PublishView(3);
+  for (int i = 0; i < 3; ++i) {  // more rounds than slots: each must be freed
+    RawConnection c(port_);
+    ASSERT_TRUE(c.Send(Req("/v1/members?index=3&wait=10m")));
+    ASSERT_TRUE(WaitForMetric("ringwatch_http_waiters", 1)) << i;
+  }
+  EXPECT_TRUE(WaitForMetric("ringwatch_http_waiters", 0));
+  EXPECT_TRUE(WaitForMetric("ringwatch_http_connections", 0));
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send(Req("/v1/members?index=3&wait=5m")));
+  ASSERT_TRUE(WaitForMetric("ringwatch_http_waiters", 1));
+  ASSERT_TRUE(c.Send(Req("/livez") + Req("/nope")));
+  EXPECT_TRUE(c.Read(1, 200ms).empty()) << "a pipelined request overtook the parked one";
+  PublishView(4);
+  server_->Wake();
+  auto r = c.Read(3, kDeadline);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].headers["x-ringwatch-index"], "4");
+  EXPECT_EQ(r[1].body, "ok\n");
+  EXPECT_EQ(r[2].status, 404);
+}
+
 // The answer to a POST comes from another thread (the core's) when the
 // action is done; meanwhile the server serves everyone else.
 class DeferredTest : public HttpServerTest {
@@ -531,6 +560,24 @@ TEST_F(HttpsTest, ReloadServesTheNewCertificateAndABadOneKeepsTheOld) {
   ASSERT_TRUE(kept.response) << kept.error;
   EXPECT_EQ(kept.peer_subject, "agent-b");
   EXPECT_EQ(Metric("ringwatch_http_tls_reloads_total{result=\"failed\"}"), 1);
+}
+
+TEST_F(HttpsTest, BlockingQueriesParkAndAnswerOverTls) {
+  Start(Tls(false));
+  PublishView(3);
+  testing::TlsResult result;
+  std::thread client([&] {
+    result =
+        testing::TlsExchange(port_, Req("/v1/members?index=3&wait=5m", "Connection: close\r\n"),
+                             {ca_.cert_file(), "", "", 0});
+  });
+  ASSERT_TRUE(WaitForMetric("ringwatch_http_waiters", 1));
+  PublishView(4);
+  server_->Wake();
+  client.join();
+  ASSERT_TRUE(result.response) << result.error;
+  EXPECT_EQ(result.response->headers["x-ringwatch-index"], "4");
+  EXPECT_TRUE(WaitForMetric("ringwatch_http_waiters", 0));
 }
 
 TEST_F(HttpsTest, StartWithoutALoadedCertificateFails) {
