@@ -69,6 +69,7 @@ void Policy::Resync(Instant now) {
 
 bool StallDetector::Tick(Instant now) {
   const bool stalled = last_ && now - *last_ > bound_;
+  last_gap_ = last_ ? now - *last_ : Duration{0};
   last_ = now;
   return stalled;
 }

@@ -76,10 +76,13 @@ class StallDetector {
   // True when the gap since the previous Tick exceeded the bound.
   bool Tick(Instant now);
   Duration bound() const { return bound_; }
+  // The gap between the last two Ticks (zero before the second).
+  Duration last_gap() const { return last_gap_; }
 
  private:
   Duration bound_;
   std::optional<Instant> last_;
+  Duration last_gap_{0};
 };
 
 // The phi-accrual parameters of `options`.

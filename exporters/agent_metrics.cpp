@@ -1,5 +1,7 @@
 #include "exporters/agent_metrics.h"
 
+#include "membership/view.h"
+
 namespace ringwatch::exporters {
 namespace {
 
@@ -105,6 +107,16 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
                    .Name("ringwatch_membership_changes_total")
                    .Help("Membership events applied from the committed log, by kind.")
                    .Register(registry)),
+      diagnoses_(prometheus::BuildCounter()
+                     .Name("ringwatch_diagnoses_total")
+                     .Help("Deaths and leaves applied from the committed log, by the class of "
+                           "their diagnosis (the verdict).")
+                     .Register(registry)),
+      revisions_(prometheus::BuildCounter()
+                     .Name("ringwatch_diagnosis_revisions_total")
+                     .Help("Verdicts revised by the account of a member that came back, by "
+                           "verdict (from) and revision (to).")
+                     .Register(registry)),
       detection_seconds_(
           prometheus::BuildHistogram()
               .Name("ringwatch_detection_seconds")
@@ -120,12 +132,19 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
                         .Add({})) {
   for (const char* state : {"alive", "restarting", "dead", "left"})
     members_.Add({{"state", state}});
-  for (auto kind : {membership::EventKind::kJoin, membership::EventKind::kDead,
-                    membership::EventKind::kAlive, membership::EventKind::kLeave,
-                    membership::EventKind::kLeader, membership::EventKind::kVoterAdded,
-                    membership::EventKind::kVoterRemoved, membership::EventKind::kRemoved,
-                    membership::EventKind::kRestarting, membership::EventKind::kReturned})
+  for (auto kind :
+       {membership::EventKind::kJoin, membership::EventKind::kDead, membership::EventKind::kAlive,
+        membership::EventKind::kLeave, membership::EventKind::kLeader,
+        membership::EventKind::kVoterAdded, membership::EventKind::kVoterRemoved,
+        membership::EventKind::kRemoved, membership::EventKind::kRestarting,
+        membership::EventKind::kReturned, membership::EventKind::kRevised})
     changes_.Add({{"kind", membership::ToString(kind)}});
+  for (uint8_t c = 1; c <= membership::kMaxDiagnosisClass; ++c) {
+    const auto cls = static_cast<membership::DiagnosisClass>(c);
+    if (membership::IsVerdict(cls) || cls == membership::DiagnosisClass::kLeft ||
+        cls == membership::DiagnosisClass::kStopped)
+      diagnoses_.Add({{"class", membership::ToString(cls)}});
+  }
 }
 
 void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
@@ -163,6 +182,15 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
     if (e.seq <= counted_seq_) continue;
     counted_seq_ = e.seq;
     changes_.Add({{"kind", membership::ToString(e.kind)}}).Increment();
+    if (e.diagnosis &&
+        (e.kind == membership::EventKind::kDead || e.kind == membership::EventKind::kLeave))
+      diagnoses_.Add({{"class", membership::ToString(*e.diagnosis)}}).Increment();
+    if (e.kind == membership::EventKind::kRevised && e.diagnosis) {
+      const membership::Member* m = view.Find(e.member);
+      const std::string from =
+          m && m->diagnosis ? membership::ToString(m->diagnosis->cls) : "unknown";
+      revisions_.Add({{"from", from}, {"to", membership::ToString(*e.diagnosis)}}).Increment();
+    }
     if (e.kind != membership::EventKind::kDead) continue;
     const membership::Member* m = view.Find(e.member);
     if (!m || !m->diagnosis) continue;

@@ -94,6 +94,8 @@ class MembershipMetrics {
   prometheus::Family<prometheus::Gauge>& members_;
   prometheus::Family<prometheus::Gauge>& member_up_;
   prometheus::Family<prometheus::Counter>& changes_;
+  prometheus::Family<prometheus::Counter>& diagnoses_;
+  prometheus::Family<prometheus::Counter>& revisions_;
   prometheus::Histogram& detection_seconds_;
   prometheus::Gauge& view_version_;
   std::map<std::string, prometheus::Gauge*> up_series_;

@@ -41,8 +41,20 @@ struct Decision {
 };
 
 // The classification of DESIGN.md, from the fresh reports about one member
-// (some suspecting, maybe some not). Pure; exposed for tests.
-DiagnosisClass Classify(const std::vector<Report>& reports);
+// (some suspecting, maybe some not), in order: a refused probe is
+// process_down; an observer that still hears it, a group that went silent
+// with it (`in_group`), or probes that connect for some observers and time
+// out for others are a partition; pressure in its last health is
+// overloaded; probes that all connect are unresponsive (the host's kernel
+// accepts, the agent says nothing: hung, paused, starved); else host_down.
+// Pure; exposed for tests.
+DiagnosisClass Classify(const std::vector<Report>& reports, bool in_group = false);
+// The revision of `verdict` that a returning member's `account` makes: it
+// came back as a new process: crashed; its own event loop stalled for at
+// least half the silence its observers measured (and 200 ms): paused; it
+// kept hearing some of the members it watches: partition; it heard nobody:
+// isolated. Pure.
+DiagnosisClass ReviseClass(const Diagnosis& verdict, const Account& account);
 // Load, memory or agent CPU pressure in a health summary.
 bool UnderPressure(const Health& h);
 
@@ -56,6 +68,9 @@ class Aggregator {
     // How long a decision may wait for an observer's TCP probe result (which
     // tells process_down from host_down) once enough observers agree.
     core::Duration probe_grace = std::chrono::milliseconds(0);
+    // Members whose suspicions began within this of each other went silent
+    // together: a partition (or a shared failure), not each alone.
+    core::Duration group_window = std::chrono::seconds(1);
   };
 
   explicit Aggregator(Options options) : options_(options) {}
@@ -81,6 +96,10 @@ class Aggregator {
   Options options_;
   std::map<std::pair<std::string, std::string>, Held> reports_;  // (subject, observer)
   std::map<std::string, core::Instant> proposed_;                // subject → when
+  // Members recently declared dead (not process_down), with the start of
+  // their silence: a member going silent within group_window of theirs
+  // belongs to their group.
+  std::map<std::string, core::Instant> silent_since_;
 };
 
 }  // namespace ringwatch::membership

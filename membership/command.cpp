@@ -5,9 +5,10 @@
 namespace ringwatch::membership {
 namespace {
 
-// 2: member infos carry the identity. Version 1 entries (a log written by an
-// earlier version) still decode, without identities.
-constexpr uint8_t kVersion = 2;
+// 2: member infos carry the identity; 3: diagnoses carry per-observer
+// probes, the silent group and a revision (and Revise exists). Earlier
+// entries (a log written by an earlier version) still decode.
+constexpr uint8_t kVersion = 3;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -46,6 +47,12 @@ std::string EncodeCommand(const Command& c) {
                    wire::PutString(w, x.id);
                    w.U64(x.incarnation);
                  },
+                 [&](const Revise& x) {
+                   wire::PutString(w, x.id);
+                   w.U64(x.incarnation);
+                   w.U8(static_cast<uint8_t>(x.revision.cls));
+                   wire::PutAccount(w, x.revision.account);
+                 },
              },
              c.body);
   return w.Take();
@@ -55,9 +62,10 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
   core::ByteReader r(bytes);
   uint8_t version = 0, tag = 0;
   Command c;
-  if (!r.U8(&version) || (version != kVersion && version != 1) || !r.I64(&c.time_ms) || !r.U8(&tag))
+  if (!r.U8(&version) || version < 1 || version > kVersion || !r.I64(&c.time_ms) || !r.U8(&tag))
     return std::nullopt;
   const bool identities = version >= 2;
+  const bool diagnosis_v2 = version >= 3;
   bool ok = false;
   switch (tag) {
     case 1: {
@@ -68,7 +76,8 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     }
     case 2: {
       MarkDead d;
-      ok = wire::GetId(r, &d.id) && r.U64(&d.incarnation) && wire::GetDiagnosis(r, &d.diagnosis);
+      ok = wire::GetId(r, &d.id) && r.U64(&d.incarnation) &&
+           wire::GetDiagnosis(r, &d.diagnosis, diagnosis_v2);
       c.body = std::move(d);
       break;
     }
@@ -105,6 +114,16 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     case 8: {
       Restarting x;
       ok = wire::GetId(r, &x.id) && r.U64(&x.incarnation);
+      c.body = std::move(x);
+      break;
+    }
+    case 9: {
+      if (!diagnosis_v2) return std::nullopt;
+      Revise x;
+      uint8_t cls = 0;
+      ok = wire::GetId(r, &x.id) && r.U64(&x.incarnation) && r.U8(&cls) && cls >= 1 &&
+           cls <= kMaxDiagnosisClass && wire::GetAccount(r, &x.revision.account);
+      x.revision.cls = static_cast<DiagnosisClass>(cls);
       c.body = std::move(x);
       break;
     }

@@ -46,6 +46,15 @@ struct Restarting {  // a planned restart: alive, same incarnation → restartin
   uint64_t incarnation = 0;
   bool operator==(const Restarting&) const = default;
 };
+// A dead member came back with its account: the leader's revision of the
+// verdict on the death of `incarnation` (ignored unless the member is still
+// dead in that incarnation, with a verdict not yet revised).
+struct Revise {
+  std::string id;
+  uint64_t incarnation = 0;
+  Revision revision;
+  bool operator==(const Revise&) const = default;
+};
 struct LeaderElected {
   std::string id;
   uint64_t term = 0;
@@ -53,7 +62,7 @@ struct LeaderElected {
 };
 
 using CommandBody = std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember,
-                                 LeaderElected, Restarting>;
+                                 LeaderElected, Restarting, Revise>;
 
 struct Command {
   int64_t time_ms = 0;

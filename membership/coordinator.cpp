@@ -174,9 +174,11 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
       // Declared dead while alive (paused, partitioned): come back as a new
       // incarnation, after the leader's probation.
       if (me->info.incarnation >= self.incarnation) self.incarnation = me->info.incarnation + 1;
-      RejoinRequest r{self.id, self.incarnation, false, {}};
+      RejoinRequest r{self.id, self.incarnation, false, {}, account_};
+      // This process held the incarnation that died, or it started after.
+      r.account.restarted = me->info.incarnation < start_incarnation_;
       if (raft.is_leader) {
-        OnRejoin(r, now);
+        OnRejoin(r, now, wall_ms, fx);
       } else {
         Route(raft, r, fx);
       }
@@ -241,6 +243,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     rejoining_.clear();
     joins_proposed_.clear();
     stopped_proposed_.clear();
+    revisions_proposed_.clear();
   }
   return fx;
 }
@@ -325,7 +328,22 @@ Effects Coordinator::AfterApply(const RaftFacts& raft, int64_t wall_ms) {
   return fx;
 }
 
-void Coordinator::OnRejoin(const RejoinRequest& r, core::Instant now) {
+void Coordinator::OnRejoin(const RejoinRequest& r, core::Instant now, int64_t wall_ms,
+                           Effects& fx) {
+  // Its account revises the verdict on its death, once (proposed again
+  // after join_retry if lost; applied only while it is still dead).
+  const Member* m = view_.Find(r.id);
+  if (m && m->state == MemberState::kDead && m->diagnosis && IsVerdict(m->diagnosis->cls) &&
+      !m->diagnosis->revision) {
+    auto [at, fresh] = revisions_proposed_.try_emplace(r.id, now);
+    if (fresh || now - at->second >= options_.join_retry) {
+      at->second = now;
+      Revision revision;
+      revision.cls = ReviseClass(*m->diagnosis, r.account);
+      revision.account = r.account;
+      fx.proposals.push_back(Command{wall_ms, Revise{r.id, m->info.incarnation, revision}});
+    }
+  }
   auto [it, fresh] = rejoining_.try_emplace(r.id, Probation{r.incarnation, now, now});
   if (!fresh) {
     if (it->second.incarnation != r.incarnation) it->second = Probation{r.incarnation, now, now};
@@ -379,7 +397,7 @@ Effects Coordinator::Receive(const RaftFacts& raft, const PeerMessage& message, 
     joins_proposed_[j->info.id] = now;
     fx.proposals.push_back(Command{wall_ms, AddMember{j->info}});
   } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
-    OnRejoin(*r, now);
+    OnRejoin(*r, now, wall_ms, fx);
   } else if (const auto* rep = std::get_if<ReportMessage>(&message)) {
     aggregator_.Receive(rep->report, now);
     // Decide at once: the report that completes a quorum of suspicions

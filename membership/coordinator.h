@@ -93,6 +93,11 @@ class Coordinator {
   bool Restore(const raft::Snapshot& snapshot);
   std::string SnapshotData() const { return view_.Encode(); }
 
+  // What this member says about the time it was away, should it find
+  // itself dead (the embedding's detectors and stall detector know);
+  // `restarted` is the coordinator's own.
+  void SetAccount(Account account) { account_ = std::move(account); }
+
   // Once per heartbeat interval.
   Effects Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                const std::vector<LocalObservation>& observations);
@@ -139,7 +144,7 @@ class Coordinator {
   void Recompute() { observers_dirty_ = true; }
   void BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx);
   void LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms, Effects& fx);
-  void OnRejoin(const RejoinRequest& r, core::Instant now);
+  void OnRejoin(const RejoinRequest& r, core::Instant now, int64_t wall_ms, Effects& fx);
   void Autopilot(int64_t wall_ms, Effects& fx);
   void Route(const RaftFacts& raft, PeerMessage m, Effects& fx);
 
@@ -164,8 +169,13 @@ class Coordinator {
   };
   std::map<std::string, Probation> rejoining_;  // leader: members asking to come back
   std::map<std::string, core::Instant> joins_proposed_;
-  std::map<std::string, core::Instant> stopped_proposed_;  // leader: grace expiries proposed
-  std::optional<core::Instant> leaderless_since_;          // no leader known since
+  std::map<std::string, core::Instant> stopped_proposed_;    // leader: grace expiries proposed
+  std::map<std::string, core::Instant> revisions_proposed_;  // leader: Revise proposed
+  // This process's first incarnation: a death of an earlier one is one it
+  // did not live through (it restarted).
+  uint64_t start_incarnation_ = options_.self.incarnation;
+  Account account_;  // what this member would say if it found itself dead
+  std::optional<core::Instant> leaderless_since_;  // no leader known since
 };
 
 }  // namespace ringwatch::membership

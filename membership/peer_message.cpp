@@ -15,6 +15,7 @@ void PutSigned(core::ByteWriter& w, const PeerMessage& message) {
   } else if (const auto* r = std::get_if<RejoinRequest>(&message)) {
     wire::PutString(w, r->id);
     w.U64(r->incarnation);
+    wire::PutAccount(w, r->account);
   } else if (const auto* m = std::get_if<ReportMessage>(&message)) {
     const Report& p = m->report;
     wire::PutString(w, p.observer);
@@ -79,7 +80,8 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string
     out = std::move(j);
   } else if (tag == 2) {
     RejoinRequest j;
-    ok = wire::GetId(r, &j.id) && r.U64(&j.incarnation) && tail(&j.forwarded, &j.signature);
+    ok = wire::GetId(r, &j.id) && r.U64(&j.incarnation) && wire::GetAccount(r, &j.account) &&
+         tail(&j.forwarded, &j.signature);
     out = std::move(j);
   } else if (tag == 3) {
     ReportMessage m;

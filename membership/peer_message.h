@@ -44,6 +44,9 @@ struct RejoinRequest {
   uint64_t incarnation = 0;  // the new one: higher than the view's
   bool forwarded = false;
   std::string signature = {};  // by the member's registered identity
+  // What the member says about the time it was away: the leader revises the
+  // verdict on its death with it (ReviseClass).
+  Account account = {};
   bool operator==(const RejoinRequest&) const = default;
 };
 

@@ -16,15 +16,22 @@ namespace ringwatch::membership {
 enum class MemberState : uint8_t { kAlive = 1, kDead = 2, kLeft = 3, kRestarting = 4 };
 const char* ToString(MemberState state);
 
-// DESIGN.md "Diagnosis".
+// DESIGN.md "Diagnosis". The first seven are verdicts (what the survivors
+// saw when they declared the member dead); the last three only revisions
+// (what the member itself said when it came back), with kPartition.
 enum class DiagnosisClass : uint8_t {
-  kProcessDown = 1,  // all observers silent; TCP connect refused
-  kHostDown = 2,     // all observers silent; TCP connect timed out (or no probe)
-  kPartition = 3,    // some observers still hear it, others do not
-  kOverloaded = 4,   // late heartbeats; its health summary shows pressure
-  kLeft = 5,         // graceful leave
-  kStopped = 6,      // a planned restart that did not return within restart_grace
+  kProcessDown = 1,   // all observers silent; TCP connect refused
+  kHostDown = 2,      // all observers silent; TCP connect timed out (or no probe); alone
+  kPartition = 3,     // some observers still hear it, or a group went silent together
+  kOverloaded = 4,    // late heartbeats; its health summary shows pressure
+  kLeft = 5,          // graceful leave
+  kStopped = 6,       // a planned restart that did not return within restart_grace
+  kUnresponsive = 7,  // all observers silent; TCP connect accepted (hung, paused, starved)
+  kIsolated = 8,      // revision: it heard nobody meanwhile (cut off, interface down)
+  kPaused = 9,        // revision: its own stall detector measured the silence as a pause
+  kCrashed = 10,      // revision: it came back as a new process (it restarted)
 };
+inline constexpr uint8_t kMaxDiagnosisClass = 10;
 const char* ToString(DiagnosisClass c);
 
 // What an observer's TCP connect to the member's peer port found.
@@ -46,15 +53,42 @@ struct ObserverEvidence {
   double phi = 0;
   double silence_seconds = 0;
   bool suspected = false;
+  ProbeResult probe = ProbeResult::kNone;  // its TCP connect to the member
   bool operator==(const ObserverEvidence&) const = default;
+};
+
+// What a member declared dead says about the time it was away, when it
+// comes back (DESIGN.md "Diagnosis").
+struct Account {
+  bool restarted = false;  // it came back as a new process
+  // The members it watches that it kept hearing while it could not hear
+  // most of them (its own isolation episode); all of them when it had no
+  // such episode. Sorted, at most kMaxAccountHeard.
+  std::vector<std::string> heard;
+  bool episode = false;           // it lost most of the members it watches meanwhile
+  uint32_t longest_pause_ms = 0;  // the longest stall of its own event loop, recently
+  bool operator==(const Account&) const = default;
+};
+inline constexpr std::size_t kMaxAccountHeard = 64;
+
+// The leader's second opinion on a death, from the member's account.
+struct Revision {
+  DiagnosisClass cls = DiagnosisClass::kIsolated;  // partition, isolated, paused or crashed
+  Account account;
+  int64_t revised_at_ms = 0;
+  bool operator==(const Revision&) const = default;
 };
 
 struct Diagnosis {
   DiagnosisClass cls = DiagnosisClass::kHostDown;
   std::vector<ObserverEvidence> observers;  // sorted by observer id
-  ProbeResult probe = ProbeResult::kNone;
+  ProbeResult probe = ProbeResult::kNone;   // the most telling of the observers' probes
   std::optional<Health> health;
   int64_t decided_at_ms = 0;
+  // kPartition by correlation: the other members that went silent within
+  // the same detection window (the other side). Sorted.
+  std::vector<std::string> group = {};
+  std::optional<Revision> revision = {};  // set once the member has come back
   bool operator==(const Diagnosis&) const = default;
 };
 
@@ -106,6 +140,7 @@ enum class EventKind : uint8_t {
   kRemoved = 8,     // an operator removed a dead or left member (ringwatch addition)
   kRestarting = 9,  // a planned restart began (the ring stays as it is)
   kReturned = 10,   // back from a planned restart within the grace
+  kRevised = 11,    // a dead member came back and its account revised the verdict
 };
 const char* ToString(EventKind kind);
 

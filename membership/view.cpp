@@ -37,6 +37,14 @@ const char* ToString(DiagnosisClass c) {
       return "left";
     case DiagnosisClass::kStopped:
       return "stopped";
+    case DiagnosisClass::kUnresponsive:
+      return "unresponsive";
+    case DiagnosisClass::kIsolated:
+      return "isolated";
+    case DiagnosisClass::kPaused:
+      return "paused";
+    case DiagnosisClass::kCrashed:
+      return "crashed";
   }
   return "?";
 }
@@ -77,6 +85,8 @@ const char* ToString(EventKind k) {
       return "restarting";
     case EventKind::kReturned:
       return "returned";
+    case EventKind::kRevised:
+      return "revised";
   }
   return "?";
 }
@@ -219,11 +229,11 @@ View::Change View::ApplyBody(const Command& c) {
       m.since_ms = now;
       return Record(now, EventKind::kReturned, a->info.id, std::nullopt, true);
     }
-    // A left or dead member comes back as a new incarnation.
+    // A left or dead member comes back as a new incarnation. Its latest
+    // diagnosis stays (with the revision its return brought, if any).
     m.info = a->info;
     m.state = MemberState::kAlive;
     m.since_ms = m.alive_since_ms = now;
-    m.diagnosis.reset();
     return Record(now, EventKind::kJoin, a->info.id, std::nullopt, true);
   }
   if (const auto* d = std::get_if<MarkDead>(&c.body)) {
@@ -300,7 +310,39 @@ View::Change View::ApplyBody(const Command& c) {
   if (const auto* l = std::get_if<LeaderElected>(&c.body)) {
     return Record(now, EventKind::kLeader, l->id, std::nullopt, false);
   }
+  if (const auto* x = std::get_if<Revise>(&c.body)) {
+    // Only the verdict on the death of that incarnation, once, and only
+    // while the member is still dead in it (its return follows the
+    // revision in the log).
+    auto it = members_.find(x->id);
+    if (it == members_.end()) return {};
+    Member& m = it->second;
+    if (m.state != MemberState::kDead || m.info.incarnation != x->incarnation || !m.diagnosis ||
+        m.diagnosis->revision || !IsVerdict(m.diagnosis->cls) || !IsRevision(x->revision.cls))
+      return {};
+    m.diagnosis->revision = x->revision;
+    m.diagnosis->revision->revised_at_ms = now;
+    return Record(now, EventKind::kRevised, x->id, x->revision.cls, false);
+  }
   return {};
+}
+
+bool IsVerdict(DiagnosisClass c) {
+  switch (c) {
+    case DiagnosisClass::kProcessDown:
+    case DiagnosisClass::kHostDown:
+    case DiagnosisClass::kPartition:
+    case DiagnosisClass::kOverloaded:
+    case DiagnosisClass::kUnresponsive:
+      return true;
+    default:
+      return false;  // left and stopped are what the member said; the rest are revisions
+  }
+}
+
+bool IsRevision(DiagnosisClass c) {
+  return c == DiagnosisClass::kPartition || c == DiagnosisClass::kIsolated ||
+         c == DiagnosisClass::kPaused || c == DiagnosisClass::kCrashed;
 }
 
 View::Change View::VoterAdded(const std::string& id) {
@@ -312,7 +354,9 @@ View::Change View::VoterRemoved(const std::string& id) {
 }
 
 namespace {
-constexpr uint8_t kViewFormat = 3;  // 2: ring_version, removed ids; 3: identities
+// 2: ring_version, removed ids; 3: identities; 4: diagnoses with
+// per-observer probes, the silent group and the revision.
+constexpr uint8_t kViewFormat = 4;
 constexpr uint32_t kMaxMembers = 1u << 20;
 }  // namespace
 
@@ -332,7 +376,7 @@ std::string View::Encode(uint8_t format) const {
     w.I64(m.alive_since_ms);
     w.U32(m.flaps);
     w.U8(m.diagnosis ? 1 : 0);
-    if (m.diagnosis) wire::PutDiagnosis(w, *m.diagnosis);
+    if (m.diagnosis) wire::PutDiagnosis(w, *m.diagnosis, format >= 4);
   }
   w.U32(static_cast<uint32_t>(events_.size()));
   for (const Event& e : events_) {
@@ -379,7 +423,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
     m.state = static_cast<MemberState>(state);
     if (has) {
       m.diagnosis.emplace();
-      if (!wire::GetDiagnosis(r, &*m.diagnosis)) return std::nullopt;
+      if (!wire::GetDiagnosis(r, &*m.diagnosis, format >= 4)) return std::nullopt;
     }
     std::string id = m.info.id;
     if (!v.members_.emplace(id, std::move(m)).second) return std::nullopt;
@@ -388,8 +432,8 @@ std::optional<View> View::Decode(std::string_view bytes) {
   for (uint32_t i = 0; i < events; ++i) {
     Event e;
     uint8_t kind = 0, diag = 0;
-    if (!r.U64(&e.seq) || !r.I64(&e.time_ms) || !r.U8(&kind) || kind < 1 || kind > 10 ||
-        !wire::GetString(r, &e.member) || !r.U8(&diag) || diag > 6)
+    if (!r.U64(&e.seq) || !r.I64(&e.time_ms) || !r.U8(&kind) || kind < 1 || kind > 11 ||
+        !wire::GetString(r, &e.member) || !r.U8(&diag) || diag > kMaxDiagnosisClass)
       return std::nullopt;
     e.kind = static_cast<EventKind>(kind);
     if (diag) e.diagnosis = static_cast<DiagnosisClass>(diag);

@@ -44,6 +44,11 @@ inline bool InRing(MemberState s) {
   return s == MemberState::kAlive || s == MemberState::kRestarting;
 }
 
+// Verdict classes (what observers conclude) and revision classes (what a
+// returning member's account shows): DESIGN.md "Diagnosis".
+bool IsVerdict(DiagnosisClass c);
+bool IsRevision(DiagnosisClass c);
+
 // Whether a join may register `identity` (a public key) for `m`: the same
 // key, a member without one yet (an entry of an earlier version), or a new
 // key once the member is dead or left — never a key change of a live member

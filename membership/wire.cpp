@@ -73,7 +73,7 @@ bool GetHealth(core::ByteReader& r, Health* h) {
          r.F32(&h->fullest_filesystem_ratio) && r.F32(&h->agent_cpu_ratio);
 }
 
-void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d) {
+void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, bool v2) {
   w.U8(static_cast<uint8_t>(d.cls));
   w.U32(static_cast<uint32_t>(d.observers.size()));
   for (const ObserverEvidence& o : d.observers) {
@@ -81,25 +81,35 @@ void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d) {
     PutF64(w, o.phi);
     PutF64(w, o.silence_seconds);
     w.U8(o.suspected ? 1 : 0);
+    if (v2) w.U8(static_cast<uint8_t>(o.probe));
   }
   w.U8(static_cast<uint8_t>(d.probe));
   w.U8(d.health ? 1 : 0);
   if (d.health) PutHealth(w, *d.health);
   w.I64(d.decided_at_ms);
+  if (!v2) return;
+  PutIds(w, d.group);
+  w.U8(d.revision ? 1 : 0);
+  if (!d.revision) return;
+  w.U8(static_cast<uint8_t>(d.revision->cls));
+  PutAccount(w, d.revision->account);
+  w.I64(d.revision->revised_at_ms);
 }
 
-bool GetDiagnosis(core::ByteReader& r, Diagnosis* d) {
+bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2) {
   uint8_t cls = 0, probe = 0, has_health = 0;
   uint32_t n = 0;
-  if (!r.U8(&cls) || cls < 1 || cls > 6 || !r.U32(&n) || n > kMaxObservers) return false;
+  if (!r.U8(&cls) || cls < 1 || cls > kMaxDiagnosisClass || !r.U32(&n) || n > kMaxObservers)
+    return false;
   d->cls = static_cast<DiagnosisClass>(cls);
   d->observers.resize(n);
   for (ObserverEvidence& o : d->observers) {
-    uint8_t s = 0;
+    uint8_t s = 0, p = 0;
     if (!GetId(r, &o.observer) || !GetF64(r, &o.phi) || !GetF64(r, &o.silence_seconds) ||
-        !r.U8(&s) || s > 1)
+        !r.U8(&s) || s > 1 || (v2 && (!r.U8(&p) || p > 3)))
       return false;
     o.suspected = s == 1;
+    o.probe = static_cast<ProbeResult>(p);
   }
   if (!r.U8(&probe) || probe > 3 || !r.U8(&has_health) || has_health > 1) return false;
   d->probe = static_cast<ProbeResult>(probe);
@@ -107,7 +117,50 @@ bool GetDiagnosis(core::ByteReader& r, Diagnosis* d) {
     d->health.emplace();
     if (!GetHealth(r, &*d->health)) return false;
   }
-  return r.I64(&d->decided_at_ms);
+  if (!r.I64(&d->decided_at_ms)) return false;
+  if (!v2) return true;
+  uint8_t has_revision = 0;
+  if (!GetIds(r, &d->group, kMaxObservers) || !r.U8(&has_revision) || has_revision > 1)
+    return false;
+  if (!has_revision) return true;
+  uint8_t rcls = 0;
+  d->revision.emplace();
+  if (!r.U8(&rcls) || rcls < 1 || rcls > kMaxDiagnosisClass) return false;
+  d->revision->cls = static_cast<DiagnosisClass>(rcls);
+  return GetAccount(r, &d->revision->account) && r.I64(&d->revision->revised_at_ms);
+}
+
+void PutIds(core::ByteWriter& w, const std::vector<std::string>& ids) {
+  w.U32(static_cast<uint32_t>(ids.size()));
+  for (const std::string& id : ids)
+    PutString(w, id);
+}
+
+bool GetIds(core::ByteReader& r, std::vector<std::string>* ids, std::size_t max) {
+  uint32_t n = 0;
+  if (!r.U32(&n) || n > max) return false;
+  ids->resize(n);
+  for (std::string& id : *ids) {
+    if (!GetId(r, &id)) return false;
+  }
+  return true;
+}
+
+void PutAccount(core::ByteWriter& w, const Account& a) {
+  w.U8(a.restarted ? 1 : 0);
+  w.U8(a.episode ? 1 : 0);
+  w.U32(a.longest_pause_ms);
+  PutIds(w, a.heard);
+}
+
+bool GetAccount(core::ByteReader& r, Account* a) {
+  uint8_t restarted = 0, episode = 0;
+  if (!r.U8(&restarted) || restarted > 1 || !r.U8(&episode) || episode > 1 ||
+      !r.U32(&a->longest_pause_ms) || !GetIds(r, &a->heard, kMaxAccountHeard))
+    return false;
+  a->restarted = restarted == 1;
+  a->episode = episode == 1;
+  return true;
 }
 
 }  // namespace ringwatch::membership::wire

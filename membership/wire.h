@@ -23,8 +23,15 @@ bool GetInfo(core::ByteReader& r, MemberInfo* info, std::string* why = nullptr,
              bool with_identity = true);
 // A member id: core::IsValidId.
 bool GetId(core::ByteReader& r, std::string* out);
-void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d);
-bool GetDiagnosis(core::ByteReader& r, Diagnosis* d);
+// v2 (view format 4, command version 3): per-observer probes, the silent
+// group and the revision; without it, the earlier layout.
+void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, bool v2 = true);
+bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2 = true);
+// A list of member ids, at most `max` on decoding.
+void PutIds(core::ByteWriter& w, const std::vector<std::string>& ids);
+bool GetIds(core::ByteReader& r, std::vector<std::string>* ids, std::size_t max);
+void PutAccount(core::ByteWriter& w, const Account& a);
+bool GetAccount(core::ByteReader& r, Account* a);
 void PutHealth(core::ByteWriter& w, const Health& h);
 bool GetHealth(core::ByteReader& r, Health* h);
 

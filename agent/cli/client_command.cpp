@@ -208,6 +208,23 @@ std::string FormatDiagnosis(const json& j) {
   std::string out = "member      " + Str(j["member"]) + "\nclass       " + Str(j["class"]) +
                     "\nprobe       " + Str(j["probe"]) + "\ndecided at  " + Str(j["decided_at"]) +
                     "\n";
+  if (j.contains("group") && j["group"].is_array() && !j["group"].empty()) {
+    std::string group;
+    for (const auto& g : j["group"])
+      group += (group.empty() ? "" : ", ") + Str(g);
+    out += "silent with " + group + "\n";
+  }
+  if (j.contains("revision") && j["revision"].is_object()) {
+    const auto& r = j["revision"];
+    std::string heard;
+    for (const auto& h : r.value("heard", json::array()))
+      heard += (heard.empty() ? "" : ", ") + Str(h);
+    out += "revised     " + Str(r["class"]) + " at " + Str(r["revised_at"]) +
+           " (its account: " + (r.value("restarted", false) ? "restarted" : "same process") +
+           ", longest pause " + Fixed(r.value("longest_pause_seconds", 0.0), 3) + "s, heard " +
+           (heard.empty() ? "nobody" : heard) +
+           (r.value("isolation_episode", false) ? " while cut off from most" : "") + ")\n";
+  }
   if (j["health"].is_object()) {
     const auto& h = j["health"];
     out += "health      load1/core " + Fixed(h.value("load1_per_core", 0.0), 2) +
@@ -215,11 +232,13 @@ std::string FormatDiagnosis(const json& j) {
            "%, fullest fs " + Fixed(100 * h.value("fullest_filesystem_ratio", 0.0), 0) +
            "%, agent cpu " + Fixed(100 * h.value("agent_cpu_ratio", 0.0), 0) + "%\n";
   }
-  std::vector<std::vector<std::string>> rows = {{"OBSERVER", "PHI", "SILENCE", "SUSPECTED"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"OBSERVER", "PHI", "SILENCE", "SUSPECTED", "PROBE"}};
   for (const auto& o : j.value("observers", json::array()))
     rows.push_back({Str(o["id"]), Fixed(o.value("phi", 0.0), 1),
                     Fixed(o.value("silence_seconds", 0.0), 3) + "s",
-                    o.value("suspected", false) ? "yes" : "no"});
+                    o.value("suspected", false) ? "yes" : "no",
+                    o.contains("probe") ? Str(o["probe"]) : "-"});
   return out + "observers\n" + Table(rows);
 }
 

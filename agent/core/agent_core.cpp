@@ -543,7 +543,17 @@ void AgentCore::DetectorTick(CoreTime t) {
   next_detector_tick_ = next > now ? next : now + interval;
   fx_.ticked = true;
 
-  if (stall_.Tick(now)) {
+  const bool stalled = stall_.Tick(now);
+  // The longest stall of this loop in the last minute: part of this
+  // member's account should it find itself declared dead.
+  if (stall_.last_gap() > interval) {
+    const core::Duration pause = stall_.last_gap() - interval;
+    if (pause > longest_pause_ || now - longest_pause_at_ > kAccountWindow) {
+      longest_pause_ = pause;
+      longest_pause_at_ = now;
+    }
+  }
+  if (stalled) {
     // The second guard: our own pause must not accuse anyone.
     log::Warn("detector", "observer stalled; restarting every peer's silence",
               {{"bound_seconds", Fixed3(core::ToSeconds(stall_.bound()))}});
@@ -607,6 +617,16 @@ void AgentCore::DetectorTick(CoreTime t) {
     }
     observations.push_back(std::move(lo));
   }
+  TrackEpisode(now);
+  if (const membership::Member* me = view().Find(options_.self.id);
+      me && me->state == membership::MemberState::kDead) {
+    // Declared dead: what it says about the time away is what it knew when
+    // it found out (its watches change from here on).
+    if (!frozen_account_) frozen_account_ = OwnAccount(now);
+    coordinator_.SetAccount(*frozen_account_);
+  } else {
+    frozen_account_.reset();
+  }
   // Only a verdict about a known leader: while no leader is known (say,
   // during the pre-vote the suspicion started) the flag stays as it is, so
   // one suspicion episode starts one pre-vote, not one per tick.
@@ -620,6 +640,41 @@ void AgentCore::DetectorTick(CoreTime t) {
   // The watch follows the committed view once per tick: a burst of applied
   // entries (a catching-up member, a thousand joins) costs one assignment.
   if (watch_dirty_ || node_->leader().value != watched_leader_) UpdateWatch(t);
+}
+
+void AgentCore::TrackEpisode(Instant now) {
+  // An isolation episode: this member suspects most of those it watches.
+  // Those it never suspected meanwhile are the ones it kept hearing.
+  std::size_t suspected = 0;
+  for (const auto& [id, w] : watched_)
+    suspected += w.suspected ? 1 : 0;
+  if (!watched_.empty() && 2 * suspected > watched_.size()) {
+    if (!episode_.active) episode_ = Episode{true, {}, {}, std::nullopt};
+    for (const auto& [id, w] : watched_) {
+      episode_.watched.insert(id);
+      if (w.suspected) episode_.suspected.insert(id);
+    }
+  } else if (episode_.active) {
+    episode_.active = false;
+    episode_.ended = now;
+  }
+}
+
+membership::Account AgentCore::OwnAccount(Instant now) const {
+  membership::Account a;
+  a.episode = episode_.active || (episode_.ended && now - *episode_.ended <= kAccountWindow);
+  if (a.episode) {
+    for (const std::string& id : episode_.watched)
+      if (!episode_.suspected.count(id)) a.heard.push_back(id);
+  } else {
+    for (const auto& [id, w] : watched_)
+      a.heard.push_back(id);  // no episode: it heard them all along
+  }
+  if (a.heard.size() > membership::kMaxAccountHeard) a.heard.resize(membership::kMaxAccountHeard);
+  if (now - longest_pause_at_ <= kAccountWindow)
+    a.longest_pause_ms = static_cast<uint32_t>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(longest_pause_).count(), UINT32_MAX));
+  return a;
 }
 
 void AgentCore::UpdateWatch(CoreTime t) {

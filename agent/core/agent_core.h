@@ -356,6 +356,20 @@ class AgentCore {
   std::unique_ptr<raft::Node> node_;
   membership::Coordinator coordinator_;
   detectors::StallDetector stall_;
+  // This member's own account (DESIGN.md "Diagnosis"), kept for a minute.
+  static constexpr core::Duration kAccountWindow = std::chrono::seconds(60);
+  struct Episode {
+    bool active = false;
+    std::set<std::string> watched;    // those it watched during the episode
+    std::set<std::string> suspected;  // those it suspected at some point in it
+    std::optional<core::Instant> ended;
+  };
+  Episode episode_;
+  core::Duration longest_pause_{0};
+  core::Instant longest_pause_at_{};
+  std::optional<membership::Account> frozen_account_;
+  void TrackEpisode(core::Instant now);
+  membership::Account OwnAccount(core::Instant now) const;
   CoreEffects fx_;  // what the current input has produced so far
   bool fatal_ = false;
   bool was_quarantined_ = false;

@@ -566,14 +566,27 @@ HttpResponse HttpRouter::DiagnosisOf(const std::string& id) const {
     observers.push_back({{"id", o.observer},
                          {"phi", o.phi},
                          {"silence_seconds", o.silence_seconds},
-                         {"suspected", o.suspected}});
+                         {"suspected", o.suspected},
+                         {"probe", membership::ToString(o.probe)}});
+  json revision = nullptr;
+  if (d.revision) {
+    const membership::Account& a = d.revision->account;
+    revision = {{"class", membership::ToString(d.revision->cls)},
+                {"restarted", a.restarted},
+                {"isolation_episode", a.episode},
+                {"heard", a.heard},
+                {"longest_pause_seconds", a.longest_pause_ms / 1000.0},
+                {"revised_at", Rfc3339(d.revision->revised_at_ms)}};
+  }
   HttpResponse r;
   r.body = Dump(json{{"member", id},
                      {"class", membership::ToString(d.cls)},
                      {"observers", std::move(observers)},
                      {"probe", membership::ToString(d.probe)},
+                     {"group", d.group},
                      {"health", HealthJson(d.health)},
-                     {"decided_at", Rfc3339(d.decided_at_ms)}});
+                     {"decided_at", Rfc3339(d.decided_at_ms)},
+                     {"revision", std::move(revision)}});
   return r;
 }
 

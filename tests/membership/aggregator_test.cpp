@@ -103,6 +103,90 @@ TEST(Diagnose, ClassesFollowTheEvidence) {
             DiagnosisClass::kOverloaded);
   Health calm{0.2f, 0.5f, 0.1f, 0.01f};
   EXPECT_EQ(Classify({r(true, ProbeResult::kTimeout, calm)}), DiagnosisClass::kHostDown);
+  // The host's kernel accepts, the agent is silent: hung, paused, starved.
+  EXPECT_EQ(Classify({r(true, ProbeResult::kConnected), r(true, ProbeResult::kConnected)}),
+            DiagnosisClass::kUnresponsive);
+  // Some observers reach the host, others do not: the network is split.
+  EXPECT_EQ(Classify({r(true, ProbeResult::kConnected), r(true, ProbeResult::kTimeout)}),
+            DiagnosisClass::kPartition);
+  // Silent together with others: a partition — unless its port refuses.
+  EXPECT_EQ(Classify({r(true, ProbeResult::kTimeout)}, true), DiagnosisClass::kPartition);
+  EXPECT_EQ(Classify({r(true, ProbeResult::kRefused)}, true), DiagnosisClass::kProcessDown);
+  // Pressure in its last word outranks an accepted connection.
+  EXPECT_EQ(Classify({r(true, ProbeResult::kConnected, busy)}), DiagnosisClass::kOverloaded);
+}
+
+TEST_F(AggregatorTest, MembersSilentWithinOneWindowFormAGroupOneAloneDoesNot) {
+  Aggregator agg({0, 1s, 2s, 0ms, 1s});
+  // n2 and n3 fall silent 300 ms apart; n6 much later, alone.
+  auto suspect_all = [&](const std::string& subject, core::Instant at,
+                         ProbeResult probe = ProbeResult::kTimeout) {
+    for (const auto& o : observers_.Of(subject)) {
+      Report r = Suspect(o, subject);
+      r.probe = probe;
+      agg.Receive(r, at);
+    }
+  };
+  suspect_all("n2", t0_);
+  suspect_all("n3", t0_ + 300ms);
+  auto first = agg.Decide(view_, observers_, t0_ + 300ms, 1);
+  ASSERT_EQ(first.size(), 2u);
+  for (const Decision& d : first) {
+    EXPECT_EQ(d.diagnosis.cls, DiagnosisClass::kPartition) << d.subject;
+    EXPECT_EQ(d.diagnosis.group, std::vector<std::string>{d.subject == "n2" ? "n3" : "n2"});
+    for (const auto& o : d.diagnosis.observers)
+      EXPECT_EQ(o.probe, ProbeResult::kTimeout);
+  }
+  view_.Apply({1, MarkDead{"n2", 1, first[0].diagnosis}});
+  view_.Apply({2, MarkDead{"n3", 1, first[1].diagnosis}});
+  suspect_all("n6", t0_ + 5s);
+  auto later = agg.Decide(view_, observers_, t0_ + 5s, 2);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].diagnosis.cls, DiagnosisClass::kHostDown);
+  EXPECT_TRUE(later[0].diagnosis.group.empty());
+}
+
+TEST_F(AggregatorTest, ALateMemberJoinsTheGroupOfOneDeclaredAMomentAgo) {
+  Aggregator agg({0, 1s, 2s, 0ms, 1s});
+  for (const auto& o : observers_.Of("n2"))
+    agg.Receive(Suspect(o, "n2"), t0_);
+  auto first = agg.Decide(view_, observers_, t0_, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].diagnosis.cls, DiagnosisClass::kHostDown) << "alone so far";
+  view_.Apply({1, MarkDead{"n2", 1, first[0].diagnosis}});
+  for (const auto& o : observers_.Of("n3"))
+    agg.Receive(Suspect(o, "n3"), t0_ + 400ms);
+  auto second = agg.Decide(view_, observers_, t0_ + 400ms, 2);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].diagnosis.cls, DiagnosisClass::kPartition);
+  EXPECT_EQ(second[0].diagnosis.group, std::vector<std::string>{"n2"});
+}
+
+TEST_F(AggregatorTest, OneBadLinkDoesNotMakeAGroup) {
+  Aggregator agg({0, 1s, 2s, 0ms, 1s});
+  for (const auto& o : observers_.Of("n2"))
+    agg.Receive(Suspect(o, "n2"), t0_);
+  agg.Receive(Suspect(observers_.Of("n3")[0], "n3"), t0_);  // one observer of n3 only
+  auto d = agg.Decide(view_, observers_, t0_, 1);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].diagnosis.cls, DiagnosisClass::kHostDown);
+}
+
+TEST(Revise, TheAccountDecides) {
+  Diagnosis verdict;
+  verdict.cls = DiagnosisClass::kHostDown;
+  verdict.observers = {{"a", 12, 1.2, true}, {"b", 11, 1.0, true}};
+  Account a;
+  a.restarted = true;
+  EXPECT_EQ(ReviseClass(verdict, a), DiagnosisClass::kCrashed);
+  a = {};
+  a.longest_pause_ms = 3000;  // the whole silence was its own pause
+  EXPECT_EQ(ReviseClass(verdict, a), DiagnosisClass::kPaused);
+  a.longest_pause_ms = 300;  // a hiccup, not the silence
+  a.heard = {"c"};
+  EXPECT_EQ(ReviseClass(verdict, a), DiagnosisClass::kPartition);
+  a.heard.clear();
+  EXPECT_EQ(ReviseClass(verdict, a), DiagnosisClass::kIsolated);
 }
 
 }  // namespace

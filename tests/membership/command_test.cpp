@@ -1,5 +1,6 @@
 #include "membership/command.h"
 #include "membership/peer_message.h"
+#include "membership/wire.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +10,23 @@ namespace {
 Diagnosis SomeDiagnosis() {
   Diagnosis d;
   d.cls = DiagnosisClass::kPartition;
-  d.observers = {{"a", 9.5, 0.8, true}, {"b", 0.2, 0.1, false}};
+  d.observers = {{"a", 9.5, 0.8, true, ProbeResult::kTimeout},
+                 {"b", 0.2, 0.1, false, ProbeResult::kConnected}};
   d.probe = ProbeResult::kTimeout;
   d.health = Health{0.5f, 0.4f, 0.3f, 0.01f};
   d.decided_at_ms = 1234;
+  d.group = {"node-3", "node-4"};
   return d;
+}
+
+Revision SomeRevision() {
+  Revision r;
+  r.cls = DiagnosisClass::kPaused;
+  r.account.restarted = false;
+  r.account.episode = true;
+  r.account.heard = {"node-2"};
+  r.account.longest_pause_ms = 4200;
+  return r;
 }
 
 std::vector<Command> All() {
@@ -25,7 +38,8 @@ std::vector<Command> All() {
           Command{5, Remove{"node-1"}},
           Command{6, UpdateMember{info}},
           Command{7, LeaderElected{"node-2", 8}},
-          Command{8, Restarting{"node-1", 99}}};
+          Command{8, Restarting{"node-1", 99}},
+          Command{9, Revise{"node-1", 99, SomeRevision()}}};
 }
 
 TEST(MembershipCommand, EveryCommandRoundTrips) {
@@ -47,8 +61,33 @@ TEST(MembershipCommand, TruncationsTrailingBytesAndUnknownTagsAreRejected) {
   bytes[9] = 42;  // the tag
   EXPECT_FALSE(DecodeCommand(bytes));
   bytes = EncodeCommand(All()[0]);
-  bytes[0] = 3;  // an unknown format version
+  bytes[0] = 4;  // an unknown format version
   EXPECT_FALSE(DecodeCommand(bytes));
+}
+
+// Entries a log of an earlier version holds still decode: version 2 (no
+// per-observer probes, no group, no revision, no Revise).
+TEST(MembershipCommand, VersionTwoEntriesStillDecode) {
+  core::ByteWriter w;
+  w.U8(2);
+  w.I64(5);
+  w.U8(2);  // MarkDead
+  wire::PutString(w, "node-1");
+  w.U64(7);
+  Diagnosis d = SomeDiagnosis();
+  wire::PutDiagnosis(w, d, false);
+  auto back = DecodeCommand(w.Take());
+  ASSERT_TRUE(back);
+  const auto* dead = std::get_if<MarkDead>(&back->body);
+  ASSERT_TRUE(dead);
+  EXPECT_EQ(dead->diagnosis.cls, DiagnosisClass::kPartition);
+  EXPECT_EQ(dead->diagnosis.observers.size(), 2u);
+  EXPECT_EQ(dead->diagnosis.observers[1].probe, ProbeResult::kNone);
+  EXPECT_TRUE(dead->diagnosis.group.empty());
+  // A Revise cannot be a version-2 entry.
+  std::string revise = EncodeCommand(Command{9, Revise{"node-1", 99, SomeRevision()}});
+  revise[0] = 2;
+  EXPECT_FALSE(DecodeCommand(revise));
 }
 
 }  // namespace

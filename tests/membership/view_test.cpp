@@ -125,7 +125,41 @@ TEST(MembershipView, LeftMemberReturnsOnlyWithAHigherIncarnation) {
   EXPECT_FALSE(v.Apply({3, AddMember{Info("a", 3)}}).member_changed);
   EXPECT_TRUE(v.Apply({4, AddMember{Info("a", 4)}}).member_changed);
   EXPECT_EQ(v.Find("a")->state, MemberState::kAlive);
-  EXPECT_FALSE(v.Find("a")->diagnosis);
+  // Its latest diagnosis (the leave) stays with it: /v1/diagnosis shows it.
+  ASSERT_TRUE(v.Find("a")->diagnosis);
+  EXPECT_EQ(v.Find("a")->diagnosis->cls, DiagnosisClass::kLeft);
+}
+
+TEST(MembershipView, ARevisionAppliesOnceToTheVerdictOfTheDeadIncarnation) {
+  View v;
+  v.Apply({1, AddMember{Info("a", 3)}});
+  Diagnosis d;
+  d.cls = DiagnosisClass::kHostDown;
+  v.Apply({2, MarkDead{"a", 3, d}});
+  Revision r;
+  r.cls = DiagnosisClass::kIsolated;
+  // Not for another incarnation, not a verdict class, not twice.
+  EXPECT_FALSE(v.Apply({3, Revise{"a", 2, r}}).event);
+  Revision wrong = r;
+  wrong.cls = DiagnosisClass::kHostDown;
+  EXPECT_FALSE(v.Apply({3, Revise{"a", 3, wrong}}).event);
+  auto change = v.Apply({4, Revise{"a", 3, r}});
+  ASSERT_TRUE(change.event);
+  EXPECT_EQ(change.event->kind, EventKind::kRevised);
+  EXPECT_EQ(change.event->diagnosis, DiagnosisClass::kIsolated);
+  ASSERT_TRUE(v.Find("a")->diagnosis->revision);
+  EXPECT_EQ(v.Find("a")->diagnosis->revision->revised_at_ms, 4);
+  Revision again = r;
+  again.cls = DiagnosisClass::kPaused;
+  EXPECT_FALSE(v.Apply({5, Revise{"a", 3, again}}).event);
+  // It survives the member's return, and a snapshot.
+  v.Apply({6, MarkAlive{"a", 4}});
+  auto back = View::Decode(v.Encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->Find("a")->diagnosis->revision->cls, DiagnosisClass::kIsolated);
+  // A left member's diagnosis is not a verdict: no revision.
+  v.Apply({7, Leave{"a"}});
+  EXPECT_FALSE(v.Apply({8, Revise{"a", 4, r}}).event);
 }
 
 TEST(MembershipView, FlapsCountOnlyDeathsSoonAfterARejoin) {

@@ -47,6 +47,20 @@ TEST(ClientFormat, StatusEventsAndDiagnosis) {
   EXPECT_NE(t.find("class       partition"), std::string::npos) << t;
   EXPECT_NE(t.find("memory available 25%"), std::string::npos) << t;
   EXPECT_NE(t.find("n3        0.1   0.050s   no"), std::string::npos) << t;
+  EXPECT_EQ(t.find("revised"), std::string::npos) << t;
+  // With the group it went silent with, per-observer probes and a revision.
+  auto r = nlohmann::json::parse(R"({"member":"n4","class":"partition","probe":"timeout",
+    "decided_at":"2026-11-26T11:00:00.000Z","health":null,"group":["n5"],
+    "observers":[{"id":"n1","phi":12.5,"silence_seconds":0.75,"suspected":true,"probe":"timeout"}],
+    "revision":{"class":"partition","restarted":false,"isolation_episode":true,"heard":["n5"],
+                "longest_pause_seconds":0.01,"revised_at":"2026-11-26T11:00:09.000Z"}})");
+  const std::string u = FormatDiagnosis(r);
+  EXPECT_NE(u.find("silent with n5\n"), std::string::npos) << u;
+  EXPECT_NE(u.find("revised     partition at 2026-11-26T11:00:09.000Z (its account: same process, "
+                   "longest pause 0.010s, heard n5 while cut off from most)"),
+            std::string::npos)
+      << u;
+  EXPECT_NE(u.find("n1        12.5  0.750s   yes        timeout"), std::string::npos) << u;
 }
 
 TEST(ClientFormat, RingAndLookup) {

@@ -234,7 +234,8 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
     auto delay = std::chrono::milliseconds(1);
     if (target.empty() || !agents_.at(target).up) {
       item.result = membership::ProbeResult::kRefused;
-    } else if (Cut(a.id, target)) {
+    } else if (Cut(a.id, target) || one_way_.count({a.id, target}) ||
+               one_way_.count({target, a.id})) {
       item.result = membership::ProbeResult::kTimeout;
       delay = std::chrono::seconds(1);
     } else {
@@ -269,8 +270,13 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
 void AgentSim::Deliver(Item& item) {
   auto dst = agents_.find(item.to);
   if (dst == agents_.end() || !dst->second.up || !agents_.at(item.from).up) return;
-  if (Cut(item.from, item.to)) return;
+  if (Cut(item.from, item.to) || one_way_.count({item.from, item.to})) return;
   SimAgent& a = dst->second;
+  if (auto p = paused_until_ms_.find(a.id); p != paused_until_ms_.end() && NowMs() < p->second) {
+    // Paused: it waits in the socket until the process runs again.
+    queue_.emplace(std::make_pair(p->second, seq_++), std::move(item));
+    return;
+  }
   switch (item.kind) {
     case Item::kPersisted:
       if (item.life != a.life) return;  // it crashed before the disk finished
@@ -323,9 +329,15 @@ void AgentSim::StepOnce() {
   }
   for (auto& [id, a] : agents_) {
     if (!a.up || Now() < a.core->NextWakeup()) continue;
+    if (auto p = paused_until_ms_.find(id); p != paused_until_ms_.end() && NowMs() < p->second)
+      continue;
     Perform(a, a.core->Advance(Time()));
   }
   if (check_history_) CheckHistory();
+}
+
+void AgentSim::Pause(const std::string& id, std::chrono::milliseconds d) {
+  paused_until_ms_[id] = NowMs() + d.count();
 }
 
 void AgentSim::Run(std::chrono::milliseconds d) {

@@ -11,8 +11,10 @@
 //     nobody listens on fails (OnSeedFailed), as a refused connect does;
 //   - heartbeats go to the HeartbeatTargets() addresses, lossy and jittered
 //     like UDP; acks come back when the core asks for one;
-//   - a probe of a crashed agent is refused, of a cut-off one times out, of
-//     a live one connects;
+//   - a probe of a crashed agent is refused, of a cut-off one (either way)
+//     times out, of a live one — a paused one too — connects;
+//   - a paused agent (SIGSTOP) runs nothing until it resumes; what reaches
+//     it meanwhile waits in its sockets and is handled at once then;
 //   - a save (CoreEffects::persist) goes to the agent's MemoryStorage at
 //     once, or after its persist_delay (a slow disk; lost if the agent
 //     crashes first), and OnPersisted() follows.
@@ -135,12 +137,17 @@ class AgentSim {
   // The leader among up agents, or "".
   std::string Leader() const;
 
+  // Pauses `id` for `d` (SIGSTOP, then SIGCONT): it runs nothing meanwhile.
+  void Pause(const std::string& id, std::chrono::milliseconds d);
+
   std::set<std::string> side_;                                 // one side of a partition
+  std::set<std::pair<std::string, std::string>> one_way_;      // (from, to): every frame lost
   std::set<std::pair<std::string, std::string>> lossy_links_;  // (from, to): heartbeats lost
   std::set<std::string> mute_membership_;                      // their membership sends are lost
   // Raft messages to an agent are lost until this sim time (ms): a leader's
   // connection to a restarted agent that waits out its reconnect backoff.
   std::map<std::string, int64_t> raft_deaf_until_ms_;
+  std::map<std::string, int64_t> paused_until_ms_;  // paused agents: until this sim time
   int loss_per_10000_ = 0;
   int jitter_ms_ = 5;
 
