@@ -356,6 +356,17 @@ bool AgentSim::AwaitEverywhere(const std::vector<std::string>& ids, const std::s
       limit);
 }
 
+bool AgentSim::AwaitAllAlive(std::chrono::milliseconds limit) {
+  return RunUntil(
+      [&] {
+        if (!ViewsIdentical()) return false;
+        for (const auto& id : ids_)
+          if (StateEverywhere(id) != "alive") return false;
+        return true;
+      },
+      limit);
+}
+
 bool AgentSim::CrashAndAwaitDeath(const std::string& id) {
   Crash(id);
   return RunUntil([&] { return StateEverywhere(id) == "dead"; }, std::chrono::seconds(2));

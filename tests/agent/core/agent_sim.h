@@ -103,6 +103,9 @@ class AgentSim {
   // Steps until every up agent's view holds each of `ids` in `state`.
   bool AwaitEverywhere(const std::vector<std::string>& ids, const std::string& state,
                        std::chrono::milliseconds limit);
+  // Steps until every member is alive in every up agent's view and the
+  // views are identical; false after `limit`.
+  bool AwaitAllAlive(std::chrono::milliseconds limit);
   // Steps until `done()` or `limit` of simulated time; true when done.
   template <typename F>
   bool RunUntil(F done, std::chrono::milliseconds limit) {

@@ -291,14 +291,7 @@ TEST(AgentSimulation, MinorityPartitionCommitsNothingAndRejoinsAfterHealing) {
         EXPECT_EQ(sim.StateIn(observer, other), "alive") << Rerun(seed);
     }
     sim.side_.clear();
-    const bool converged = sim.RunUntil(
-        [&] {
-          if (!sim.ViewsIdentical()) return false;
-          for (const auto& id : sim.ids())
-            if (sim.StateEverywhere(id) != "alive") return false;
-          return true;
-        },
-        30s);
+    const bool converged = sim.AwaitAllAlive(30s);
     EXPECT_TRUE(converged) << "no single all-alive view 30 s after healing\n"
                            << Dump(sim) << Rerun(seed);
   }

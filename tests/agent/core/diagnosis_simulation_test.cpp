@@ -31,16 +31,8 @@ bool SurvivorsSee(AgentSim& sim, const std::vector<std::string>& ids, const std:
       limit);
 }
 
-// Steps until every agent is up, alive everywhere, and the views agree.
 bool Converge(AgentSim& sim) {
-  return sim.RunUntil(
-      [&] {
-        if (!sim.ViewsIdentical()) return false;
-        for (const auto& id : sim.ids())
-          if (sim.StateEverywhere(id) != "alive") return false;
-        return true;
-      },
-      30s);
+  return sim.AwaitAllAlive(30s);
 }
 
 // The diagnosis of `id` in n1's committed view.
