@@ -117,6 +117,11 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
                      .Help("Verdicts revised by the account of a member that came back, by "
                            "verdict (from) and revision (to).")
                      .Register(registry)),
+      verdict_(prometheus::BuildGauge()
+                   .Name("ringwatch_member_verdict")
+                   .Help("1 for each member dead in the committed view, labelled with the class "
+                         "of the verdict on its death (the MemberDown alert carries it).")
+                   .Register(registry)),
       detection_seconds_(
           prometheus::BuildHistogram()
               .Name("ringwatch_detection_seconds")
@@ -177,6 +182,26 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
     if (added) it->second = &member_up_.Add({{"member", id}});
     // A planned restart is not a death: up stays 1 while it is restarting.
     it->second->Set(membership::InRing(m.state) ? 1 : 0);
+  }
+  // The verdict of each dead member, as a label.
+  for (auto it = verdict_series_.begin(); it != verdict_series_.end();) {
+    const membership::Member* m = view.Find(it->first);
+    const bool keep = m && m->state == membership::MemberState::kDead && m->diagnosis &&
+                      membership::ToString(m->diagnosis->cls) == it->second.first;
+    if (keep) {
+      ++it;
+      continue;
+    }
+    verdict_.Remove(it->second.second);
+    it = verdict_series_.erase(it);
+  }
+  for (const auto& [id, m] : view.members()) {
+    if (m.state != membership::MemberState::kDead || !m.diagnosis || verdict_series_.count(id))
+      continue;
+    const std::string cls = membership::ToString(m.diagnosis->cls);
+    prometheus::Gauge* g = &verdict_.Add({{"member", id}, {"class", cls}});
+    g->Set(1);
+    verdict_series_.emplace(id, std::make_pair(cls, g));
   }
   for (const membership::Event& e : view.events()) {
     if (e.seq <= counted_seq_) continue;

@@ -96,6 +96,9 @@ class MembershipMetrics {
   prometheus::Family<prometheus::Counter>& changes_;
   prometheus::Family<prometheus::Counter>& diagnoses_;
   prometheus::Family<prometheus::Counter>& revisions_;
+  prometheus::Family<prometheus::Gauge>& verdict_;
+  // member -> (class, its ringwatch_member_verdict series), dead members only
+  std::map<std::string, std::pair<std::string, prometheus::Gauge*>> verdict_series_;
   prometheus::Histogram& detection_seconds_;
   prometheus::Gauge& view_version_;
   std::map<std::string, prometheus::Gauge*> up_series_;

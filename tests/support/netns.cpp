@@ -101,9 +101,31 @@ void NetnsCluster::DropUdp(double probability) {
          "--probability " + std::to_string(probability) + " -j DROP");
 }
 
+void NetnsCluster::CutOneWay(int from, const std::vector<int>& to) {
+  for (int y : to)
+    Must("ip netns exec " + Netns(from) + " iptables -A OUTPUT -d " + Address(y) + " -j DROP");
+}
+
+void NetnsCluster::Lossy(int node, double probability) {
+  for (const char* chain : {"INPUT -i", "OUTPUT -o"})
+    Must("ip netns exec " + Netns(node) + " iptables -A " + chain +
+         " eth0 -m statistic --mode random --probability " + std::to_string(probability) +
+         " -j DROP");
+}
+
+void NetnsCluster::LinkDown(int node) {
+  Must("ip -n " + Netns(node) + " link set eth0 down");
+  down_.push_back(node);
+}
+
 void NetnsCluster::Heal() {
   for (const std::string& ns : names_)
     Must("ip netns exec " + ns + " iptables -F");
+  // The address stays on a downed interface; its connected route comes back
+  // with the link.
+  for (int node : down_)
+    Must("ip -n " + Netns(node) + " link set eth0 up");
+  down_.clear();
 }
 
 long NetnsCluster::Dropped(int node) const {

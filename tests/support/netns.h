@@ -32,7 +32,15 @@ class NetnsCluster {
   void Cut(const std::vector<int>& a, const std::vector<int>& b);
   // Drops each incoming UDP packet with `probability` on every node.
   void DropUdp(double probability);
-  // Removes every rule on every node.
+  // Drops every packet from `from` to each of `to` (one direction only:
+  // what they send it still arrives).
+  void CutOneWay(int from, const std::vector<int>& to);
+  // Drops each packet `node` sends or receives with `probability`.
+  void Lossy(int node, double probability);
+  // Takes `node`'s interface down (its host is gone, as far as the others
+  // can tell); Heal brings it up again.
+  void LinkDown(int node);
+  // Removes every rule on every node and brings every interface up.
   void Heal();
   // Packets the rules of `node` dropped so far.
   long Dropped(int node) const;
@@ -42,6 +50,7 @@ class NetnsCluster {
 
   std::string prefix_;
   std::vector<std::string> names_;
+  std::vector<int> down_;  // nodes whose interface LinkDown took down
 };
 
 // Runs a shell command; its exit status, with stdout+stderr in `output`.
