@@ -544,15 +544,14 @@ void AgentCore::DetectorTick(CoreTime t) {
   fx_.ticked = true;
 
   const bool stalled = stall_.Tick(now);
-  // The longest stall of this loop in the last minute: part of this
-  // member's account should it find itself declared dead.
-  if (stall_.last_gap() > interval) {
-    const core::Duration pause = stall_.last_gap() - interval;
-    if (pause > longest_pause_ || now - longest_pause_at_ > kAccountWindow) {
-      longest_pause_ = pause;
-      longest_pause_at_ = now;
-    }
+  // Stalls of this loop in the last minute, with when they ended: part of
+  // this member's account should it find itself declared dead.
+  if (stall_.last_gap() > interval + std::chrono::milliseconds(50)) {
+    pauses_.emplace_back(t.wall_ms, stall_.last_gap() - interval);
+    if (pauses_.size() > kMaxPauses) pauses_.pop_front();
   }
+  while (!pauses_.empty() && pauses_.front().first < t.wall_ms - kAccountWindowMs)
+    pauses_.pop_front();
   if (stalled) {
     // The second guard: our own pause must not accuse anyone.
     log::Warn("detector", "observer stalled; restarting every peer's silence",
@@ -617,12 +616,24 @@ void AgentCore::DetectorTick(CoreTime t) {
     }
     observations.push_back(std::move(lo));
   }
-  TrackEpisode(now);
+  TrackEpisode(t);
   if (const membership::Member* me = view().Find(options_.self.id);
       me && me->state == membership::MemberState::kDead) {
     // Declared dead: what it says about the time away is what it knew when
-    // it found out (its watches change from here on).
-    if (!frozen_account_) frozen_account_ = OwnAccount(now);
+    // it found out (its watches change from here on), about the time the
+    // verdict speaks of: from when its observers last heard it (with a
+    // second's slack for clocks) — an older pause or episode is another
+    // story.
+    if (!frozen_account_) {
+      int64_t since = t.wall_ms - kAccountWindowMs;
+      if (me->diagnosis) {
+        double silence = 0;
+        for (const auto& o : me->diagnosis->observers)
+          if (o.suspected) silence = std::max(silence, o.silence_seconds);
+        since = me->diagnosis->decided_at_ms - static_cast<int64_t>(silence * 1000) - 1000;
+      }
+      frozen_account_ = OwnAccount(since);
+    }
     coordinator_.SetAccount(*frozen_account_);
   } else {
     frozen_account_.reset();
@@ -642,27 +653,28 @@ void AgentCore::DetectorTick(CoreTime t) {
   if (watch_dirty_ || node_->leader().value != watched_leader_) UpdateWatch(t);
 }
 
-void AgentCore::TrackEpisode(Instant now) {
+void AgentCore::TrackEpisode(CoreTime t) {
   // An isolation episode: this member suspects most of those it watches.
   // Those it never suspected meanwhile are the ones it kept hearing.
   std::size_t suspected = 0;
   for (const auto& [id, w] : watched_)
     suspected += w.suspected ? 1 : 0;
   if (!watched_.empty() && 2 * suspected > watched_.size()) {
-    if (!episode_.active) episode_ = Episode{true, {}, {}, std::nullopt};
+    if (!episode_.active) episode_ = Episode{true, {}, {}, 0};
     for (const auto& [id, w] : watched_) {
       episode_.watched.insert(id);
       if (w.suspected) episode_.suspected.insert(id);
     }
+    episode_.last_wall_ms = t.wall_ms;
   } else if (episode_.active) {
     episode_.active = false;
-    episode_.ended = now;
   }
 }
 
-membership::Account AgentCore::OwnAccount(Instant now) const {
+membership::Account AgentCore::OwnAccount(int64_t since_wall_ms) const {
   membership::Account a;
-  a.episode = episode_.active || (episode_.ended && now - *episode_.ended <= kAccountWindow);
+  a.episode =
+      episode_.active || (!episode_.watched.empty() && episode_.last_wall_ms >= since_wall_ms);
   if (a.episode) {
     for (const std::string& id : episode_.watched)
       if (!episode_.suspected.count(id)) a.heard.push_back(id);
@@ -671,9 +683,11 @@ membership::Account AgentCore::OwnAccount(Instant now) const {
       a.heard.push_back(id);  // no episode: it heard them all along
   }
   if (a.heard.size() > membership::kMaxAccountHeard) a.heard.resize(membership::kMaxAccountHeard);
-  if (now - longest_pause_at_ <= kAccountWindow)
-    a.longest_pause_ms = static_cast<uint32_t>(std::min<int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(longest_pause_).count(), UINT32_MAX));
+  core::Duration longest{0};
+  for (const auto& [ended_ms, pause] : pauses_)
+    if (ended_ms >= since_wall_ms) longest = std::max(longest, pause);
+  a.longest_pause_ms = static_cast<uint32_t>(std::min<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(longest).count(), UINT32_MAX));
   return a;
 }
 

@@ -357,19 +357,20 @@ class AgentCore {
   membership::Coordinator coordinator_;
   detectors::StallDetector stall_;
   // This member's own account (DESIGN.md "Diagnosis"), kept for a minute.
-  static constexpr core::Duration kAccountWindow = std::chrono::seconds(60);
+  static constexpr int64_t kAccountWindowMs = 60'000;
+  static constexpr std::size_t kMaxPauses = 32;
   struct Episode {
     bool active = false;
     std::set<std::string> watched;    // those it watched during the episode
     std::set<std::string> suspected;  // those it suspected at some point in it
-    std::optional<core::Instant> ended;
+    int64_t last_wall_ms = 0;         // the last tick it was in it (wall clock)
   };
   Episode episode_;
-  core::Duration longest_pause_{0};
-  core::Instant longest_pause_at_{};
+  std::deque<std::pair<int64_t, core::Duration>> pauses_;  // (ended, wall ms; length)
   std::optional<membership::Account> frozen_account_;
-  void TrackEpisode(core::Instant now);
-  membership::Account OwnAccount(core::Instant now) const;
+  void TrackEpisode(CoreTime t);
+  // Its account of the time since `since_wall_ms`.
+  membership::Account OwnAccount(int64_t since_wall_ms) const;
   CoreEffects fx_;  // what the current input has produced so far
   bool fatal_ = false;
   bool was_quarantined_ = false;

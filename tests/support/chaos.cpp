@@ -211,8 +211,12 @@ bool Right(const std::string& kind, const std::string& verdict, const std::strin
     return verdict == "partition" || any(revision, {"isolated", "partition"});
   }
   if (kind == "one_way") {
-    *expected = "not process_down; verdict or revision partition";
-    return verdict != "process_down" && (verdict == "partition" || revision == "partition");
+    // Nothing it sends arrives: from outside its host looks down or cut
+    // off; once declared dead nobody sends to it either, so it may well
+    // have heard nobody at the end (isolated).
+    *expected = "not process_down: verdict host_down/partition or revision partition/isolated";
+    return verdict != "process_down" &&
+           (any(verdict, {"host_down", "partition"}) || any(revision, {"partition", "isolated"}));
   }
   if (kind == "loss") {
     *expected = "none (no false death)";
