@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,7 @@ HttpRequest RequestOf(std::string_view bytes) {
   }
   r.body = std::string(bytes);
   r.from_loopback = !r.body.empty() && r.body[0] == 'L';
+  r.tls = !r.body.empty() && r.body[0] == 'T';
   return r;
 }
 
@@ -58,17 +60,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     RouterSources s;
     s.snapshot = [] { return snapshot; };
     s.metrics = [] { return std::string("ringwatch_up 1\n"); };
-    s.arrivals = [](const std::string&) { return std::optional<std::string>(); };
-    s.leave = [] { return ActionResult{409, "not in a fuzz run"}; };
-    s.remove = [](const std::string&) { return ActionResult{404, "no such member"}; };
-    s.token = "fuzz-token";
+    s.arrivals = [](const std::string&, RouterSources::ArrivalsDone done) { done(std::nullopt); };
+    s.leave = [](RouterSources::ActionDone done) { done({409, "not in a fuzz run"}); };
+    s.remove = [](const std::string&, RouterSources::ActionDone done) {
+      done({404, "no such member"});
+    };
+    s.token = [] { return std::string("fuzz-token"); };
+    s.own_hosts = {"node-1.example"};
     return s;
   }());
   const HttpRequest request =
       RequestOf(std::string_view(reinterpret_cast<const char*>(data), size));
   (void)request.Path();
   (void)request.Query();
-  const HttpResponse response = router.RouteOnce(request);
+  HttpResponse response = router.RouteOnce(request);
   if (response.status < 100 || response.status > 599) std::abort();
+  if (response.deferred) {  // a POST action: its answer comes through the reply
+    std::optional<HttpResponse> answer;
+    response.deferred([&answer](HttpResponse a) { answer = std::move(a); });
+    if (!answer || answer->status < 100 || answer->status > 599) std::abort();
+  }
   return 0;
 }
