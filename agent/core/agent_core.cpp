@@ -655,29 +655,51 @@ void AgentCore::DetectorTick(CoreTime t) {
 
 void AgentCore::TrackEpisode(CoreTime t) {
   // An isolation episode: this member suspects most of those it watches.
-  // Those it never suspected meanwhile are the ones it kept hearing.
+  // The ones it kept hearing: it watched them when the episode began, never
+  // suspected them in it, and their heartbeats came meanwhile (OnHeartbeat).
+  // All three: a watch re-planned in the episode (the leader lost, or a new
+  // one heard of when the link comes back) starts detectors that suspect
+  // nobody before the timeout, yet heard nothing of the isolation; and when
+  // the link comes back, heartbeats from everyone arrive before the tick
+  // that ends the episode.
   std::size_t suspected = 0;
   for (const auto& [id, w] : watched_)
     suspected += w.suspected ? 1 : 0;
   if (!watched_.empty() && 2 * suspected > watched_.size()) {
-    if (!episode_.active) episode_ = Episode{true, {}, {}, 0};
-    for (const auto& [id, w] : watched_) {
-      episode_.watched.insert(id);
-      if (w.suspected) episode_.suspected.insert(id);
+    if (episodes_.empty() || !episodes_.back().active) {
+      episodes_.push_back(Episode{true, {}, {}, {}, 0});
+      if (episodes_.size() > kMaxEpisodes) episodes_.pop_front();
+      for (const auto& [id, w] : watched_)
+        episodes_.back().watched.insert(id);
     }
-    episode_.last_wall_ms = t.wall_ms;
-  } else if (episode_.active) {
-    episode_.active = false;
+    Episode& e = episodes_.back();
+    for (const auto& [id, w] : watched_)
+      if (w.suspected) e.suspected.insert(id);
+    e.last_wall_ms = t.wall_ms;
+  } else if (!episodes_.empty()) {
+    episodes_.back().active = false;
   }
+  while (!episodes_.empty() && !episodes_.front().active &&
+         episodes_.front().last_wall_ms < t.wall_ms - kAccountWindowMs)
+    episodes_.pop_front();
 }
 
 membership::Account AgentCore::OwnAccount(int64_t since_wall_ms) const {
   membership::Account a;
-  a.episode =
-      episode_.active || (!episode_.watched.empty() && episode_.last_wall_ms >= since_wall_ms);
-  if (a.episode) {
-    for (const std::string& id : episode_.watched)
-      if (!episode_.suspected.count(id)) a.heard.push_back(id);
+  // The first episode since then is the one the verdict speaks of. A later
+  // one is what followed it: back, the member finds the others no longer
+  // heartbeat it (it is dead in their views, not yet in its own) while the
+  // leader still does — that is no isolation with the leader heard.
+  const Episode* episode = nullptr;
+  for (const Episode& e : episodes_)
+    if (e.active || e.last_wall_ms >= since_wall_ms) {
+      episode = &e;
+      break;
+    }
+  a.episode = episode != nullptr;
+  if (episode) {
+    for (const std::string& id : episode->arrived)
+      if (episode->watched.count(id) && !episode->suspected.count(id)) a.heard.push_back(id);
   } else {
     for (const auto& [id, w] : watched_)
       a.heard.push_back(id);  // no episode: it heard them all along
@@ -782,6 +804,8 @@ AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const PeerOrigin& from, const
   }
   w.arrivals.push_back(t.now);
   if (w.arrivals.size() > kArrivalHistory) w.arrivals.pop_front();
+  if (!episodes_.empty() && episodes_.back().active)
+    episodes_.back().arrived.insert(h.sender);  // bounded by watched_
   return r;
 }
 

@@ -359,13 +359,15 @@ class AgentCore {
   // This member's own account (DESIGN.md "Diagnosis"), kept for a minute.
   static constexpr int64_t kAccountWindowMs = 60'000;
   static constexpr std::size_t kMaxPauses = 32;
+  static constexpr std::size_t kMaxEpisodes = 8;
   struct Episode {
     bool active = false;
-    std::set<std::string> watched;    // those it watched during the episode
+    std::set<std::string> watched;    // those it watched when it began
+    std::set<std::string> arrived;    // watched members whose heartbeats came in it
     std::set<std::string> suspected;  // those it suspected at some point in it
     int64_t last_wall_ms = 0;         // the last tick it was in it (wall clock)
   };
-  Episode episode_;
+  std::deque<Episode> episodes_;  // the last minute's, oldest first; only the last is active
   std::deque<std::pair<int64_t, core::Duration>> pauses_;  // (ended, wall ms; length)
   std::optional<membership::Account> frozen_account_;
   void TrackEpisode(CoreTime t);

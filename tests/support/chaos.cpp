@@ -346,6 +346,12 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
   } else {
     f.violations.push_back("no event history from " + f.victims[0] + "'s survivors");
   }
+  for (const auto& id : f.victims) {
+    if (f.revision[id].empty()) continue;
+    const auto d = GetJson(*survivors[0], "/v1/diagnosis/" + id);
+    if (d.is_object() && d["revision"].is_object() && d["revision"]["heard"].is_array())
+      f.heard[id] = d["revision"]["heard"].get<std::vector<std::string>>();
+  }
   f.correct = true;
   std::string labels;
   for (const auto& id : f.victims) {
@@ -358,8 +364,15 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
   f.label = labels;
   log << (f.correct ? "ok    " : "WRONG ") << kind << " on " << c.Ids(victims)[0]
       << (victims.size() > 1 ? "+" + c.Ids(victims)[1] : "") << ": verdict";
-  for (const auto& id : f.victims)
+  for (const auto& id : f.victims) {
     log << " " << f.verdict[id] << (f.revision[id].empty() ? "" : " -> " + f.revision[id]);
+    if (const auto h = f.heard.find(id); h != f.heard.end() && !h->second.empty()) {
+      log << " (heard";
+      for (const auto& x : h->second)
+        log << " " << x;
+      log << ")";
+    }
+  }
   log << " (" << static_cast<int>(f.seconds) << " s)";
   for (const auto& x : f.violations)
     log << "\n      violation: " << x;
@@ -428,6 +441,7 @@ json ChaosReport::ToJson() const {
                            {"victims", f.victims},
                            {"verdict", f.verdict},
                            {"revision", f.revision},
+                           {"heard", f.heard},
                            {"expected", f.expected},
                            {"correct", f.correct},
                            {"violations", f.violations},

@@ -44,6 +44,8 @@ struct ChaosFault {
   // and the revision ("" when none).
   std::map<std::string, std::string> verdict;
   std::map<std::string, std::string> revision;
+  // Per victim with a revision: whom its account says it kept hearing.
+  std::map<std::string, std::vector<std::string>> heard;
   std::string label;     // the final class: a revision, else the verdict, else "none"
   std::string expected;  // what was accepted, for the report
   bool correct = false;

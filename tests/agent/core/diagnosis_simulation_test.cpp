@@ -114,6 +114,48 @@ TEST(DiagnosisSimulation, AMemberCutOffAloneIsHostDownAndItsAccountSaysIsolated)
   }
 }
 
+// A voter cut off alone loses the leader too: its watch is planned anew
+// while it is cut off (fresh detectors, never heard, suspect nobody before
+// the timeout). And when the link comes back, its Raft connections wait
+// out their reconnect backoff (as TCP's did in the chaos suite): for a
+// while it hears only heartbeats — the leader's (it heartbeats every voter)
+// but no one else's (it is dead in their views), which looks like a second
+// isolation episode in which it hears the leader. Its account still speaks
+// of the first one: it heard nobody — `isolated`.
+TEST(DiagnosisSimulation, AVoterCutOffAloneSaysIsolatedThoughItsWatchChanged) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, {});
+    sim.Run(5s);
+    ASSERT_TRUE(Converge(sim)) << Rerun(seed);
+    const std::string leader = sim.Leader();
+    ASSERT_FALSE(leader.empty()) << Rerun(seed);
+    const std::string cut = leader == "n3" ? "n2" : "n3";
+    std::vector<std::string> others;
+    for (const auto& id : sim.ids())
+      if (id != cut) others.push_back(id);
+    sim.side_ = {cut};
+    ASSERT_TRUE(sim.RunUntil(
+        [&] {
+          for (const auto& o : others)
+            if (sim.StateIn(o, cut) != "dead") return false;
+          return true;
+        },
+        10s))
+        << Rerun(seed);
+    // Long enough for its watch to change: the timeout of fresh detectors.
+    sim.Run(3s);
+    sim.raft_deaf_until_ms_[cut] = sim.NowMs() + 2500;
+    sim.side_.clear();
+    ASSERT_TRUE(Converge(sim)) << Rerun(seed);
+    const membership::Diagnosis* d = DiagnosisOf(sim, cut);
+    ASSERT_TRUE(d && d->revision) << Describe(d) << Rerun(seed);
+    EXPECT_EQ(d->cls, DiagnosisClass::kHostDown) << Describe(d) << Rerun(seed);
+    EXPECT_EQ(d->revision->cls, DiagnosisClass::kIsolated) << Describe(d) << Rerun(seed);
+    EXPECT_TRUE(d->revision->account.heard.empty()) << Describe(d) << Rerun(seed);
+    EXPECT_EQ(sim.DeadEvents(), 1u) << Rerun(seed);
+  }
+}
+
 // Every frame from n5 is lost, every frame to it arrives: the survivors
 // cannot tell it from a dead host, but never call it `process_down`; back,
 // it says it heard everyone all along — `partition`.
