@@ -6,8 +6,8 @@
 //                                  [--seed N] [--pause-ms N] [--hold-ms N]
 //                                  [--loss P] [--json FILE]
 //
-// Prints one line per fault, the confusion matrix (fault × final class) and
-// the score; writes it all as JSON with --json. Exit code 0 when at least
+// Prints one line per fault, the confusion matrices (fault × verdict, fault ×
+// final class) and the score; writes it all as JSON with --json. Exit code 0 when at least
 // 95 % of the faults were diagnosed right and no invariant broke, 1
 // otherwise, 2 on bad arguments or when the cluster cannot be set up (needs
 // root, iproute2, iptables). Loopback and the suite's own namespaces only;

@@ -28,7 +28,7 @@ TEST(ChaosProcess, AShortRunDiagnosesEveryFaultRightAndBreaksNoInvariant) {
   }
   testing::ChaosOptions o;
   o.rounds = 1;
-  o.faults = {"kill", "sigstop", "partition_2_3", "link_down", "restart"};
+  o.faults = {"kill", "sigstop", "partition_2_3", "link_down", "restart", "stop"};
   o.pause = 2500ms;
   std::ostringstream log;
   const testing::ChaosReport report = testing::RunChaos(o, log);

@@ -20,6 +20,7 @@
 #include "tests/support/netns.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
+#include "tests/support/temp_dir.h"
 
 namespace ringwatch::testing {
 
@@ -31,6 +32,16 @@ using nlohmann::json;
 constexpr uint16_t kPeerPort = 7420;
 constexpr auto kDetect = 20s;    // a fault that kills must have killed within this
 constexpr auto kConverge = 90s;  // after healing, one all-alive view within this
+// The overload fault: busy processes per CPU, the load per CPU they must
+// reach (membership::UnderPressure says 2) and how long that may take (the
+// 1-minute load average: about 25 s from idle), and the load per CPU the
+// next fault waits for (about 50 s).
+constexpr int kHogsPerCpu = 6;
+constexpr double kOverloadPerCpu = 2.3;
+constexpr auto kLoadRise = 90s;
+constexpr double kCalmPerCpu = 1.5;
+constexpr auto kLoadFall = 120s;
+constexpr auto kRestartGrace = "4s";  // a restart must be back within it; a stop is not
 
 std::string Id(int node) {
   return "node-" + std::to_string(node);
@@ -43,8 +54,8 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-// A CPU quota for one process: 1 % of a CPU (cgroup v2 cpu.max, or v1
-// cpu.cfs_quota_us), undone by the destructor.
+// A CPU quota for one process: `quota_us` of CPU time per `period_us`
+// (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us), undone by the destructor.
 class CpuQuota {
  public:
   static std::string Root() {
@@ -63,16 +74,17 @@ class CpuQuota {
     return "";
   }
 
-  explicit CpuQuota(int pid)
+  CpuQuota(int pid, int quota_us, int period_us)
       : root_(Root()), dir_(root_ + "/rwchaos-" + std::to_string(::getpid())), pid_(pid) {
     std::filesystem::create_directory(dir_);
     const bool v2 = root_ == "/sys/fs/cgroup";
     if (v2) {
       WriteFile(root_ + "/cgroup.subtree_control", "+cpu");
-      ok_ = WriteFile(dir_ + "/cpu.max", "1000 100000");
+      ok_ =
+          WriteFile(dir_ + "/cpu.max", std::to_string(quota_us) + " " + std::to_string(period_us));
     } else {
-      ok_ = WriteFile(dir_ + "/cpu.cfs_period_us", "100000") &&
-            WriteFile(dir_ + "/cpu.cfs_quota_us", "1000");
+      ok_ = WriteFile(dir_ + "/cpu.cfs_period_us", std::to_string(period_us)) &&
+            WriteFile(dir_ + "/cpu.cfs_quota_us", std::to_string(quota_us));
     }
     ok_ = ok_ && WriteFile(dir_ + "/cgroup.procs", std::to_string(pid_));
   }
@@ -102,9 +114,12 @@ class Cluster {
     seeds += "]";
     // A short rejoin probation: the suite hits members again and again, and
     // each death soon after a return doubles it.
+    // A short restart grace: the stop fault waits it out.
     const std::string yaml = "cluster:\n  seeds: " + seeds +
                              "\n  bootstrap_voters: [node-1, node-2, node-3]\n"
-                             "detector:\n  rejoin_probation: 300ms\n";
+                             "  restart_grace: " +
+                             std::string(kRestartGrace) +
+                             "\ndetector:\n  rejoin_probation: 300ms\n";
     for (int i = 1; i <= n; ++i) {
       agents_.push_back(std::make_unique<AgentProcess>(
           Id(i), yaml, kPeerPort, AgentNetwork{net_->Netns(i), NetnsCluster::Address(i)}));
@@ -175,6 +190,39 @@ class Cluster {
   std::vector<std::unique_ptr<AgentProcess>> agents_;
 };
 
+// The host's 1-minute load average per CPU (/proc/loadavg; -1 when unread).
+double LoadPerCpu() {
+  std::ifstream in("/proc/loadavg");
+  double load1 = -1;
+  if (!(in >> load1)) return -1;
+  return load1 / std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Busy processes at nice 19 that raise the host's load average: the
+// scheduler counts them as runnable, yet they hardly take the CPU from
+// anything else. Each ends by itself after `limit` (coreutils timeout, which
+// passes on the SIGTERM of the destructor to its command).
+class Hogs {
+ public:
+  Hogs(int count, std::chrono::seconds limit) {
+    for (int i = 0; i < count; ++i)
+      hogs_.push_back(std::make_unique<ChildProcess>(
+          std::vector<std::string>{"nice", "-n", "19", "timeout", std::to_string(limit.count()),
+                                   "sha256sum", "/dev/zero"},
+          dir_.File("hog-" + std::to_string(i))));
+  }
+  ~Hogs() {
+    for (auto& h : hogs_)
+      h->Signal(SIGTERM);
+    for (auto& h : hogs_)
+      h->Wait(5s);
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::unique_ptr<ChildProcess>> hogs_;
+};
+
 // The newest event's seq in `agent`'s history (0 when none or no answer).
 uint64_t LastSeq(AgentProcess& agent) {
   auto events = GetJson(agent, "/v1/events");
@@ -226,6 +274,14 @@ bool Right(const std::string& kind, const std::string& verdict, const std::strin
     *expected = "none, verdict overloaded/unresponsive, or revision paused";
     return verdict == "none" || any(verdict, {"overloaded", "unresponsive"}) ||
            revision == "paused";
+  }
+  if (kind == "overload") {
+    *expected = "verdict overloaded or revision paused";
+    return verdict == "overloaded" || revision == "paused";
+  }
+  if (kind == "stop") {
+    *expected = "verdict stopped";
+    return verdict == "stopped";
   }
   if (kind == "restart") {
     *expected = "none (a planned restart is not a death)";
@@ -302,10 +358,32 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
     c.net().Heal();
   } else if (kind == "cpu_starve") {
     {
-      CpuQuota quota(a.process().pid());
+      CpuQuota quota(a.process().pid(), 1000, 100000);  // 1 % of a CPU
       if (!quota.ok()) f.violations.push_back("could not apply the CPU quota");
       std::this_thread::sleep_for(o.hold);
     }
+  } else if (kind == "overload") {
+    // A host under heavy load whose agent is starved: the load average
+    // climbs past 2 per CPU (its health says so), then the agent gets a
+    // millisecond of CPU a second.
+    Hogs hogs(kHogsPerCpu * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+              std::chrono::duration_cast<std::chrono::seconds>(kLoadRise + o.hold + 30s));
+    if (!PollUntil([] { return LoadPerCpu() >= kOverloadPerCpu; }, kLoadRise, 500ms)) {
+      f.violations.push_back("setup: the load did not reach " + std::to_string(kOverloadPerCpu) +
+                             " per CPU");
+    } else {
+      std::this_thread::sleep_for(2s);  // two health samples that say so
+      CpuQuota quota(a.process().pid(), 1000, 1000000);
+      if (!quota.ok()) f.violations.push_back("could not apply the CPU quota");
+      std::this_thread::sleep_for(o.hold);
+    }
+  } else if (kind == "stop") {
+    // Stopped for good (SIGTERM, not started again within restart_grace):
+    // dead, class stopped; started again later, it rejoins.
+    a.process().Signal(SIGTERM);
+    a.process().Wait(15s);
+    await_dead("dead");
+    if (!a.Start(&error)) f.violations.push_back("start after the stop failed: " + error);
   } else if (kind == "restart") {
     a.process().Signal(SIGTERM);
     a.process().Wait(15s);
@@ -319,6 +397,11 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
   std::string why;
   if (!c.Converge(&why)) f.violations.push_back("no single all-alive view after healing: " + why);
   f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (kind == "overload") {
+    // The next fault's verdict must not read this one's load.
+    if (!PollUntil([] { return LoadPerCpu() < kCalmPerCpu; }, kLoadFall, 1s))
+      log << "      (the load stayed above " << kCalmPerCpu << " per CPU)\n";
+  }
 
   // What was committed meanwhile, from a survivor's history.
   auto events = GetJson(*survivors[0], "/v1/events?since=" + std::to_string(before));
@@ -383,18 +466,20 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
 }  // namespace
 
 std::vector<std::string> ChaosFaultKinds() {
-  return {"kill",    "sigstop", "link_down",  "partition_2_3", "partition_1_4",
-          "one_way", "loss",    "cpu_starve", "restart",       "leave"};
+  // overload last in a round: the load it leaves takes a while to fall.
+  return {"kill", "sigstop",    "link_down", "partition_2_3", "partition_1_4", "one_way",
+          "loss", "cpu_starve", "restart",   "stop",          "leave",         "overload"};
 }
 
 ChaosReport RunChaos(const ChaosOptions& options, std::ostream& log) {
   ChaosReport report;
   std::vector<std::string> kinds = options.faults.empty() ? ChaosFaultKinds() : options.faults;
-  if (std::find(kinds.begin(), kinds.end(), "cpu_starve") != kinds.end()) {
+  for (const char* needs_quota : {"cpu_starve", "overload"}) {
+    if (std::find(kinds.begin(), kinds.end(), needs_quota) == kinds.end()) continue;
     const std::string why = CpuQuota::Unavailable();
     if (!why.empty()) {
-      report.notes.push_back("cpu_starve left out: " + why);
-      kinds.erase(std::find(kinds.begin(), kinds.end(), "cpu_starve"));
+      report.notes.push_back(std::string(needs_quota) + " left out: " + why);
+      kinds.erase(std::find(kinds.begin(), kinds.end(), needs_quota));
     }
   }
   Cluster c(options.agents);
@@ -427,6 +512,7 @@ ChaosReport RunChaos(const ChaosOptions& options, std::ostream& log) {
       for (const auto& id : f.victims) {
         const std::string label = f.revision.at(id).empty() ? f.verdict.at(id) : f.revision.at(id);
         ++report.matrix[kind][label];
+        ++report.verdicts[kind][f.verdict.at(id)];
       }
       report.faults.push_back(std::move(f));
     }
@@ -446,17 +532,22 @@ json ChaosReport::ToJson() const {
                            {"correct", f.correct},
                            {"violations", f.violations},
                            {"seconds", f.seconds}});
-  return {{"faults", faults_json},    {"total", faults.size()}, {"correct", correct},
-          {"violations", violations}, {"matrix", matrix},       {"notes", notes}};
+  return {{"faults", faults_json}, {"total", faults.size()},
+          {"correct", correct},    {"violations", violations},
+          {"matrix", matrix},      {"verdicts", verdicts},
+          {"notes", notes}};
 }
 
-std::string ChaosReport::Table() const {
+namespace {
+
+// One matrix as a table: a row per fault kind, a column per class seen.
+void PrintMatrix(std::ostream& out, const std::string& title,
+                 const std::map<std::string, std::map<std::string, int>>& matrix) {
   std::set<std::string> labels;
   for (const auto& [kind, row] : matrix)
     for (const auto& [label, n] : row)
       labels.insert(label);
-  std::ostringstream out;
-  out << "fault \\ final class";
+  out << "fault \\ " << title;
   for (const auto& l : labels)
     out << " | " << l;
   out << "\n";
@@ -470,6 +561,15 @@ std::string ChaosReport::Table() const {
     }
     out << "\n";
   }
+}
+
+}  // namespace
+
+std::string ChaosReport::Table() const {
+  std::ostringstream out;
+  PrintMatrix(out, "verdict", verdicts);
+  out << "\n";
+  PrintMatrix(out, "final class", matrix);
   out << "correct " << correct << " of " << faults.size() << " faults ("
       << (faults.empty() ? 0 : 100.0 * correct / static_cast<double>(faults.size()))
       << " %), invariant violations " << violations << "\n";

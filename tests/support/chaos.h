@@ -3,13 +3,15 @@
 // each in its own network namespace, and a series of injected faults — a
 // SIGKILL, a SIGSTOP, an interface down, partitions (2|3, 1|4, one-way),
 // packet loss on one host, CPU starvation of one agent (a cgroup quota), a
-// planned restart, a leave. After each: the fault is healed, the cluster
+// planned restart, a stop longer than restart_grace, a leave, and an
+// overloaded host (the load average past 2 per CPU, then its agent starved
+// to a millisecond of CPU a second). After each: the fault is healed, the cluster
 // must converge again, and
 //   - invariants: every agent holds the same committed view and the same
 //     event history; nobody was declared dead that the fault did not hit;
 //   - the diagnosis: the verdict committed for each member the fault hit,
 //     and the revision its own account brought, against the injected truth.
-// A confusion matrix (fault × final class) sums it up. Every wait has a
+// Two confusion matrices (fault × verdict, fault × final class) sum it up. Every wait has a
 // deadline and every loop a bound. Needs root, iproute2 and iptables (and a
 // writable cgroup cpu controller for the starvation fault, else it is left
 // out with a note).
@@ -60,6 +62,8 @@ struct ChaosReport {
   int violations = 0;
   // fault kind -> final class -> count
   std::map<std::string, std::map<std::string, int>> matrix;
+  // fault kind -> verdict class ("none": not declared dead) -> count
+  std::map<std::string, std::map<std::string, int>> verdicts;
   nlohmann::json ToJson() const;
   std::string Table() const;
 };
