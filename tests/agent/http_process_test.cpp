@@ -133,16 +133,11 @@ TEST_F(HttpsProcess, MutualTlsRefusesAClientWithoutACertificateAndServesOneTheCa
 // CLI, through the flags and through the environment.
 TEST_F(HttpsProcess, EveryCliCommandWorksOverHttpsWithAClientCertificate) {
   std::vector<std::unique_ptr<AgentProcess>> agents;
-  const auto ports = testing::FreeLoopbackPorts(3);
-  for (std::size_t i = 0; i < 3; ++i) {
-    agents.push_back(std::make_unique<AgentProcess>(
-        "node-" + std::to_string(i + 1),
-        "cluster:\n  seeds: " + testing::SeedList(ports) + "\n" + kVoters + HttpYaml(true),
-        ports[i]));
-    agents.back()->set_https(Client(true));
-    std::string error;
-    ASSERT_TRUE(agents.back()->Start(&error)) << error;
-  }
+  std::string error;
+  ASSERT_TRUE(
+      testing::StartSeededCluster(3, &agents, &error, kVoters + HttpYaml(true),
+                                  [&](std::size_t, AgentProcess& a) { a.set_https(Client(true)); }))
+      << error;
   std::vector<AgentProcess*> all = {agents[0].get(), agents[1].get(), agents[2].get()};
   ASSERT_TRUE(testing::AllSee(all, {"node-1", "node-2", "node-3"}, "alive"));
   AgentProcess& one = *agents[0];
@@ -204,15 +199,14 @@ TEST_F(HttpsProcess, EveryCliCommandWorksOverHttpsWithAClientCertificate) {
 // takes that long at least.
 TEST(HttpLeaveProcess, LivezAnswersWhileALeaveIsInProgress) {
   std::vector<std::unique_ptr<AgentProcess>> agents;
-  const auto ports = testing::FreeLoopbackPorts(3);
-  for (std::size_t i = 0; i < 3; ++i) {
-    agents.push_back(std::make_unique<AgentProcess>(
-        "node-" + std::to_string(i + 1),
-        "cluster:\n  seeds: " + testing::SeedList(ports) + "\n" + kVoters, ports[i]));
-    if (i == 2) agents.back()->set_extra_env({"RINGWATCH_FAULT_PERSIST_DELAY_MS=300"});
-    std::string error;
-    ASSERT_TRUE(agents.back()->Start(&error)) << error;
-  }
+  std::string error;
+  ASSERT_TRUE(testing::StartSeededCluster(3, &agents, &error, kVoters,
+                                          [](std::size_t i, AgentProcess& a) {
+                                            if (i == 2)
+                                              a.set_extra_env(
+                                                  {"RINGWATCH_FAULT_PERSIST_DELAY_MS=300"});
+                                          }))
+      << error;
   std::vector<AgentProcess*> all = {agents[0].get(), agents[1].get(), agents[2].get()};
   ASSERT_TRUE(testing::AllSee(all, {"node-1", "node-2", "node-3"}, "alive", 50ms, 60s));
   AgentProcess& slow = *agents[2];

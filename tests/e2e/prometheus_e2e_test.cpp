@@ -72,11 +72,12 @@ class PrometheusE2e : public ::testing::Test {
     std::string error;
     // A short rejoin probation: the alert test kills and restarts node-3
     // seven times, and each flap doubles the probation.
-    ASSERT_TRUE(testing::StartSeededCluster(3, &agents_, &error,
-                                            "  bootstrap_voters: [node-1, node-2, node-3]\n"
-                                            "detector:\n  rejoin_probation: 100ms\n" +
-                                                HttpsYaml(),
-                                            client_))
+    ASSERT_TRUE(testing::StartSeededCluster(
+        3, &agents_, &error,
+        "  bootstrap_voters: [node-1, node-2, node-3]\n"
+        "detector:\n  rejoin_probation: 100ms\n" +
+            HttpsYaml(),
+        [&](std::size_t, testing::AgentProcess& a) { a.set_https(client_); }))
         << error;
     port_ = testing::FreeLoopbackPort();
     std::string targets;

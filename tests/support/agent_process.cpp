@@ -92,13 +92,13 @@ std::string SeedList(const std::vector<uint16_t>& ports) {
 
 bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
                         std::string* error, const std::string& cluster_yaml,
-                        const std::optional<TlsClientOptions>& https) {
+                        const std::function<void(std::size_t, AgentProcess&)>& prepare) {
   const auto ports = FreeLoopbackPorts(count);
   const std::string extra = "cluster:\n  seeds: " + SeedList(ports) + "\n" + cluster_yaml;
   for (std::size_t i = 0; i < count; ++i) {
     agents->push_back(
         std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), extra, ports[i]));
-    if (https) agents->back()->set_https(*https);
+    if (prepare) prepare(i, *agents->back());
     if (!agents->back()->Start(error)) return false;
   }
   return true;

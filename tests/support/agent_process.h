@@ -4,6 +4,7 @@
 // once its HTTP port answers /livez. Every wait has a generous deadline.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,10 +82,11 @@ std::string SeedList(const std::vector<uint16_t>& ports);
 // Starts agents node-1..node-`count` on fresh peer ports, each seeded with all
 // of them; false (with the reason in `error`) if one does not come up.
 // `cluster_yaml` continues the `cluster:` map (e.g. "  bootstrap_voters: [...]\n").
-// With `https`, the agents serve HTTPS (cluster_yaml carries their http.tls)
-// and are reached with these client settings.
+// `prepare`, if set, adjusts agent i (0-based) before it starts: HTTPS client
+// settings (set_https, when cluster_yaml carries http.tls), fault injection
+// (set_extra_env).
 bool StartSeededCluster(std::size_t count, std::vector<std::unique_ptr<AgentProcess>>* agents,
                         std::string* error, const std::string& cluster_yaml = "",
-                        const std::optional<TlsClientOptions>& https = std::nullopt);
+                        const std::function<void(std::size_t, AgentProcess&)>& prepare = {});
 
 }  // namespace ringwatch::testing
