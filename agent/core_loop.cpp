@@ -107,6 +107,10 @@ std::string CoreLoop::Start(CoreOptions options) {
   transport_.OnMembership([this](const PeerOrigin& origin, std::string_view payload) {
     OnMembership(origin, payload);
   });
+  transport_.OnClosed([this](const std::string& peer) {
+    if (closed_) return;
+    Perform(core_->OnConnectionClosed(core::MemberId{peer}, Now()));
+  });
   transport_.OnUnreachable([this](const std::string& peer, const std::string& why) {
     if (closed_) return;
     if (SeedDialer::IsSeedKey(peer)) return dialer_.OnUnreachable(peer, why);
@@ -168,6 +172,12 @@ void CoreLoop::Perform(CoreEffects fx) {
     // Members' keys, for the pair MACs of what is sent to them.
     for (const auto& [id, m] : core_->view().members())
       transport_.SetIdentity(id, m.info.identity);
+  }
+  if (fx.connections_changed) {
+    std::vector<std::string> held;
+    for (const core::MemberId& id : core_->HeldConnections())
+      held.push_back(id.value);
+    transport_.Hold(held);
   }
   for (const raft::Message& m : fx.raft)
     transport_.Send(m);

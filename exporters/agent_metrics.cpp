@@ -122,14 +122,12 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
                    .Help("1 for each member dead in the committed view, labelled with the class "
                          "of the verdict on its death (the MemberDown alert carries it).")
                    .Register(registry)),
-      detection_seconds_(
-          prometheus::BuildHistogram()
-              .Name("ringwatch_detection_seconds")
-              .Help("From a dead member's last heartbeat (as its observers heard it) to this "
-                    "agent applying the committed MarkDead.")
-              .Register(registry)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1,
-                                                               1.5, 2, 3, 5, 10, 30})),
+      detection_seconds_(prometheus::BuildHistogram()
+                             .Name("ringwatch_detection_seconds")
+                             .Help("From a dead member's last heartbeat (as its observers heard "
+                                   "it) to this agent applying the committed MarkDead, by the "
+                                   "detector path that decided (fast, phi, timeout).")
+                             .Register(registry)),
       view_version_(prometheus::BuildGauge()
                         .Name("ringwatch_view_version")
                         .Help("Version of the committed membership view applied here.")
@@ -227,7 +225,11 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
     double since_decision = static_cast<double>(now_ms - m->diagnosis->decided_at_ms) / 1000.0;
     // Only deaths decided while this agent ran: a replayed log is history.
     if (since_decision >= 0 && since_decision < 60)
-      detection_seconds_.Observe(silence + since_decision);
+      detection_seconds_
+          .Add({{"path", membership::ToString(m->diagnosis->path)}},
+               prometheus::Histogram::BucketBoundaries{0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75,
+                                                       1, 1.5, 2, 3, 5, 10, 30})
+          .Observe(silence + since_decision);
   }
 }
 

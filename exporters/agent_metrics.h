@@ -99,7 +99,7 @@ class MembershipMetrics {
   prometheus::Family<prometheus::Gauge>& verdict_;
   // member -> (class, its ringwatch_member_verdict series), dead members only
   std::map<std::string, std::pair<std::string, prometheus::Gauge*>> verdict_series_;
-  prometheus::Histogram& detection_seconds_;
+  prometheus::Family<prometheus::Histogram>& detection_seconds_;  // by path
   prometheus::Gauge& view_version_;
   std::map<std::string, prometheus::Gauge*> up_series_;
   uint64_t counted_seq_ = 0;  // events up to this seq are counted

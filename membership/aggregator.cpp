@@ -170,11 +170,18 @@ std::vector<Decision> Aggregator::Decide(const View& view, const Observers& obse
       }
       return 0;
     };
+    std::size_t by_path[kMaxDetectionPath + 1] = {};
     for (const Report& r : s.fresh) {
-      d.diagnosis.observers.push_back({r.observer, r.phi, r.silence_seconds, r.suspected, r.probe});
+      d.diagnosis.observers.push_back(
+          {r.observer, r.phi, r.silence_seconds, r.suspected, r.probe, r.path});
       if (rank(r.probe) > rank(d.diagnosis.probe)) d.diagnosis.probe = r.probe;
       if (r.health) d.diagnosis.health = r.health;
+      if (r.suspected) ++by_path[static_cast<uint8_t>(r.path)];
     }
+    // The path most suspecting observers took; the fast one on a tie.
+    for (DetectionPath p : {DetectionPath::kFast, DetectionPath::kPhi, DetectionPath::kTimeout})
+      if (by_path[static_cast<uint8_t>(p)] > by_path[static_cast<uint8_t>(d.diagnosis.path)])
+        d.diagnosis.path = p;
     proposed_[s.id] = now;
     if (!s.refused) silent_since_[s.id] = s.first_suspicion;
     out.push_back(std::move(d));

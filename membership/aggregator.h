@@ -31,7 +31,8 @@ struct Report {
   double phi = 0;
   double silence_seconds = 0;
   ProbeResult probe = ProbeResult::kNone;
-  std::optional<Health> health;  // the subject's latest summary seen by the observer
+  std::optional<Health> health;               // the subject's latest summary seen by the observer
+  DetectionPath path = DetectionPath::kNone;  // what made the observer suspect
 };
 
 struct Decision {

@@ -6,9 +6,10 @@ namespace ringwatch::membership {
 namespace {
 
 // 2: member infos carry the identity; 3: diagnoses carry per-observer
-// probes, the silent group and a revision (and Revise exists). Earlier
-// entries (a log written by an earlier version) still decode.
-constexpr uint8_t kVersion = 3;
+// probes, the silent group and a revision (and Revise exists); 4: and the
+// detection path. Earlier entries (a log written by an earlier version)
+// still decode.
+constexpr uint8_t kVersion = 4;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -66,6 +67,7 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     return std::nullopt;
   const bool identities = version >= 2;
   const bool diagnosis_v2 = version >= 3;
+  const uint8_t diagnosis_layout = version >= 4 ? 3 : diagnosis_v2 ? 2 : 1;
   bool ok = false;
   switch (tag) {
     case 1: {
@@ -77,7 +79,7 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
     case 2: {
       MarkDead d;
       ok = wire::GetId(r, &d.id) && r.U64(&d.incarnation) &&
-           wire::GetDiagnosis(r, &d.diagnosis, diagnosis_v2);
+           wire::GetDiagnosis(r, &d.diagnosis, diagnosis_layout);
       c.body = std::move(d);
       break;
     }

@@ -199,8 +199,26 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     }
   }
 
+  ReportObservations(raft, now, observations, fx);
+
+  if (raft.is_leader) {
+    LeaderDuties(raft, now, wall_ms, fx);
+  } else {
+    aggregator_.Clear();
+    rejoining_.clear();
+    joins_proposed_.clear();
+    stopped_proposed_.clear();
+    revisions_proposed_.clear();
+  }
+  return fx;
+}
+
+void Coordinator::ReportObservations(const RaftFacts& raft, core::Instant now,
+                                     const std::vector<LocalObservation>& observations,
+                                     Effects& fx) {
   // Reports about the members this agent watches: repeated while suspected,
   // one clearing report when the suspicion ends.
+  const MemberInfo& self = options_.self;
   for (const LocalObservation& o : observations) {
     const Member* m = view_.Find(o.id);
     if (!m || m->state != MemberState::kAlive) {
@@ -224,6 +242,7 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
     r.silence_seconds = o.silence_seconds;
     r.probe = o.probe;
     r.health = o.health;
+    r.path = o.path;
     if (o.suspected) {
       suspected_.insert(o.id);
     } else {
@@ -235,16 +254,17 @@ Effects Coordinator::Tick(const RaftFacts& raft, core::Instant now, int64_t wall
       Route(raft, ReportMessage{r, false, 0, {}}, fx);
     }
   }
+}
 
-  if (raft.is_leader) {
-    LeaderDuties(raft, now, wall_ms, fx);
-  } else {
-    aggregator_.Clear();
-    rejoining_.clear();
-    joins_proposed_.clear();
-    stopped_proposed_.clear();
-    revisions_proposed_.clear();
-  }
+Effects Coordinator::Observe(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
+                             const std::vector<LocalObservation>& observations) {
+  Effects fx;
+  BeginTerm(raft, wall_ms, fx);
+  ReportObservations(raft, now, observations, fx);
+  if (raft.is_leader)
+    for (Decision& d : aggregator_.Decide(view_, observers(), now, wall_ms))
+      fx.proposals.push_back(
+          Command{wall_ms, MarkDead{d.subject, d.incarnation, std::move(d.diagnosis)}});
   return fx;
 }
 

@@ -39,6 +39,7 @@ struct LocalObservation {
   double silence_seconds = 0;
   ProbeResult probe = ProbeResult::kNone;
   std::optional<Health> health;
+  DetectionPath path = DetectionPath::kNone;  // what made it suspect
 };
 
 // The Raft facts the coordinator needs, given before every call.
@@ -101,6 +102,11 @@ class Coordinator {
   // Once per heartbeat interval.
   Effects Tick(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
                const std::vector<LocalObservation>& observations);
+  // Observations that cannot wait for the next tick (the fast path: a
+  // member's connection closed and its port refused): reported at once,
+  // and on the leader decided at once.
+  Effects Observe(const RaftFacts& raft, core::Instant now, int64_t wall_ms,
+                  const std::vector<LocalObservation>& observations);
   Effects Receive(const RaftFacts& raft, const PeerMessage& message, core::Instant now,
                   int64_t wall_ms);
   // Committed entries were applied on the leader (a join, a configuration
@@ -143,6 +149,8 @@ class Coordinator {
  private:
   void Recompute() { observers_dirty_ = true; }
   void BeginTerm(const RaftFacts& raft, int64_t wall_ms, Effects& fx);
+  void ReportObservations(const RaftFacts& raft, core::Instant now,
+                          const std::vector<LocalObservation>& observations, Effects& fx);
   void LeaderDuties(const RaftFacts& raft, core::Instant now, int64_t wall_ms, Effects& fx);
   void OnRejoin(const RejoinRequest& r, core::Instant now, int64_t wall_ms, Effects& fx);
   void Autopilot(int64_t wall_ms, Effects& fx);

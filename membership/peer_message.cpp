@@ -25,6 +25,7 @@ void PutSigned(core::ByteWriter& w, const PeerMessage& message) {
     wire::PutF64(w, p.phi);
     wire::PutF64(w, p.silence_seconds);
     w.U8(static_cast<uint8_t>(p.probe));
+    w.U8(static_cast<uint8_t>(p.path));
     w.U8(p.health ? 1 : 0);
     if (p.health) wire::PutHealth(w, *p.health);
     w.I64(m->sent_ms);
@@ -86,13 +87,14 @@ std::optional<PeerMessage> DecodePeerMessage(std::string_view bytes, std::string
   } else if (tag == 3) {
     ReportMessage m;
     Report& p = m.report;
-    uint8_t suspected = 0, probe = 0, has_health = 0;
+    uint8_t suspected = 0, probe = 0, path = 0, has_health = 0;
     ok = wire::GetId(r, &p.observer) && wire::GetId(r, &p.subject) && r.U64(&p.incarnation) &&
          r.U8(&suspected) && suspected <= 1 && wire::GetF64(r, &p.phi) &&
-         wire::GetF64(r, &p.silence_seconds) && r.U8(&probe) && probe <= 3 && r.U8(&has_health) &&
-         has_health <= 1;
+         wire::GetF64(r, &p.silence_seconds) && r.U8(&probe) && probe <= 3 && r.U8(&path) &&
+         path <= kMaxDetectionPath && r.U8(&has_health) && has_health <= 1;
     p.suspected = suspected == 1;
     p.probe = static_cast<ProbeResult>(probe);
+    p.path = static_cast<DetectionPath>(path);
     if (ok && has_health) {
       p.health.emplace();
       ok = wire::GetHealth(r, &*p.health);

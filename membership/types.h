@@ -38,6 +38,14 @@ const char* ToString(DiagnosisClass c);
 enum class ProbeResult : uint8_t { kNone = 0, kRefused = 1, kTimeout = 2, kConnected = 3 };
 const char* ToString(ProbeResult p);
 
+// Which detector path made an observer suspect the member (DESIGN.md
+// "Fast path"): the connection it holds to the member closed and its port
+// refused a connect (kFast), phi crossed its threshold (kPhi), or a member
+// never heard outlived the heartbeat timeout (kTimeout).
+enum class DetectionPath : uint8_t { kNone = 0, kPhi = 1, kTimeout = 2, kFast = 3 };
+inline constexpr uint8_t kMaxDetectionPath = 3;
+const char* ToString(DetectionPath p);
+
 // The member's own health summary, as carried by its heartbeats.
 struct Health {
   float load1_per_core = 0;
@@ -53,7 +61,8 @@ struct ObserverEvidence {
   double phi = 0;
   double silence_seconds = 0;
   bool suspected = false;
-  ProbeResult probe = ProbeResult::kNone;  // its TCP connect to the member
+  ProbeResult probe = ProbeResult::kNone;     // its TCP connect to the member
+  DetectionPath path = DetectionPath::kNone;  // what made it suspect (when it did)
   bool operator==(const ObserverEvidence&) const = default;
 };
 
@@ -89,6 +98,9 @@ struct Diagnosis {
   // the same detection window (the other side). Sorted.
   std::vector<std::string> group = {};
   std::optional<Revision> revision = {};  // set once the member has come back
+  // The path of the suspicions that decided (most of the suspecting
+  // observers'; kFast on a tie): kNone for a leave or a stop.
+  DetectionPath path = DetectionPath::kNone;
   bool operator==(const Diagnosis&) const = default;
 };
 

@@ -63,6 +63,20 @@ const char* ToString(ProbeResult p) {
   return "?";
 }
 
+const char* ToString(DetectionPath p) {
+  switch (p) {
+    case DetectionPath::kNone:
+      return "none";
+    case DetectionPath::kPhi:
+      return "phi";
+    case DetectionPath::kTimeout:
+      return "timeout";
+    case DetectionPath::kFast:
+      return "fast";
+  }
+  return "?";
+}
+
 const char* ToString(EventKind k) {
   switch (k) {
     case EventKind::kJoin:
@@ -355,8 +369,12 @@ View::Change View::VoterRemoved(const std::string& id) {
 
 namespace {
 // 2: ring_version, removed ids; 3: identities; 4: diagnoses with
-// per-observer probes, the silent group and the revision.
-constexpr uint8_t kViewFormat = 4;
+// per-observer probes, the silent group and the revision; 5: and the
+// detection path.
+constexpr uint8_t kViewFormat = 5;
+uint8_t DiagnosisLayout(uint8_t format) {
+  return format >= 5 ? 3 : format == 4 ? 2 : 1;
+}
 constexpr uint32_t kMaxMembers = 1u << 20;
 }  // namespace
 
@@ -376,7 +394,7 @@ std::string View::Encode(uint8_t format) const {
     w.I64(m.alive_since_ms);
     w.U32(m.flaps);
     w.U8(m.diagnosis ? 1 : 0);
-    if (m.diagnosis) wire::PutDiagnosis(w, *m.diagnosis, format >= 4);
+    if (m.diagnosis) wire::PutDiagnosis(w, *m.diagnosis, DiagnosisLayout(format));
   }
   w.U32(static_cast<uint32_t>(events_.size()));
   for (const Event& e : events_) {
@@ -423,7 +441,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
     m.state = static_cast<MemberState>(state);
     if (has) {
       m.diagnosis.emplace();
-      if (!wire::GetDiagnosis(r, &*m.diagnosis, format >= 4)) return std::nullopt;
+      if (!wire::GetDiagnosis(r, &*m.diagnosis, DiagnosisLayout(format))) return std::nullopt;
     }
     std::string id = m.info.id;
     if (!v.members_.emplace(id, std::move(m)).second) return std::nullopt;

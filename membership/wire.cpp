@@ -73,7 +73,7 @@ bool GetHealth(core::ByteReader& r, Health* h) {
          r.F32(&h->fullest_filesystem_ratio) && r.F32(&h->agent_cpu_ratio);
 }
 
-void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, bool v2) {
+void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, uint8_t layout) {
   w.U8(static_cast<uint8_t>(d.cls));
   w.U32(static_cast<uint32_t>(d.observers.size()));
   for (const ObserverEvidence& o : d.observers) {
@@ -81,22 +81,25 @@ void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, bool v2) {
     PutF64(w, o.phi);
     PutF64(w, o.silence_seconds);
     w.U8(o.suspected ? 1 : 0);
-    if (v2) w.U8(static_cast<uint8_t>(o.probe));
+    if (layout >= 2) w.U8(static_cast<uint8_t>(o.probe));
+    if (layout >= 3) w.U8(static_cast<uint8_t>(o.path));
   }
   w.U8(static_cast<uint8_t>(d.probe));
   w.U8(d.health ? 1 : 0);
   if (d.health) PutHealth(w, *d.health);
   w.I64(d.decided_at_ms);
-  if (!v2) return;
+  if (layout < 2) return;
   PutIds(w, d.group);
   w.U8(d.revision ? 1 : 0);
-  if (!d.revision) return;
-  w.U8(static_cast<uint8_t>(d.revision->cls));
-  PutAccount(w, d.revision->account);
-  w.I64(d.revision->revised_at_ms);
+  if (d.revision) {
+    w.U8(static_cast<uint8_t>(d.revision->cls));
+    PutAccount(w, d.revision->account);
+    w.I64(d.revision->revised_at_ms);
+  }
+  if (layout >= 3) w.U8(static_cast<uint8_t>(d.path));
 }
 
-bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2) {
+bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, uint8_t layout) {
   uint8_t cls = 0, probe = 0, has_health = 0;
   uint32_t n = 0;
   if (!r.U8(&cls) || cls < 1 || cls > kMaxDiagnosisClass || !r.U32(&n) || n > kMaxObservers)
@@ -104,12 +107,14 @@ bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2) {
   d->cls = static_cast<DiagnosisClass>(cls);
   d->observers.resize(n);
   for (ObserverEvidence& o : d->observers) {
-    uint8_t s = 0, p = 0;
+    uint8_t s = 0, p = 0, path = 0;
     if (!GetId(r, &o.observer) || !GetF64(r, &o.phi) || !GetF64(r, &o.silence_seconds) ||
-        !r.U8(&s) || s > 1 || (v2 && (!r.U8(&p) || p > 3)))
+        !r.U8(&s) || s > 1 || (layout >= 2 && (!r.U8(&p) || p > 3)) ||
+        (layout >= 3 && (!r.U8(&path) || path > kMaxDetectionPath)))
       return false;
     o.suspected = s == 1;
     o.probe = static_cast<ProbeResult>(p);
+    o.path = static_cast<DetectionPath>(path);
   }
   if (!r.U8(&probe) || probe > 3 || !r.U8(&has_health) || has_health > 1) return false;
   d->probe = static_cast<ProbeResult>(probe);
@@ -118,16 +123,22 @@ bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2) {
     if (!GetHealth(r, &*d->health)) return false;
   }
   if (!r.I64(&d->decided_at_ms)) return false;
-  if (!v2) return true;
+  if (layout < 2) return true;
   uint8_t has_revision = 0;
   if (!GetIds(r, &d->group, kMaxObservers) || !r.U8(&has_revision) || has_revision > 1)
     return false;
-  if (!has_revision) return true;
-  uint8_t rcls = 0;
-  d->revision.emplace();
-  if (!r.U8(&rcls) || rcls < 1 || rcls > kMaxDiagnosisClass) return false;
-  d->revision->cls = static_cast<DiagnosisClass>(rcls);
-  return GetAccount(r, &d->revision->account) && r.I64(&d->revision->revised_at_ms);
+  if (has_revision) {
+    uint8_t rcls = 0;
+    d->revision.emplace();
+    if (!r.U8(&rcls) || rcls < 1 || rcls > kMaxDiagnosisClass) return false;
+    d->revision->cls = static_cast<DiagnosisClass>(rcls);
+    if (!GetAccount(r, &d->revision->account) || !r.I64(&d->revision->revised_at_ms)) return false;
+  }
+  if (layout < 3) return true;
+  uint8_t path = 0;
+  if (!r.U8(&path) || path > kMaxDetectionPath) return false;
+  d->path = static_cast<DetectionPath>(path);
+  return true;
 }
 
 void PutIds(core::ByteWriter& w, const std::vector<std::string>& ids) {

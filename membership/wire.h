@@ -23,10 +23,13 @@ bool GetInfo(core::ByteReader& r, MemberInfo* info, std::string* why = nullptr,
              bool with_identity = true);
 // A member id: core::IsValidId.
 bool GetId(core::ByteReader& r, std::string* out);
-// v2 (view format 4, command version 3): per-observer probes, the silent
-// group and the revision; without it, the earlier layout.
-void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, bool v2 = true);
-bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, bool v2 = true);
+// Diagnosis layouts: 1 the first; 2 (view format 4, command version 3)
+// adds per-observer probes, the silent group and the revision; 3 (view
+// format 5, command version 4) the detection path, per observer and of the
+// decision.
+inline constexpr uint8_t kDiagnosisLayout = 3;
+void PutDiagnosis(core::ByteWriter& w, const Diagnosis& d, uint8_t layout = kDiagnosisLayout);
+bool GetDiagnosis(core::ByteReader& r, Diagnosis* d, uint8_t layout = kDiagnosisLayout);
 // A list of member ids, at most `max` on decoding.
 void PutIds(core::ByteWriter& w, const std::vector<std::string>& ids);
 bool GetIds(core::ByteReader& r, std::vector<std::string>* ids, std::size_t max);

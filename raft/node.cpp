@@ -291,6 +291,12 @@ void Node::Poll(const NodeId& from, bool granted) {
     }
   } else if (no >= Quorum()) {
     BecomeFollower(term_, NodeId{});
+  } else if (!granted && candidate->pre && fast_campaign_) {
+    // A pre-vote the failure detector started, refused (most likely by a
+    // voter still in its lease: its own detector fires a moment later when
+    // the leader's process died). Ask again at the next tick rather than in
+    // a few heartbeats; the fast retries stay bounded (Tick).
+    randomized_election_ticks_ = std::min(randomized_election_ticks_, election_elapsed_ + 1);
   }
 }
 
@@ -770,6 +776,11 @@ void Node::HandleAppendResponse(const Message& m, Leader& leader) {
   }
   if (MaybeCommit()) {
     BroadcastAppend();  // followers learn the new commit index
+  } else if (was_paused) {
+    // It was paused when the commit index last moved (the broadcast skipped
+    // it): it may not know the latest one, so tell it now (as etcd does) —
+    // else it learns it only from the next heartbeat.
+    SendAppend(m.from, pr, true);
   }
   // Pipeline what is left.
   auto* still = std::get_if<Leader>(&role_);

@@ -208,6 +208,9 @@ std::string FormatDiagnosis(const json& j) {
   std::string out = "member      " + Str(j["member"]) + "\nclass       " + Str(j["class"]) +
                     "\nprobe       " + Str(j["probe"]) + "\ndecided at  " + Str(j["decided_at"]) +
                     "\n";
+  if (j.contains("path") && j["path"].is_string() && j["path"] != "none")
+    out += "detected by " + Str(j["path"]) +
+           (j["path"] == "fast" ? " (its connections closed, its port refused)" : "") + "\n";
   if (j.contains("group") && j["group"].is_array() && !j["group"].empty()) {
     std::string group;
     for (const auto& g : j["group"])
@@ -233,12 +236,13 @@ std::string FormatDiagnosis(const json& j) {
            "%, agent cpu " + Fixed(100 * h.value("agent_cpu_ratio", 0.0), 0) + "%\n";
   }
   std::vector<std::vector<std::string>> rows = {
-      {"OBSERVER", "PHI", "SILENCE", "SUSPECTED", "PROBE"}};
+      {"OBSERVER", "PHI", "SILENCE", "SUSPECTED", "PROBE", "PATH"}};
   for (const auto& o : j.value("observers", json::array()))
     rows.push_back({Str(o["id"]), Fixed(o.value("phi", 0.0), 1),
                     Fixed(o.value("silence_seconds", 0.0), 3) + "s",
                     o.value("suspected", false) ? "yes" : "no",
-                    o.contains("probe") ? Str(o["probe"]) : "-"});
+                    o.contains("probe") ? Str(o["probe"]) : "-",
+                    o.contains("path") ? Str(o["path"]) : "-"});
   return out + "observers\n" + Table(rows);
 }
 

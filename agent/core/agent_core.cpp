@@ -161,13 +161,21 @@ membership::RaftFacts AgentCore::Facts() const {
 }
 
 Instant AgentCore::NextWakeup() const {
-  return std::min(next_raft_tick_, next_detector_tick_);
+  Instant next = std::min(next_raft_tick_, next_detector_tick_);
+  for (const auto& [id, w] : watched_)
+    if (w.reprobe_at) next = std::min(next, *w.reprobe_at);
+  return next;
 }
 
 CoreEffects AgentCore::Advance(CoreTime t) {
   if (fatal_ || !node_) return {};
   if (t.now >= next_raft_tick_) RaftTick(t);
   if (t.now >= next_detector_tick_) DetectorTick(t);
+  for (auto& [id, w] : watched_) {
+    if (!w.reprobe_at || *w.reprobe_at > t.now) continue;
+    w.reprobe_at.reset();
+    CloseProbe(id, w);
+  }
   Process(t);
   return Take();
 }
@@ -581,7 +589,10 @@ void AgentCore::DetectorTick(CoreTime t) {
   observations.reserve(watched_.size());
   for (auto& [id, w] : watched_) {
     const detectors::Observation o = w.policy.Observe(now);
-    if (o.suspected && !w.suspected) {
+    // A refused port after its connection closed (the fast path) holds
+    // until the member is heard again.
+    const bool suspected = o.suspected || w.refused;
+    if (suspected && !w.suspected) {
       fx_.suspected.push_back(core::MemberId{id});
       log::Warn("detector", "peer suspected",
                 {{"peer", id},
@@ -589,11 +600,12 @@ void AgentCore::DetectorTick(CoreTime t) {
                  {"phi", Fixed3(o.phi)},
                  {"silence_seconds", Fixed3(core::ToSeconds(o.silence))}});
     }
-    w.suspected = o.suspected;
-    if (id == leader) leader_suspected = o.suspected;
+    w.suspected = suspected;
+    if (id == leader) leader_suspected = suspected;
     membership::LocalObservation lo;
     lo.id = id;
-    lo.suspected = o.suspected;
+    lo.suspected = suspected;
+    lo.path = PathOf(w, o);
     lo.phi = o.phi;
     lo.silence_seconds = core::ToSeconds(o.silence);
     if (w.health)
@@ -601,7 +613,7 @@ void AgentCore::DetectorTick(CoreTime t) {
                                      w.health->fullest_filesystem_ratio, w.health->agent_cpu_ratio};
     // Probe before suspecting: once phi is half way, or — a member never
     // heard, which phi cannot judge — half way to the timeout.
-    const bool probe = o.suspected || o.phi >= options_.probe_phi ||
+    const bool probe = suspected || o.phi >= options_.probe_phi ||
                        (!o.heard && o.silence >= options_.detector.timeout / 2);
     if (probe) {
       auto it = probes_.find(id);
@@ -611,7 +623,7 @@ void AgentCore::DetectorTick(CoreTime t) {
       } else {
         lo.probe = it->second;
       }
-    } else if (o.phi < options_.probe_phi / 2) {
+    } else if (o.phi < options_.probe_phi / 2 && !w.close_probe) {
       probes_.erase(id);  // heard normally again: the next episode probes afresh
     }
     observations.push_back(std::move(lo));
@@ -747,6 +759,7 @@ void AgentCore::UpdateWatch(CoreTime t) {
       continue;
     }
     fx_.unwatched.push_back(core::MemberId{it->first});
+    fx_.connections_changed = true;
     probes_.erase(it->first);
     it = watched_.erase(it);
   }
@@ -763,6 +776,7 @@ void AgentCore::UpdateWatch(CoreTime t) {
     }
     if (it == watched_.end()) {
       it = watched_.emplace(id, Watched(address, options_.detector, t.now)).first;
+      fx_.connections_changed = true;
       it->second.view_incarnation = life;
     } else {
       it->second.address = address;
@@ -789,9 +803,13 @@ AgentCore::HeartbeatReceipt AgentCore::OnHeartbeat(const PeerOrigin& from, const
   if (h.health) w.health = h.health;
   if (const auto last = w.policy.phi().last_heartbeat())
     r.interval_seconds = core::ToSeconds(t.now - *last);
-  if (w.policy.Heartbeat(t.now))
+  if (w.policy.Heartbeat(t.now) || w.refused)
     log::Info("detector", "peer suspicion cleared", {{"peer", h.sender}});
   w.suspected = false;
+  w.refused = false;  // heard: whatever closed, it is there
+  w.close_probe = false;
+  w.close_probes = 0;
+  w.reprobe_at.reset();
   // The round trip the member measured to this agent, unless this agent
   // measures it itself (it heartbeats the member too, and gets acks).
   if (!targets_.count(core::MemberId{h.sender})) {
@@ -825,10 +843,94 @@ AgentCore::AckReceipt AgentCore::OnAck(const HeartbeatAck& a, CoreTime t) {
 }
 
 CoreEffects AgentCore::OnProbeResult(const core::MemberId& id, membership::ProbeResult result,
-                                     CoreTime) {
+                                     CoreTime t) {
   auto it = probes_.find(id.value);
   if (it != probes_.end()) it->second = result;  // still the same suspicion episode
+  auto w = watched_.find(id.value);
+  if (w == watched_.end() || !w->second.close_probe || !node_) return Take();
+  w->second.close_probe = false;
+  if (result != membership::ProbeResult::kRefused) {
+    // Closed, yet the port accepts: the member restarted, the connection
+    // was closed for another reason — or its process is still dying (its
+    // listener goes after its connections). Asked again shortly, a few
+    // times; a port that keeps accepting is not evidence.
+    if (w->second.close_probes < kCloseProbes) {
+      w->second.reprobe_at = t.now + kReprobeDelay * w->second.close_probes;
+    } else {
+      log::Debug("detector", "peer connection closed; its port still accepts",
+                 {{"peer", id.value}, {"probe", membership::ToString(result)}});
+    }
+    return Take();
+  }
+  // The process is gone: the kernel closed its connection and refuses its
+  // port. Suspected now, reported now.
+  Watched& watched = w->second;
+  watched.refused = true;
+  const detectors::Observation o = watched.policy.Observe(t.now);
+  if (!watched.suspected) {
+    fx_.suspected.push_back(id);
+    log::Warn("detector", "peer suspected",
+              {{"peer", id.value},
+               {"reason", "fast"},
+               {"phi", Fixed3(o.phi)},
+               {"silence_seconds", Fixed3(core::ToSeconds(o.silence))}});
+  }
+  watched.suspected = true;
+  probes_[id.value] = result;
+  membership::LocalObservation lo;
+  lo.id = id.value;
+  lo.suspected = true;
+  lo.path = membership::DetectionPath::kFast;
+  lo.phi = o.phi;
+  lo.silence_seconds = core::ToSeconds(o.silence);
+  lo.probe = result;
+  if (watched.health)
+    lo.health = membership::Health{
+        watched.health->load1_per_core, watched.health->memory_available_ratio,
+        watched.health->fullest_filesystem_ratio, watched.health->agent_cpu_ratio};
+  Execute(coordinator_.Observe(Facts(), t.now, t.wall_ms, {lo}), t);
+  // Its leader: the pre-vote need not wait for phi.
+  if (id.value == node_->leader().value && options_.failover_from_detector)
+    node_->SetLeaderSuspected(true);
+  Process(t);
   return Take();
+}
+
+CoreEffects AgentCore::OnConnectionClosed(const core::MemberId& id, CoreTime) {
+  auto w = watched_.find(id.value);
+  if (w == watched_.end() || w->second.refused || w->second.close_probe || w->second.reprobe_at)
+    return Take();
+  w->second.close_probes = 0;
+  CloseProbe(id.value, w->second);
+  return Take();
+}
+
+void AgentCore::CloseProbe(const std::string& id, Watched& w) {
+  w.close_probe = true;
+  ++w.close_probes;
+  // A probe of its own: the result of an earlier one (say, "connected" while
+  // phi rose) says nothing about now. (A probe already running answers for
+  // both.)
+  auto p = probes_.find(id);
+  if (p == probes_.end() || p->second != membership::ProbeResult::kNone) {
+    probes_[id] = membership::ProbeResult::kNone;
+    fx_.probes.push_back(ProbeRequest{core::MemberId{id}, w.address});
+  }
+}
+
+std::vector<core::MemberId> AgentCore::HeldConnections() const {
+  std::vector<core::MemberId> out;
+  out.reserve(watched_.size());
+  for (const auto& [id, w] : watched_)
+    out.push_back(core::MemberId{id});
+  return out;
+}
+
+membership::DetectionPath AgentCore::PathOf(const Watched& w, const detectors::Observation& o) {
+  if (w.refused) return membership::DetectionPath::kFast;
+  if (!o.suspected) return membership::DetectionPath::kNone;
+  return o.reason == detectors::SuspectReason::kTimeout ? membership::DetectionPath::kTimeout
+                                                        : membership::DetectionPath::kPhi;
 }
 
 CoreEffects AgentCore::Stop(StopMode mode, uint64_t token, CoreTime t) {
@@ -1068,8 +1170,8 @@ std::vector<PeerView> AgentCore::Peers(Instant now) const {
     v.phi = o.phi;
     v.silence_seconds = core::ToSeconds(o.silence);
     if (w.rtt) v.rtt_seconds = core::ToSeconds(*w.rtt);
-    v.suspected = o.suspected;
-    v.suspected_by = o.suspected ? detectors::ToString(o.reason) : "";
+    v.suspected = o.suspected || w.refused;
+    v.suspected_by = w.refused ? "fast" : o.suspected ? detectors::ToString(o.reason) : "";
     v.health = w.health;
     out.push_back(std::move(v));
   }

@@ -115,7 +115,7 @@ struct PeerView {
   double silence_seconds = 0;
   std::optional<double> rtt_seconds;  // latest round trip, once known
   bool suspected = false;
-  std::string suspected_by;                         // "phi", "timeout" or ""
+  std::string suspected_by;                         // "fast", "phi", "timeout" or ""
   std::optional<collectors::HealthSummary> health;  // carried by its latest heartbeat
 };
 
@@ -179,6 +179,7 @@ struct CoreEffects {
   std::vector<ProbeRequest> probes;
   std::vector<core::MemberId> suspected;  // members newly suspected by this agent
   std::vector<core::MemberId> unwatched;  // members no longer watched (drop their series)
+  bool connections_changed = false;       // re-read HeldConnections()
   bool ticked = false;                    // a detector tick ran: observations moved
   bool view_changed = false;              // committed entries changed the view
   bool raft_changed = false;              // role or leader changed
@@ -256,6 +257,14 @@ class AgentCore {
   // An ack of one of our heartbeats.
   AckReceipt OnAck(const HeartbeatAck& ack, CoreTime t);
   CoreEffects OnProbeResult(const core::MemberId& id, membership::ProbeResult result, CoreTime t);
+  // The fast path (DESIGN.md "Fast path"): the connection this agent holds
+  // to `id` (HeldConnections) was closed by the other end or reset. Not
+  // evidence by itself: it probes the member's port, and only a refused
+  // connect makes it suspect the member at once — reported at once, and on
+  // a voter whose leader it is, a pre-vote at once. A port that still
+  // accepts (the connection was closed for another reason, or the member
+  // restarted) is nothing; a host that fails closes nothing.
+  CoreEffects OnConnectionClosed(const core::MemberId& id, CoreTime t);
   // A join request could not reach `seed` (it does not resolve, refused,
   // timed out); `is_self`: it resolved to this agent's own peer address.
   void OnSeedFailed(const std::string& seed, const std::string& reason, bool is_self);
@@ -286,6 +295,8 @@ class AgentCore {
   std::string NotReadyReason() const;
   // Where to send heartbeats (the plan's targets and lingering ones).
   const std::map<core::MemberId, std::string>& HeartbeatTargets() const { return targets_; }
+  // The members to hold a connection to for the fast path: those watched.
+  std::vector<core::MemberId> HeldConnections() const;
   // Peer addresses of the members (and of joiners and leaders heard of
   // before the view holds them), for the transport.
   const std::map<core::MemberId, std::string>& PeerAddresses() const { return addresses_; }
@@ -309,7 +320,20 @@ class AgentCore {
     std::optional<core::Duration> rtt;
     std::optional<collectors::HealthSummary> health;
     std::deque<core::Instant> arrivals;
+    // The fast path: the connection this agent holds to it closed, and a
+    // probe of its port is out (close_probe) or was refused (refused: it
+    // is suspected until it is heard again).
+    bool close_probe = false;
+    bool refused = false;
+    // A probe right after the close may still find the dying process's
+    // listener (the kernel closes its connections and its listener one
+    // after the other): a port that accepts is asked again, a few times.
+    int close_probes = 0;
+    std::optional<core::Instant> reprobe_at;
   };
+  static constexpr int kCloseProbes = 3;
+  static constexpr core::Duration kReprobeDelay = std::chrono::milliseconds(20);
+  void CloseProbe(const std::string& id, Watched& w);
 
   enum class StopPhase { kTransfer, kAnnounce };
   struct StopState {
@@ -371,6 +395,7 @@ class AgentCore {
   std::deque<std::pair<int64_t, core::Duration>> pauses_;  // (ended, wall ms; length)
   std::optional<membership::Account> frozen_account_;
   void TrackEpisode(CoreTime t);
+  static membership::DetectionPath PathOf(const Watched& w, const detectors::Observation& o);
   // Its account of the time since `since_wall_ms`.
   membership::Account OwnAccount(int64_t since_wall_ms) const;
   CoreEffects fx_;  // what the current input has produced so far

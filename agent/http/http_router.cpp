@@ -567,7 +567,8 @@ HttpResponse HttpRouter::DiagnosisOf(const std::string& id) const {
                          {"phi", o.phi},
                          {"silence_seconds", o.silence_seconds},
                          {"suspected", o.suspected},
-                         {"probe", membership::ToString(o.probe)}});
+                         {"probe", membership::ToString(o.probe)},
+                         {"path", membership::ToString(o.path)}});
   json revision = nullptr;
   if (d.revision) {
     const membership::Account& a = d.revision->account;
@@ -583,6 +584,7 @@ HttpResponse HttpRouter::DiagnosisOf(const std::string& id) const {
                      {"class", membership::ToString(d.cls)},
                      {"observers", std::move(observers)},
                      {"probe", membership::ToString(d.probe)},
+                     {"path", membership::ToString(d.path)},
                      {"group", d.group},
                      {"health", HealthJson(d.health)},
                      {"decided_at", Rfc3339(d.decided_at_ms)},

@@ -11,7 +11,7 @@ constexpr uint8_t kPairwise = 0x02;
 
 bool KnownType(uint8_t type) {
   return type >= static_cast<uint8_t>(FrameType::kHeartbeat) &&
-         type <= static_cast<uint8_t>(FrameType::kMembership);
+         type <= static_cast<uint8_t>(FrameType::kKeepalive);
 }
 
 }  // namespace

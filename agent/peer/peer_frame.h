@@ -50,10 +50,18 @@ inline constexpr std::size_t kMaxDatagram = 1400;  // stays below a 1500-byte MT
 // Larger than any Raft message ringwatch sends (snapshots included).
 inline constexpr std::size_t kMaxStreamFrame = 64u << 20;
 
-enum class FrameType : uint8_t { kHeartbeat = 1, kHeartbeatAck = 2, kRaft = 3, kMembership = 4 };
+// kKeepalive: an empty stream frame that keeps a held connection (the fast
+// path's) from its receiver's idle deadline.
+enum class FrameType : uint8_t {
+  kHeartbeat = 1,
+  kHeartbeatAck = 2,
+  kRaft = 3,
+  kMembership = 4,
+  kKeepalive = 5
+};
 // Stream (TCP) frame types carry a u32 payload length.
 inline bool IsStreamFrame(FrameType t) {
-  return t == FrameType::kRaft || t == FrameType::kMembership;
+  return t == FrameType::kRaft || t == FrameType::kMembership || t == FrameType::kKeepalive;
 }
 
 enum class DropReason {

@@ -30,6 +30,10 @@ struct RaftTransport::Outbound {
   bool writing = false;
   bool backing_off = false;
   std::chrono::milliseconds backoff{0};
+  bool held = false;           // Hold(): kept open and read for its end
+  uint64_t generation = 0;     // counts connections: a read of an earlier one is stale
+  uint64_t reading_close = 0;  // the generation a close-read is out on (0: none)
+  char sink[64];               // what a held connection's read lands in (nothing, normally)
 };
 
 // One accepted connection: reads length-prefixed frames until it fails, in
@@ -150,7 +154,8 @@ RaftTransport::RaftTransport(net::io_context& ioc, Options options, exporters::P
       options_(std::move(options)),
       metrics_(metrics),
       acceptor_(ioc),
-      accept_retry_(ioc) {}
+      accept_retry_(ioc),
+      keepalive_(ioc) {}
 
 RaftTransport::~RaftTransport() {
   Stop();
@@ -165,6 +170,7 @@ std::error_code RaftTransport::Start(const tcp::endpoint& listen) {
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return ec;
   Accept();
+  Keepalive();
   return {};
 }
 
@@ -174,6 +180,7 @@ void RaftTransport::Stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   accept_retry_.cancel();
+  keepalive_.cancel();
   for (auto& [id, peer] : peers_) {
     peer->socket.close(ignored);
     peer->retry.cancel();
@@ -245,7 +252,51 @@ void RaftTransport::SetAddress(const std::string& peer, const tcp::endpoint& end
     retired_.push_back(std::move(it->second));
     peers_.erase(it);
   }
-  peers_.emplace(peer, std::make_unique<Outbound>(ioc_, peer, endpoint));
+  auto& added =
+      *peers_.emplace(peer, std::make_unique<Outbound>(ioc_, peer, endpoint)).first->second;
+  added.held = held_.count(peer) > 0;
+  if (added.held && !stopped_) Connect(added);
+}
+
+void RaftTransport::Hold(const std::vector<std::string>& peers) {
+  held_ = std::set<std::string>(peers.begin(), peers.end());
+  for (auto& [id, peer] : peers_) {
+    peer->held = held_.count(id) > 0;
+    if (!peer->held || stopped_) continue;
+    if (peer->connected) {
+      ReadForClose(*peer);
+    } else if (!peer->connecting && !peer->backing_off) {
+      Connect(*peer);
+    }
+  }
+}
+
+void RaftTransport::Keepalive() {
+  keepalive_.expires_after(options_.keepalive);
+  keepalive_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+    if (ec || alive.expired() || stopped_) return;
+    for (auto& [id, peer] : peers_)
+      if (peer->held && peer->connected) Enqueue(id, FrameType::kKeepalive, {});
+    Keepalive();
+  });
+}
+
+void RaftTransport::ReadForClose(Outbound& peer) {
+  if (peer.reading_close == peer.generation) return;  // one read per connection
+  peer.reading_close = peer.generation;
+  peer.socket.async_read_some(
+      net::buffer(peer.sink),
+      [this, &peer, generation = peer.generation, alive = std::weak_ptr<bool>(alive_)](
+          boost::system::error_code ec, std::size_t) {
+        if (alive.expired() || stopped_ || generation != peer.generation || !peer.connected) return;
+        if (!ec) {
+          // The peer never writes here; whatever it is, it is discarded.
+          peer.reading_close = 0;
+          return ReadForClose(peer);
+        }
+        if (ec == net::error::operation_aborted) return;
+        Fail(peer, "closed by the peer: " + ec.message(), true);
+      });
 }
 
 void RaftTransport::SetIdentity(const std::string& peer, const std::string& public_key) {
@@ -309,7 +360,14 @@ void RaftTransport::Connect(Outbound& peer) {
     ++counters_.connects;
     peer.socket.set_option(tcp::no_delay(true), ec);
     peer.connected = true;
+    ++peer.generation;
     peer.backoff = std::chrono::milliseconds(0);
+    if (peer.held) {
+      ReadForClose(peer);
+      // Its first frame now: the receiver closes a connection that says
+      // nothing within its frame deadline.
+      if (peer.queue.empty()) Enqueue(peer.id, FrameType::kKeepalive, {});
+    }
     Write(peer);
   });
 }
@@ -331,13 +389,14 @@ void RaftTransport::Write(Outbound& peer) {
                        boost::system::error_code ec, std::size_t) {
                      if (alive.expired() || stopped_) return;
                      peer.writing = false;
-                     if (ec) return Fail(peer, "write: " + ec.message());
+                     if (ec) return Fail(peer, "write: " + ec.message(), peer.connected);
                      counters_.sent += count;
                      Write(peer);
                    });
 }
 
-void RaftTransport::Fail(Outbound& peer, const std::string& why) {
+void RaftTransport::Fail(Outbound& peer, const std::string& why, bool closed) {
+  closed = closed && peer.connected && peer.held;
   boost::system::error_code ignored;
   peer.socket.close(ignored);
   peer.connected = false;
@@ -357,8 +416,11 @@ void RaftTransport::Fail(Outbound& peer, const std::string& why) {
       [this, &peer, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
         if (ec || alive.expired() || stopped_) return;
         peer.backing_off = false;
+        // A held connection is reopened; others wait for the next message.
+        if (peer.held && !peer.connected && !peer.connecting) Connect(peer);
       });
   if (on_unreachable_) on_unreachable_(peer.id, why);
+  if (closed && on_closed_) on_closed_(peer.id);
 }
 
 void RaftTransport::Deliver(std::string_view bytes) {
@@ -378,7 +440,8 @@ void RaftTransport::Deliver(std::string_view bytes) {
       return;
     }
     // Whether it may speak for its `from` is the core's to say (StepRaft).
-  } else if (frame.value().type != FrameType::kMembership) {
+  } else if (frame.value().type != FrameType::kMembership &&
+             frame.value().type != FrameType::kKeepalive) {
     metrics_.dropped(ToString(DropReason::kMalformed)).Increment();
     return;
   }
@@ -386,6 +449,7 @@ void RaftTransport::Deliver(std::string_view bytes) {
     metrics_.dropped(ToString(DropReason::kReplay)).Increment();
     return;
   }
+  if (frame.value().type == FrameType::kKeepalive) return;  // it kept the connection open
   ++counters_.received;
   const PeerOrigin origin{std::string(o.sender), o.incarnation, std::string(o.public_key)};
   if (m) {

@@ -8,7 +8,13 @@
 // origin; whether that origin may say what it says is the core's decision.
 //
 // Outbound: one connection per peer, opened on the first message, with a
-// capped exponential backoff after a failure. Raft tolerates loss, so while a
+// capped exponential backoff after a failure. Held connections (Hold: the
+// members this agent watches, for the fast path) are opened at once,
+// reopened after a failure, kept from the receiver's idle deadline by a
+// keepalive frame, and read: the peer never writes on them, so a read ends
+// only when the connection does — closed or reset by the other end, which
+// is reported (OnClosed) and then reopened. Whether that means anything is
+// the core's decision (it probes the port). Raft tolerates loss, so while a
 // peer is unreachable its messages are dropped (and counted) rather than
 // piled up, and the embedding is told (OnUnreachable) so the leader probes it
 // again later. A queue above max_queue_bytes drops too.
@@ -38,6 +44,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +69,7 @@ class RaftTransport {
     std::size_t inbound_budget = kMaxStreamFrame;  // bytes buffered by all inbound connections
     std::chrono::milliseconds frame_deadline{10'000};
     std::chrono::milliseconds idle_deadline{300'000};
+    std::chrono::milliseconds keepalive{60'000};  // on held connections
   };
 
   struct Counters {
@@ -88,6 +96,9 @@ class RaftTransport {
   // MAC instead of a signature (peer_frame.h). Empty: forget it.
   void SetIdentity(const std::string& peer, const std::string& public_key);
 
+  // The peers to hold a connection to (replacing the previous set).
+  void Hold(const std::vector<std::string>& peers);
+
   // Queues `message` for message.to. Never blocks.
   void Send(const raft::Message& message);
   // Queues a membership request (membership/peer_message.h) for `peer`.
@@ -108,6 +119,11 @@ class RaftTransport {
     on_unreachable_ = std::move(callback);
   }
 
+  // A held connection that was open was closed or reset by the other end.
+  void OnClosed(std::function<void(const std::string& peer)> callback) {
+    on_closed_ = std::move(callback);
+  }
+
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   const Counters& counters() const { return counters_; }
 
@@ -118,7 +134,11 @@ class RaftTransport {
   void Accept();
   void Connect(Outbound& peer);
   void Write(Outbound& peer);
-  void Fail(Outbound& peer, const std::string& why);
+  // `closed`: the other end closed an open connection.
+  void Fail(Outbound& peer, const std::string& why, bool closed = false);
+  void ReadForClose(Outbound& peer);
+  void Keepalive();
+
   void Deliver(std::string_view frame);
   bool Reserve(std::size_t bytes);
   void Release(std::size_t bytes) { inbound_buffered_ -= bytes; }
@@ -131,6 +151,9 @@ class RaftTransport {
   exporters::PeerMetrics& metrics_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
+  boost::asio::steady_timer keepalive_;
+  std::set<std::string> held_;
+  std::function<void(const std::string&)> on_closed_;
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
   std::map<std::string, std::string> identities_;   // peer -> public key
   std::vector<std::unique_ptr<Outbound>> retired_;  // replaced by SetAddress

@@ -116,6 +116,38 @@ TEST(Diagnose, ClassesFollowTheEvidence) {
   EXPECT_EQ(Classify({r(true, ProbeResult::kConnected, busy)}), DiagnosisClass::kOverloaded);
 }
 
+// The decision names the path most suspecting observers took (the fast one
+// on a tie), and each observer's path is in the evidence.
+TEST_F(AggregatorTest, TheDecisionSaysWhichDetectorPathDecided) {
+  const std::vector<std::string> watchers = observers_.Of("n2");
+  ASSERT_GE(watchers.size(), 2u);
+  Aggregator agg({});
+  for (std::size_t i = 0; i < watchers.size(); ++i) {
+    Report r = Suspect(watchers[i], "n2");
+    r.probe = ProbeResult::kRefused;
+    r.path = i == 0 ? DetectionPath::kPhi : DetectionPath::kFast;
+    agg.Receive(r, t0_);
+  }
+  auto out = agg.Decide(view_, observers_, t0_, 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].diagnosis.path, DetectionPath::kFast);  // a majority, or a tie
+  for (const ObserverEvidence& o : out[0].diagnosis.observers)
+    EXPECT_EQ(o.path, o.observer == watchers[0] ? DetectionPath::kPhi : DetectionPath::kFast);
+
+  // Most by phi: phi.
+  Aggregator phi({});
+  for (std::size_t i = 0; i < watchers.size(); ++i) {
+    Report r = Suspect(watchers[i], "n2");
+    r.probe = ProbeResult::kTimeout;
+    r.path = i == 0 ? DetectionPath::kFast : DetectionPath::kPhi;
+    phi.Receive(r, t0_);
+  }
+  auto by_phi = phi.Decide(view_, observers_, t0_, 1);
+  ASSERT_EQ(by_phi.size(), 1u);
+  EXPECT_EQ(by_phi[0].diagnosis.path,
+            watchers.size() > 2 ? DetectionPath::kPhi : DetectionPath::kFast);  // a tie: fast
+}
+
 TEST_F(AggregatorTest, MembersSilentWithinOneWindowFormAGroupOneAloneDoesNot) {
   Aggregator agg({0, 1s, 2s, 0ms, 1s});
   // n2 and n3 fall silent 300 ms apart; n6 much later, alone.

@@ -10,12 +10,13 @@ namespace {
 Diagnosis SomeDiagnosis() {
   Diagnosis d;
   d.cls = DiagnosisClass::kPartition;
-  d.observers = {{"a", 9.5, 0.8, true, ProbeResult::kTimeout},
+  d.observers = {{"a", 9.5, 0.8, true, ProbeResult::kTimeout, DetectionPath::kPhi},
                  {"b", 0.2, 0.1, false, ProbeResult::kConnected}};
   d.probe = ProbeResult::kTimeout;
   d.health = Health{0.5f, 0.4f, 0.3f, 0.01f};
   d.decided_at_ms = 1234;
   d.group = {"node-3", "node-4"};
+  d.path = DetectionPath::kFast;
   return d;
 }
 
@@ -61,7 +62,7 @@ TEST(MembershipCommand, TruncationsTrailingBytesAndUnknownTagsAreRejected) {
   bytes[9] = 42;  // the tag
   EXPECT_FALSE(DecodeCommand(bytes));
   bytes = EncodeCommand(All()[0]);
-  bytes[0] = 4;  // an unknown format version
+  bytes[0] = 5;  // an unknown format version
   EXPECT_FALSE(DecodeCommand(bytes));
 }
 
@@ -75,7 +76,7 @@ TEST(MembershipCommand, VersionTwoEntriesStillDecode) {
   wire::PutString(w, "node-1");
   w.U64(7);
   Diagnosis d = SomeDiagnosis();
-  wire::PutDiagnosis(w, d, false);
+  wire::PutDiagnosis(w, d, 1);
   auto back = DecodeCommand(w.Take());
   ASSERT_TRUE(back);
   const auto* dead = std::get_if<MarkDead>(&back->body);
@@ -88,6 +89,38 @@ TEST(MembershipCommand, VersionTwoEntriesStillDecode) {
   std::string revise = EncodeCommand(Command{9, Revise{"node-1", 99, SomeRevision()}});
   revise[0] = 2;
   EXPECT_FALSE(DecodeCommand(revise));
+}
+
+// Version 3 (before the detection path): everything but the paths.
+TEST(MembershipCommand, VersionThreeEntriesStillDecodeWithoutPaths) {
+  core::ByteWriter w;
+  w.U8(3);
+  w.I64(5);
+  w.U8(2);  // MarkDead
+  wire::PutString(w, "node-1");
+  w.U64(7);
+  Diagnosis d = SomeDiagnosis();
+  d.revision = SomeRevision();
+  wire::PutDiagnosis(w, d, 2);
+  auto back = DecodeCommand(w.Take());
+  ASSERT_TRUE(back);
+  const auto* dead = std::get_if<MarkDead>(&back->body);
+  ASSERT_TRUE(dead);
+  EXPECT_EQ(dead->diagnosis.path, DetectionPath::kNone);
+  EXPECT_EQ(dead->diagnosis.observers[0].path, DetectionPath::kNone);
+  EXPECT_EQ(dead->diagnosis.observers[0].probe, ProbeResult::kTimeout);
+  EXPECT_EQ(dead->diagnosis.group, d.group);
+  ASSERT_TRUE(dead->diagnosis.revision);
+  EXPECT_EQ(dead->diagnosis.revision->cls, d.revision->cls);
+  // Version 4 keeps them; an unknown path is refused.
+  const std::string now = EncodeCommand(Command{5, MarkDead{"node-1", 7, SomeDiagnosis()}});
+  auto again = DecodeCommand(now);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(std::get<MarkDead>(again->body).diagnosis.path, DetectionPath::kFast);
+  EXPECT_EQ(std::get<MarkDead>(again->body).diagnosis.observers[0].path, DetectionPath::kPhi);
+  std::string bad = now;
+  bad.back() = 9;  // the decision's path, last
+  EXPECT_FALSE(DecodeCommand(bad));
 }
 
 }  // namespace
@@ -151,6 +184,31 @@ TEST(MembershipBounds, OutOfBoundsMembersAreRefusedAtDecodeWithAReason) {
   r.subject = long_id;
   EXPECT_FALSE(DecodePeerMessage(EncodePeerMessage(ReportMessage{r, false})));
   EXPECT_TRUE(DecodePeerMessage(EncodePeerMessage(JoinRequest{good, false})));
+}
+
+// A report carries the path that made its observer suspect; an unknown
+// path does not decode.
+TEST(MembershipPeerMessage, AReportCarriesItsDetectionPath) {
+  Report r;
+  r.observer = "a";
+  r.subject = "b";
+  r.incarnation = 3;
+  r.suspected = true;
+  r.probe = ProbeResult::kRefused;
+  r.path = DetectionPath::kFast;
+  const std::string bytes = EncodePeerMessage(ReportMessage{r, false, 77, {}});
+  auto back = DecodePeerMessage(bytes);
+  ASSERT_TRUE(back);
+  const auto* m = std::get_if<ReportMessage>(&*back);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->report.path, DetectionPath::kFast);
+  EXPECT_EQ(m->report.probe, ProbeResult::kRefused);
+  // tag, observer (u32 length + 1), subject (likewise), incarnation,
+  // suspected, phi, silence, probe: the path byte follows.
+  std::string bad = bytes;
+  ASSERT_EQ(bad[1 + 5 + 5 + 8 + 1 + 8 + 8 + 1], 3);
+  bad[1 + 5 + 5 + 8 + 1 + 8 + 8 + 1] = 4;
+  EXPECT_FALSE(DecodePeerMessage(bad));
 }
 
 }  // namespace

@@ -728,6 +728,37 @@ TEST(RaftFastFailover, ASingleWrongSuspicionDisruptsNobody) {
             2u);
 }
 
+// The leader's process dies; one survivor's detector fires a moment before
+// the other's, so its pre-vote is refused by a voter still in its lease.
+// It asks again at the next tick — by then the other suspects too — instead
+// of waiting its fast timer out (a few heartbeats).
+TEST(RaftFastFailover, APreVoteRefusedInTheLeaseIsAskedAgainAtTheNextTick) {
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    Cluster c({"a", "b", "c"}, {}, [seed](Options& o) {
+      o.seed = seed;
+      o.heartbeat_ticks = kTicksPerHeartbeat;
+      o.election_ticks = 10 * kTicksPerHeartbeat;
+    });
+    c.Elect("a");
+    c.TickAll(3 * kTicksPerHeartbeat);
+    c.Crash("a");
+    // c first: then b's own pre-vote, a moment later, loses the tie-break
+    // between pre-candidates (c's id is higher), and only c's retry helps.
+    c.node("c").SetLeaderSuspected(true);
+    c.Stabilize();  // b is in its lease: refused
+    ASSERT_TRUE(c.Leaders().empty());
+    EXPECT_GE(c.node("b").stats().votes_ignored_in_lease, 1u);
+    c.node("b").SetLeaderSuspected(true);  // its own detector, a moment later
+    c.Stabilize();
+    int ticks = 0;
+    while (c.Leaders().empty() && ticks < 1000) {
+      c.TickAll();
+      ++ticks;
+    }
+    EXPECT_LE(ticks, 2) << "seed " << seed << ": a new leader after " << ticks << " ticks";
+  }
+}
+
 // A second voter that also suspects the leader grants inside its lease, so
 // the suspicion of a majority is enough (the leader is really unreachable
 // from them).

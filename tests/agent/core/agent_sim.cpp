@@ -58,6 +58,7 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   history_checked_.erase(id);
   a.joined_at_ms.reset();
   a.addresses.clear();  // a new process: a new transport
+  a.held.clear();
   if (!a.storage) {
     a.storage = std::make_unique<raft::MemoryStorage>();
     if (formed_) {
@@ -84,11 +85,25 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
 }
 
 void AgentSim::Crash(const std::string& id) {
+  if (agents_.at(id).up) ProcessGone(id);
   agents_.at(id).up = false;
+}
+
+void AgentSim::ProcessGone(const std::string& id) {
+  for (const auto& [other, b] : agents_) {
+    if (other == id || !b.up || !b.held.count(id)) continue;
+    if (Cut(id, other) || one_way_.count({id, other})) continue;  // the FIN is lost
+    Item item;
+    item.kind = Item::kClosed;
+    item.from = id;
+    item.to = other;
+    Send(std::move(item), std::chrono::milliseconds(Uniform(0, 2)));
+  }
 }
 
 void AgentSim::LoseTail(const std::string& id, std::size_t entries) {
   SimAgent& a = agents_.at(id);
+  if (a.up) ProcessGone(id);
   a.up = false;
   auto loaded = a.storage->Load();
   if (!loaded.ok()) std::abort();
@@ -104,6 +119,7 @@ void AgentSim::LoseTail(const std::string& id, std::size_t entries) {
 
 void AgentSim::Wipe(const std::string& id) {
   SimAgent& a = agents_.at(id);
+  if (a.up) ProcessGone(id);
   a.up = false;
   a.storage = std::make_unique<raft::MemoryStorage>();
   a.identity = {};  // the key was on the lost disk too
@@ -162,11 +178,18 @@ std::string AgentSim::IdAt(const std::string& address) const {
 }
 
 void AgentSim::Send(Item item, std::chrono::milliseconds delay) {
-  if (item.kind != Item::kPersisted && item.kind != Item::kProbe) {
+  if (item.kind != Item::kPersisted && item.kind != Item::kProbe && item.kind != Item::kClosed) {
     const SimAgent& from = agents_.at(item.from);
     item.origin = PeerOrigin{from.id, from.core->self().incarnation, from.identity.public_key};
   }
-  queue_.emplace(std::make_pair(NowMs() + delay.count(), seq_++), std::move(item));
+  int64_t due = NowMs() + delay.count();
+  if (item.kind == Item::kRaft || item.kind == Item::kMember) {
+    // One TCP connection per pair: frames arrive in the order they were sent.
+    int64_t& last = link_due_[{item.from, item.to}];
+    due = std::max(due, last);
+    last = due;
+  }
+  queue_.emplace(std::make_pair(due, seq_++), std::move(item));
 }
 
 void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
@@ -245,7 +268,13 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
   }
   for (Completion& c : fx.completions)
     a.completions.push_back(std::move(c));
+  if (fx.connections_changed) {
+    a.held.clear();
+    for (const core::MemberId& id : a.core->HeldConnections())
+      a.held.insert(id.value);
+  }
   if (fx.stopped) {
+    if (a.up) ProcessGone(a.id);
     a.stopped = true;
     a.up = false;
   }
@@ -269,7 +298,10 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
 
 void AgentSim::Deliver(Item& item) {
   auto dst = agents_.find(item.to);
-  if (dst == agents_.end() || !dst->second.up || !agents_.at(item.from).up) return;
+  // (A close comes from a process that has ended.)
+  if (dst == agents_.end() || !dst->second.up ||
+      (!agents_.at(item.from).up && item.kind != Item::kClosed))
+    return;
   if (Cut(item.from, item.to) || one_way_.count({item.from, item.to})) return;
   SimAgent& a = dst->second;
   if (auto p = paused_until_ms_.find(a.id); p != paused_until_ms_.end() && NowMs() < p->second) {
@@ -316,6 +348,9 @@ void AgentSim::Deliver(Item& item) {
       break;
     case Item::kProbe:
       Perform(a, a.core->OnProbeResult(core::MemberId{item.probed}, item.result, Time()));
+      break;
+    case Item::kClosed:
+      Perform(a, a.core->OnConnectionClosed(core::MemberId{item.from}, Time()));
       break;
   }
 }

@@ -13,6 +13,10 @@
 //     like UDP; acks come back when the core asks for one;
 //   - a probe of a crashed agent is refused, of a cut-off one (either way)
 //     times out, of a live one — a paused one too — connects;
+//   - when an agent's process ends (a crash, a stop), the kernel closes its
+//     connections: every agent holding one to it (HeldConnections) is told
+//     (OnConnectionClosed) within 0-2 ms, unless the link between them is
+//     cut; a cut, a pause or a lossy link closes nothing;
 //   - a paused agent (SIGSTOP) runs nothing until it resumes; what reaches
 //     it meanwhile waits in its sockets and is handled at once then;
 //   - a save (CoreEffects::persist) goes to the agent's MemoryStorage at
@@ -61,6 +65,8 @@ struct SimAgent {
   // Inputs its core refused, by reason (bad_identity, replay): none in a
   // cluster of honest agents, except around a lost disk (a new key).
   std::map<std::string, int> refused;
+  // The members it holds a connection to (AgentCore::HeldConnections).
+  std::set<std::string> held;
 };
 
 struct SimOptions {
@@ -156,7 +162,7 @@ class AgentSim {
 
  private:
   struct Item {
-    enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe, kPersisted } kind = kRaft;
+    enum Kind { kRaft, kMember, kHeartbeat, kAck, kProbe, kPersisted, kClosed } kind = kRaft;
     std::string from, to;  // agent ids
     PeerOrigin origin;     // the sender, as its frame's signature says
     std::optional<raft::Message> raft;
@@ -169,6 +175,8 @@ class AgentSim {
     membership::ProbeResult result = membership::ProbeResult::kNone;
   };
   void Perform(SimAgent& a, CoreEffects fx);
+  // `id`'s process ended: its connections close (see the header comment).
+  void ProcessGone(const std::string& id);
   void Send(Item item, std::chrono::milliseconds delay);
   void Deliver(Item& item);
   bool Cut(const std::string& a, const std::string& b) const;
@@ -184,6 +192,8 @@ class AgentSim {
   std::optional<raft::Snapshot> formed_;
   raft::ConfState bootstrap_;
   std::multimap<std::pair<int64_t, uint64_t>, Item> queue_;  // (due step ms, seq)
+  // Raft and membership frames keep their order per (from, to): TCP.
+  std::map<std::pair<std::string, std::string>, int64_t> link_due_;
   void CheckHistory();
   std::map<uint64_t, std::pair<uint64_t, std::size_t>> history_;  // index -> (term, data hash)
   std::map<std::string, uint64_t> history_checked_;               // agent -> index checked
