@@ -107,9 +107,9 @@ std::string CoreLoop::Start(CoreOptions options) {
   transport_.OnMembership([this](const PeerOrigin& origin, std::string_view payload) {
     OnMembership(origin, payload);
   });
-  transport_.OnClosed([this](const std::string& peer) {
+  transport_.OnClosed([this](const std::string& peer, bool by_plan) {
     if (closed_) return;
-    Perform(core_->OnConnectionClosed(core::MemberId{peer}, Now()));
+    Perform(core_->OnConnectionClosed(core::MemberId{peer}, by_plan, Now()));
   });
   transport_.OnUnreachable([this](const std::string& peer, const std::string& why) {
     if (closed_) return;
@@ -233,6 +233,8 @@ void CoreLoop::Perform(CoreEffects fx) {
     return;
   }
   if (fx.stopped) {
+    // A graceful stop, not a crash, for those holding a connection to us.
+    transport_.Goodbye();
     if (on_stopped_) on_stopped_(0);
     return;
   }

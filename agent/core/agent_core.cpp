@@ -862,6 +862,8 @@ CoreEffects AgentCore::OnProbeResult(const core::MemberId& id, membership::Probe
     }
     return Take();
   }
+  // Its planned restart (or leave) committed meanwhile: it closed by plan.
+  if (!AliveInView(id.value)) return Take();
   // The process is gone: the kernel closed its connection and refuses its
   // port. Suspected now, reported now.
   Watched& watched = w->second;
@@ -896,9 +898,10 @@ CoreEffects AgentCore::OnProbeResult(const core::MemberId& id, membership::Probe
   return Take();
 }
 
-CoreEffects AgentCore::OnConnectionClosed(const core::MemberId& id, CoreTime) {
+CoreEffects AgentCore::OnConnectionClosed(const core::MemberId& id, bool by_plan, CoreTime) {
   auto w = watched_.find(id.value);
-  if (w == watched_.end() || w->second.refused || w->second.close_probe || w->second.reprobe_at)
+  if (w == watched_.end() || by_plan || w->second.refused || w->second.close_probe ||
+      w->second.reprobe_at || !AliveInView(id.value))
     return Take();
   w->second.close_probes = 0;
   CloseProbe(id.value, w->second);
@@ -916,6 +919,13 @@ void AgentCore::CloseProbe(const std::string& id, Watched& w) {
     probes_[id] = membership::ProbeResult::kNone;
     fx_.probes.push_back(ProbeRequest{core::MemberId{id}, w.address});
   }
+}
+
+bool AgentCore::AliveInView(const std::string& id) const {
+  // A member restarting by plan, leaving or gone closes its connections by
+  // plan: no evidence (its watch ends at the next tick).
+  const membership::Member* m = view().Find(id);
+  return m && m->state == membership::MemberState::kAlive;
 }
 
 std::vector<core::MemberId> AgentCore::HeldConnections() const {

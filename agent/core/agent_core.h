@@ -263,8 +263,10 @@ class AgentCore {
   // connect makes it suspect the member at once — reported at once, and on
   // a voter whose leader it is, a pre-vote at once. A port that still
   // accepts (the connection was closed for another reason, or the member
-  // restarted) is nothing; a host that fails closes nothing.
-  CoreEffects OnConnectionClosed(const core::MemberId& id, CoreTime t);
+  // restarted) is nothing; a host that fails closes nothing. `by_plan`: the
+  // member said goodbye first (a graceful stop: its restart or leave is
+  // committed, perhaps not yet applied here) — nothing either.
+  CoreEffects OnConnectionClosed(const core::MemberId& id, bool by_plan, CoreTime t);
   // A join request could not reach `seed` (it does not resolve, refused,
   // timed out); `is_self`: it resolved to this agent's own peer address.
   void OnSeedFailed(const std::string& seed, const std::string& reason, bool is_self);
@@ -334,6 +336,7 @@ class AgentCore {
   static constexpr int kCloseProbes = 3;
   static constexpr core::Duration kReprobeDelay = std::chrono::milliseconds(20);
   void CloseProbe(const std::string& id, Watched& w);
+  bool AliveInView(const std::string& id) const;
 
   enum class StopPhase { kTransfer, kAnnounce };
   struct StopState {

@@ -1,5 +1,8 @@
 #include "agent/peer/raft_transport.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -31,6 +34,7 @@ struct RaftTransport::Outbound {
   bool backing_off = false;
   std::chrono::milliseconds backoff{0};
   bool held = false;           // Hold(): kept open and read for its end
+  bool goodbye = false;        // the peer said goodbye on this connection
   uint64_t generation = 0;     // counts connections: a read of an earlier one is stale
   uint64_t reading_close = 0;  // the generation a close-read is out on (0: none)
   char sink[64];               // what a held connection's read lands in (nothing, normally)
@@ -64,6 +68,12 @@ class RaftTransport::Inbound : public std::enable_shared_from_this<Inbound> {
     boost::system::error_code ignored;
     socket_.close(ignored);
     deadline_.cancel();
+  }
+  // One byte, now, into an empty send buffer (it never blocks).
+  void Goodbye() {
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    socket_.write_some(net::buffer(&RaftTransport::kGoodbye, 1), ignored);
   }
 
  private:
@@ -271,6 +281,11 @@ void RaftTransport::Hold(const std::vector<std::string>& peers) {
   }
 }
 
+void RaftTransport::Goodbye() {
+  for (auto& [raw, weak] : inbound_)
+    if (auto in = weak.lock()) in->Goodbye();
+}
+
 void RaftTransport::Keepalive() {
   keepalive_.expires_after(options_.keepalive);
   keepalive_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
@@ -287,10 +302,11 @@ void RaftTransport::ReadForClose(Outbound& peer) {
   peer.socket.async_read_some(
       net::buffer(peer.sink),
       [this, &peer, generation = peer.generation, alive = std::weak_ptr<bool>(alive_)](
-          boost::system::error_code ec, std::size_t) {
+          boost::system::error_code ec, std::size_t n) {
         if (alive.expired() || stopped_ || generation != peer.generation || !peer.connected) return;
         if (!ec) {
-          // The peer never writes here; whatever it is, it is discarded.
+          // The peer writes here only to say goodbye; anything else is discarded.
+          if (std::find(peer.sink, peer.sink + n, kGoodbye) != peer.sink + n) peer.goodbye = true;
           peer.reading_close = 0;
           return ReadForClose(peer);
         }
@@ -361,6 +377,7 @@ void RaftTransport::Connect(Outbound& peer) {
     peer.socket.set_option(tcp::no_delay(true), ec);
     peer.connected = true;
     ++peer.generation;
+    peer.goodbye = false;
     peer.backoff = std::chrono::milliseconds(0);
     if (peer.held) {
       ReadForClose(peer);
@@ -397,6 +414,7 @@ void RaftTransport::Write(Outbound& peer) {
 
 void RaftTransport::Fail(Outbound& peer, const std::string& why, bool closed) {
   closed = closed && peer.connected && peer.held;
+  const bool by_plan = peer.goodbye;
   boost::system::error_code ignored;
   peer.socket.close(ignored);
   peer.connected = false;
@@ -420,7 +438,7 @@ void RaftTransport::Fail(Outbound& peer, const std::string& why, bool closed) {
         if (peer.held && !peer.connected && !peer.connecting) Connect(peer);
       });
   if (on_unreachable_) on_unreachable_(peer.id, why);
-  if (closed && on_closed_) on_closed_(peer.id);
+  if (closed && on_closed_) on_closed_(peer.id, by_plan);
 }
 
 void RaftTransport::Deliver(std::string_view bytes) {
@@ -449,8 +467,8 @@ void RaftTransport::Deliver(std::string_view bytes) {
     metrics_.dropped(ToString(DropReason::kReplay)).Increment();
     return;
   }
-  if (frame.value().type == FrameType::kKeepalive) return;  // it kept the connection open
   ++counters_.received;
+  if (frame.value().type == FrameType::kKeepalive) return;  // it kept the connection open
   const PeerOrigin origin{std::string(o.sender), o.incarnation, std::string(o.public_key)};
   if (m) {
     if (on_message_) on_message_(origin, std::move(*m));

@@ -13,7 +13,8 @@
 // reopened after a failure, kept from the receiver's idle deadline by a
 // keepalive frame, and read: the peer never writes on them, so a read ends
 // only when the connection does — closed or reset by the other end, which
-// is reported (OnClosed) and then reopened. Whether that means anything is
+// is reported (OnClosed) and then reopened — with whether the peer said
+// goodbye first (Goodbye, a graceful stop). Whether that means anything is
 // the core's decision (it probes the port). Raft tolerates loss, so while a
 // peer is unreachable its messages are dropped (and counted) rather than
 // piled up, and the embedding is told (OnUnreachable) so the leader probes it
@@ -119,10 +120,18 @@ class RaftTransport {
     on_unreachable_ = std::move(callback);
   }
 
-  // A held connection that was open was closed or reset by the other end.
-  void OnClosed(std::function<void(const std::string& peer)> callback) {
+  // A held connection that was open was closed or reset by the other end;
+  // `by_plan`: it said goodbye first (Goodbye).
+  void OnClosed(std::function<void(const std::string& peer, bool by_plan)> callback) {
     on_closed_ = std::move(callback);
   }
+  // A graceful stop: one byte (kGoodbye) on every inbound connection before
+  // the process closes them, so that the members holding one to this agent
+  // tell the stop from a crash. Not authenticated: it can only make them
+  // fall back to phi for this close, and writing into someone's TCP stream
+  // takes being on its path (which can drop heartbeats anyway).
+  void Goodbye();
+  static constexpr char kGoodbye = '\xb1';
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   const Counters& counters() const { return counters_; }
@@ -153,7 +162,7 @@ class RaftTransport {
   boost::asio::steady_timer accept_retry_;
   boost::asio::steady_timer keepalive_;
   std::set<std::string> held_;
-  std::function<void(const std::string&)> on_closed_;
+  std::function<void(const std::string&, bool)> on_closed_;
   std::map<std::string, std::unique_ptr<Outbound>> peers_;
   std::map<std::string, std::string> identities_;   // peer -> public key
   std::vector<std::unique_ptr<Outbound>> retired_;  // replaced by SetAddress

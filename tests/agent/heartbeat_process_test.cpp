@@ -53,7 +53,7 @@ bool PollObservation(AgentProcess& agent, const std::string& peer, Pred pred,
       deadline, std::chrono::milliseconds(10));
 }
 
-TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
+TEST(HeartbeatProcess, KilledAgentIsSuspectedByTheFastPathAndClearedOnRestart) {
   std::vector<std::unique_ptr<AgentProcess>> agents;
   std::string error;
   ASSERT_TRUE(testing::StartSeededCluster(3, &agents, &error, kVoters)) << error;
@@ -96,13 +96,13 @@ TEST(HeartbeatProcess, KilledAgentIsSuspectedByPhiAndClearedOnRestart) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "node-" << i + 1 << " suspected node-3 " << after
               << " s after SIGKILL: " << seen.dump() << "\n";
-    // Phi, not the 3 s timeout, raised the suspicion: detection well inside the timeout.
-    EXPECT_EQ(seen["suspected_by"], "phi");
-    EXPECT_GE(seen["phi"].get<double>(), 8.0);
+    // The fast path, not phi nor the 3 s timeout: its connection closed and
+    // its port refused, before phi rose (phi needs ~0.3 s of silence).
+    EXPECT_EQ(seen["suspected_by"], "fast");
+    EXPECT_LT(seen["phi"].get<double>(), 8.0);
     EXPECT_LT(seen["silence_seconds"].get<double>(), 3.0);
     EXPECT_GE(testing::MetricSample(*agents[i], "ringwatch_peer_suspicions_total{peer=\"node-3\"}"),
               1);
-    EXPECT_GE(testing::MetricSample(*agents[i], "ringwatch_peer_phi{peer=\"node-3\"}"), 8.0);
   }
 
   ASSERT_TRUE(agents[2]->Start(&error)) << error;

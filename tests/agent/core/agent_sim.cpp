@@ -89,7 +89,7 @@ void AgentSim::Crash(const std::string& id) {
   agents_.at(id).up = false;
 }
 
-void AgentSim::ProcessGone(const std::string& id) {
+void AgentSim::ProcessGone(const std::string& id, bool by_plan) {
   for (const auto& [other, b] : agents_) {
     if (other == id || !b.up || !b.held.count(id)) continue;
     if (Cut(id, other) || one_way_.count({id, other})) continue;  // the FIN is lost
@@ -97,6 +97,7 @@ void AgentSim::ProcessGone(const std::string& id) {
     item.kind = Item::kClosed;
     item.from = id;
     item.to = other;
+    item.by_plan = by_plan;
     Send(std::move(item), std::chrono::milliseconds(Uniform(0, 2)));
   }
 }
@@ -274,7 +275,7 @@ void AgentSim::Perform(SimAgent& a, CoreEffects fx) {
       a.held.insert(id.value);
   }
   if (fx.stopped) {
-    if (a.up) ProcessGone(a.id);
+    if (a.up) ProcessGone(a.id, true);
     a.stopped = true;
     a.up = false;
   }
@@ -350,7 +351,7 @@ void AgentSim::Deliver(Item& item) {
       Perform(a, a.core->OnProbeResult(core::MemberId{item.probed}, item.result, Time()));
       break;
     case Item::kClosed:
-      Perform(a, a.core->OnConnectionClosed(core::MemberId{item.from}, Time()));
+      Perform(a, a.core->OnConnectionClosed(core::MemberId{item.from}, item.by_plan, Time()));
       break;
   }
 }

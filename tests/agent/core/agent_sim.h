@@ -16,7 +16,8 @@
 //   - when an agent's process ends (a crash, a stop), the kernel closes its
 //     connections: every agent holding one to it (HeldConnections) is told
 //     (OnConnectionClosed) within 0-2 ms, unless the link between them is
-//     cut; a cut, a pause or a lossy link closes nothing;
+//     cut — after a goodbye when the stop was graceful (fx.stopped); a cut,
+//     a pause or a lossy link closes nothing;
 //   - a paused agent (SIGSTOP) runs nothing until it resumes; what reaches
 //     it meanwhile waits in its sockets and is handled at once then;
 //   - a save (CoreEffects::persist) goes to the agent's MemoryStorage at
@@ -173,10 +174,12 @@ class AgentSim {
     std::optional<raft::Ready> persist;  // kPersisted: saved when it lands
     uint64_t life = 0;                   // kPersisted: of this life of the agent
     membership::ProbeResult result = membership::ProbeResult::kNone;
+    bool by_plan = false;  // kClosed: a goodbye came first
   };
   void Perform(SimAgent& a, CoreEffects fx);
-  // `id`'s process ended: its connections close (see the header comment).
-  void ProcessGone(const std::string& id);
+  // `id`'s process ended: its connections close (see the header comment);
+  // `by_plan`: a graceful stop, which says goodbye first.
+  void ProcessGone(const std::string& id, bool by_plan = false);
   void Send(Item item, std::chrono::milliseconds delay);
   void Deliver(Item& item);
   bool Cut(const std::string& a, const std::string& b) const;

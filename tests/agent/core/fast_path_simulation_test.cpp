@@ -161,6 +161,12 @@ TEST(FastPathSimulation, APlannedRestartIsNoDeath) {
       ASSERT_TRUE(sim.AwaitAllAlive(30s)) << Rerun(seed);
     }
     EXPECT_EQ(sim.DeadEvents(), 0u) << Rerun(seed);
+    // Nobody even suspected them: their restart had committed before they
+    // closed anything (a suspicion would count toward the alerts).
+    for (const auto& id : sim.ids())
+      for (const std::string victim : {"n5", "n2"})
+        EXPECT_EQ(sim.agent(id).suspicions[victim], 0)
+            << id << " suspected " << victim << Rerun(seed);
   }
 }
 

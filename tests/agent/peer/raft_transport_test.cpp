@@ -157,6 +157,49 @@ TEST_F(RaftTransportTest, ReportsUnreachableAndReconnects) {
   EXPECT_GE(a->counters().connects, 1u);
 }
 
+// A held connection (the fast path) is opened at once, with no message to
+// send; its keepalive is neither delivered nor dropped; when the other end
+// stops, the close is reported — a crash as such, a graceful stop (a
+// goodbye first) as by plan — and the connection is opened again once the
+// peer is back.
+TEST_F(RaftTransportTest, AHeldConnectionReportsItsCloseAndWhetherItWasByPlan) {
+  auto a = Make("c", "k", metrics_a_, "a");
+  std::vector<std::pair<std::string, bool>> closes;
+  a->OnClosed([&](const std::string& p, bool by_plan) { closes.emplace_back(p, by_plan); });
+  tcp::endpoint where;
+  {
+    auto b = Make("c", "k", metrics_b_, "b");
+    where = b->local_endpoint();
+    int delivered = 0;
+    b->OnMessage([&](const PeerOrigin&, raft::Message) { ++delivered; });
+    b->OnMembership([&](const PeerOrigin&, std::string_view) { ++delivered; });
+    a->SetAddress("b", where);
+    a->Hold({"b"});
+    // The connection's first frame (a keepalive) reaches b: accepted, not delivered.
+    ASSERT_TRUE(RunUntil([&] { return b->counters().received >= 1; }));
+    EXPECT_GE(a->counters().connects, 1u);
+    EXPECT_EQ(delivered, 0);
+    EXPECT_EQ(metrics_b_.dropped("malformed").Value(), 0);
+    EXPECT_TRUE(closes.empty());
+    // b crashes: its sockets close, no goodbye.
+  }
+  ASSERT_TRUE(RunUntil([&] { return !closes.empty(); }));
+  EXPECT_EQ(closes[0], std::make_pair(std::string("b"), false));
+
+  // b is back on the same port: a reopens the held connection by itself.
+  RaftTransport::Options o;
+  o.cluster = "c";
+  o.credentials = Credentials("b", "k");
+  auto b = std::make_unique<RaftTransport>(ioc_, o, metrics_b_);
+  ASSERT_FALSE(b->Start(where));
+  ASSERT_TRUE(RunUntil([&] { return b->counters().received >= 1; }));  // reopened, accepted
+  // A graceful stop: goodbye, then the close.
+  b->Goodbye();
+  b.reset();
+  ASSERT_TRUE(RunUntil([&] { return closes.size() >= 2; }));
+  EXPECT_EQ(closes[1], std::make_pair(std::string("b"), true));
+}
+
 // A length prefix beyond the limit closes the connection and is counted;
 // nothing of it is read or parsed.
 TEST_F(RaftTransportTest, OversizeFrameClosesTheConnection) {
