@@ -192,7 +192,11 @@ TEST_F(LifecycleProcess, LeaveOnTerminateLeavesAtOnce) {
 // offset. (Before: a follower behind the leader's match for it was never
 // repaired, and the leader and it spun at ~80 % CPU.)
 TEST_F(LifecycleProcess, AWalCutAtTwentyOffsetsCatchesUpOrNamesTheFileAndOffset) {
-  Start();
+  // Each SIGKILL is a death (the fast path sees it before the restart), and
+  // each death of a member soon after its return doubles its rejoin
+  // probation: five deaths per member here. A short probation keeps the
+  // test about the WAL.
+  Start("detector:\n  rejoin_probation: 100ms\n");
   std::mt19937 rng(20261202);
   int caught_up = 0, refused = 0;
   for (int run = 0; run < 20; ++run) {
