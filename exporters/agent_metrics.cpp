@@ -3,7 +3,13 @@
 #include "membership/view.h"
 
 namespace ringwatch::exporters {
+
 namespace {
+// ringwatch_detection_seconds: the fast path decides in milliseconds, phi in
+// about a third of a second, the timeout in seconds.
+prometheus::Histogram::BucketBoundaries DetectionBuckets() {
+  return {0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30};
+}
 
 prometheus::Gauge& Gauge(prometheus::Registry& r, const char* name, const char* help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
@@ -142,6 +148,10 @@ MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
         membership::EventKind::kRemoved, membership::EventKind::kRestarting,
         membership::EventKind::kReturned, membership::EventKind::kRevised})
     changes_.Add({{"kind", membership::ToString(kind)}});
+  // Every detection path has its series from the start (dashboards query them).
+  for (auto path : {membership::DetectionPath::kFast, membership::DetectionPath::kPhi,
+                    membership::DetectionPath::kTimeout})
+    detection_seconds_.Add({{"path", membership::ToString(path)}}, DetectionBuckets());
   for (uint8_t c = 1; c <= membership::kMaxDiagnosisClass; ++c) {
     const auto cls = static_cast<membership::DiagnosisClass>(c);
     if (membership::IsVerdict(cls) || cls == membership::DiagnosisClass::kLeft ||
@@ -226,9 +236,7 @@ void MembershipMetrics::Update(const membership::View& view, int64_t now_ms) {
     // Only deaths decided while this agent ran: a replayed log is history.
     if (since_decision >= 0 && since_decision < 60)
       detection_seconds_
-          .Add({{"path", membership::ToString(m->diagnosis->path)}},
-               prometheus::Histogram::BucketBoundaries{0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75,
-                                                       1, 1.5, 2, 3, 5, 10, 30})
+          .Add({{"path", membership::ToString(m->diagnosis->path)}}, DetectionBuckets())
           .Observe(silence + since_decision);
   }
 }
