@@ -61,6 +61,18 @@ TEST(ClientFormat, StatusEventsAndDiagnosis) {
             std::string::npos)
       << u;
   EXPECT_NE(u.find("n1        12.5  0.750s   yes        timeout"), std::string::npos) << u;
+  EXPECT_EQ(u.find("detected by"), std::string::npos) << "no path given: " << u;
+  // The fast path: the decision's and each observer's detection path.
+  auto f = nlohmann::json::parse(R"({"member":"n2","class":"process_down","probe":"refused",
+    "path":"fast","decided_at":"2026-11-26T12:00:00.000Z","health":null,"group":[],
+    "observers":[{"id":"n1","phi":0.1,"silence_seconds":0.02,"suspected":true,"probe":"refused",
+                  "path":"fast"}],"revision":null})");
+  const std::string v = FormatDiagnosis(f);
+  EXPECT_NE(v.find("detected by fast (its connections closed, its port refused)\n"),
+            std::string::npos)
+      << v;
+  EXPECT_NE(v.find("PROBE    PATH"), std::string::npos) << v;
+  EXPECT_NE(v.find("refused  fast"), std::string::npos) << v;
 }
 
 TEST(ClientFormat, RingAndLookup) {
