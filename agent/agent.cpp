@@ -315,6 +315,24 @@ bool Agent::StartHttp() {
       });
     });
   };
+  // Lock requests run on the core thread too.
+  sources.acquire_lock = [this](const LockRequest& request, RouterSources::LockDone done) {
+    net::post(core_ioc_,
+              [this, request, done = std::move(done)] { core_->AcquireLock(request, done); });
+  };
+  sources.renew_lock = [this](const std::string& name, uint64_t token,
+                              RouterSources::LockDone done) {
+    net::post(core_ioc_,
+              [this, name, token, done = std::move(done)] { core_->RenewLock(name, token, done); });
+  };
+  sources.release_lock = [this](const std::string& name, uint64_t token,
+                                RouterSources::LockDone done) {
+    net::post(core_ioc_, [this, name, token, done = std::move(done)] {
+      core_->ReleaseLock(name, token, done);
+    });
+  };
+  sources.lock_default_ttl =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.locks.default_ttl);
   if (!config_.http.token_file.empty()) {
     std::string error;
     if (!ReadToken(&error)) {
@@ -427,7 +445,8 @@ void Agent::Publish(bool view_changed) {
   next->raft = c.Raft();
   // The committed view is copied only when it changed.
   if (!view_copy_ || view_copy_->version() != c.view().version() ||
-      view_copy_->next_event_seq() != c.view().next_event_seq())
+      view_copy_->next_event_seq() != c.view().next_event_seq() ||
+      view_copy_->locks().version() != c.view().locks().version())
     view_copy_ = std::make_shared<const membership::View>(c.view());
   next->view = view_copy_;
   next->ring = ring_->Current();
@@ -437,8 +456,9 @@ void Agent::Publish(bool view_changed) {
   next->address = c.self().address;
   next->ready = c.Ready();
   next->not_ready_reason = c.NotReadyReason();
-  // Blocking queries wait on the view's and the ring's versions (and the
-  // event log, which lives in the view): wake them when one of those moved.
+  // Blocking queries wait on the view's, the ring's and the lock table's
+  // versions (the event log and the locks live in the view): wake them when
+  // one of those moved.
   const bool moved = next->view != woken_view_ || next->ring != woken_ring_;
   woken_view_ = next->view;
   woken_ring_ = next->ring;

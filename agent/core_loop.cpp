@@ -20,6 +20,7 @@ CoreLoop::CoreLoop(net::io_context& ioc, Options options, prometheus::Registry& 
       peer_metrics_(registry),
       membership_metrics_(registry),
       raft_metrics_(registry),
+      lock_metrics_(registry),
       storage_(options_.raft_dir),
       credentials_{FrameSender{"", 0, options_.identity}, options_.keyring},
       heartbeats_(ioc, {options_.cluster, &credentials_}, peer_metrics_),
@@ -219,12 +220,18 @@ void CoreLoop::Perform(CoreEffects fx) {
   for (double s : fx.commit_seconds)
     raft_metrics_.commit_seconds().Observe(s);
 
+  if (!fx.lock_changes.empty())
+    lock_metrics_.Applied(fx.lock_changes, core_->view().locks().size());
+  if (fx.view_changed) lock_metrics_.Held(core_->view().locks().size());  // a snapshot, too
+  for (double s : fx.lock_handovers)
+    lock_metrics_.Handover(s);
+
   for (Completion& c : fx.completions) {
     auto it = waiting_.find(c.token);
     if (it == waiting_.end()) continue;
     auto done = std::move(it->second);
     waiting_.erase(it);
-    done(c.status, std::move(c.message));
+    done(std::move(c));
   }
   if (fx.ready && on_ready_) on_ready_(*fx.ready);
   if (on_change_ && (fx.ticked || fx.view_changed || fx.raft_changed)) on_change_(fx.view_changed);
@@ -305,9 +312,30 @@ void CoreLoop::OnMembership(const PeerOrigin& origin, std::string_view payload) 
 
 uint64_t CoreLoop::Register(std::function<void(int, std::string)> done) {
   if (!done) return 0;
+  return Register(
+      LockDone([done = std::move(done)](Completion c) { done(c.status, std::move(c.message)); }));
+}
+
+uint64_t CoreLoop::Register(LockDone done) {
+  if (!done) return 0;
   const uint64_t token = next_token_++;
   waiting_.emplace(token, std::move(done));
   return token;
+}
+
+void CoreLoop::AcquireLock(const LockRequest& request, LockDone done) {
+  if (closed_ || !core_) return done(Completion{0, 503, "the agent is stopping"});
+  Perform(core_->AcquireLock(request, Register(std::move(done)), Now()));
+}
+
+void CoreLoop::RenewLock(const std::string& name, uint64_t lock_token, LockDone done) {
+  if (closed_ || !core_) return done(Completion{0, 503, "the agent is stopping"});
+  Perform(core_->RenewLock(name, lock_token, Register(std::move(done)), Now()));
+}
+
+void CoreLoop::ReleaseLock(const std::string& name, uint64_t lock_token, LockDone done) {
+  if (closed_ || !core_) return done(Completion{0, 503, "the agent is stopping"});
+  Perform(core_->ReleaseLock(name, lock_token, Register(std::move(done)), Now()));
 }
 
 void CoreLoop::Stop(StopMode mode, std::function<void(int, std::string)> done) {

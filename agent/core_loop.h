@@ -70,6 +70,12 @@ class CoreLoop {
   // caller waits for the outcome of a leave.
   void Stop(StopMode mode, std::function<void(int, std::string)> done = {});
   void Remove(const std::string& id, std::function<void(int, std::string)> done);
+  // Lock requests (AgentCore::AcquireLock and the others); `done` once
+  // with the outcome.
+  using LockDone = std::function<void(Completion)>;
+  void AcquireLock(const LockRequest& request, LockDone done);
+  void RenewLock(const std::string& name, uint64_t lock_token, LockDone done);
+  void ReleaseLock(const std::string& name, uint64_t lock_token, LockDone done);
   void SetHealth(std::optional<collectors::HealthSummary> health);
   // A new keyring (SIGHUP): the first key tags what is sent from now on.
   void SetKeyring(config::Keyring keyring);
@@ -93,12 +99,14 @@ class CoreLoop {
   void OnMembership(const PeerOrigin& origin, std::string_view payload);
   void Refused(Refusal refusal, const PeerOrigin& origin, const char* what);
   uint64_t Register(std::function<void(int, std::string)> done);
+  uint64_t Register(LockDone done);
 
   boost::asio::io_context& ioc_;
   Options options_;
   exporters::PeerMetrics peer_metrics_;
   exporters::MembershipMetrics membership_metrics_;
   exporters::RaftMetrics raft_metrics_;
+  exporters::LockMetrics lock_metrics_;
   raft::FileStorage storage_;
   // Saves run here, one at a time, so a slow disk never holds up the core
   // thread (heartbeats, detection); declared after storage_ so it is joined
@@ -120,7 +128,7 @@ class CoreLoop {
   uint64_t next_token_ = 1;
   std::chrono::steady_clock::time_point last_refusal_log_{};
   std::chrono::steady_clock::time_point last_identity_log_{};
-  std::map<uint64_t, std::function<void(int, std::string)>> waiting_;
+  std::map<uint64_t, LockDone> waiting_;
   std::function<void(bool)> on_change_;
   std::function<void(ReadyNotice)> on_ready_;
   std::function<void(int)> on_stopped_;

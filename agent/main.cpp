@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/cli/client_command.h"
+#include "agent/cli/lock_command.h"
 #include "agent/cli/tune_command.h"
 #include "agent/logging.h"
 #include "config/keyring.h"
@@ -141,6 +142,25 @@ int main(int argc, char** argv) {
       ->add_option("ID", client.id, "member id")
       ->required();
   add_client("leave", "make the agent leave the cluster gracefully and stop");
+  add_client("locks", "list the locks held, with their holders and fencing tokens");
+  ringwatch::agent::LockCommandOptions lock_options;
+  std::string lock_ttl, lock_wait, lock_lease = "5s", lock_kill_after = "10s";
+  auto* lock = add_client("lock",
+                          "run COMMAND while holding lock NAME (RINGWATCH_LOCK_TOKEN in its "
+                          "environment); stop it if the lock is lost");
+  lock->add_option("NAME", lock_options.name, "the lock's name")->required();
+  lock->add_option("COMMAND", lock_options.command, "the command to run, after --")->required();
+  lock->add_option("--ttl", lock_ttl,
+                   "the lock's TTL, renewed every third of it (default: the agent's "
+                   "locks.default_ttl; 0s: as long as the member)");
+  lock->add_option("--wait", lock_wait, "wait this long for the lock when it is held (e.g. 30s)");
+  lock->add_option("--holder", lock_options.holder, "who holds it (default: HOST:PID)");
+  lock->add_option("--lease", lock_lease,
+                   "without a TTL: the lock counts as lost when no renewal succeeded this long")
+      ->capture_default_str();
+  lock->add_option("--kill-after", lock_kill_after,
+                   "when the lock is lost: SIGTERM to COMMAND, SIGKILL this much later")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -151,6 +171,28 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  if (lock->parsed()) {
+    struct {
+      const char* flag;
+      const std::string* text;
+      std::chrono::milliseconds* out;
+    } durations[] = {{"--ttl", &lock_ttl, &lock_options.ttl},
+                     {"--wait", &lock_wait, &lock_options.wait},
+                     {"--lease", &lock_lease, &lock_options.lease},
+                     {"--kill-after", &lock_kill_after, &lock_options.kill_after}};
+    for (auto& d : durations) {
+      if (d.text->empty()) continue;
+      ringwatch::core::DurationParseError error;
+      auto value = ringwatch::core::ParseDuration(*d.text, &error);
+      if (!value || *value < ringwatch::core::Duration::zero()) {
+        std::cerr << "ringwatch lock: " << d.flag << ": expected a duration such as 30s, got \""
+                  << *d.text << "\"\n";
+        return kExitUsage;
+      }
+      *d.out = std::chrono::duration_cast<std::chrono::milliseconds>(*value);
+    }
+    return ringwatch::agent::RunLock(client, lock_options, std::cout, std::cerr);
+  }
   for (auto* c : clients)
     if (c->parsed())
       return ringwatch::agent::RunClient(c->get_name(), client, std::cout, std::cerr);

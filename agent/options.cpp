@@ -49,6 +49,7 @@ CoreOptions MakeCoreOptions(const config::Config& config, membership::MemberInfo
   o.snapshot_entries = config.raft.snapshot_entries;
   o.failover_from_detector = config.raft.failover_from_detector;
   o.restart_grace = config.cluster.restart_grace;
+  o.locks.max = config.locks.max;
   o.random_seed = o.self.incarnation;
   return o;
 }

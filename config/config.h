@@ -101,6 +101,11 @@ struct HttpConfig {
   uint32_t max_request_bytes = 64 * 1024;  // headers + body; larger requests get 413/431
 };
 
+struct LocksConfig {
+  uint32_t max = 1024;     // locks held at once, cluster-wide
+  Duration default_ttl{};  // 0: a lock lives as long as its member; else 1s-24h
+};
+
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kText, kJson };
 
@@ -125,6 +130,7 @@ struct Config {
   RaftConfig raft;
   RingConfig ring;
   HttpConfig http;
+  LocksConfig locks;
   LogConfig log;
   std::vector<std::string> collectors = KnownCollectors();
 };

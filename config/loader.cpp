@@ -95,7 +95,7 @@ std::string JoinPath(const std::string& parent, std::string_view key) {
 const std::map<std::string, std::set<std::string>>& Schema() {
   static const std::map<std::string, std::set<std::string>> schema{
       {"",
-       {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring", "http", "log",
+       {"node", "cluster", "listen", "data_dir", "detector", "raft", "ring", "http", "locks", "log",
         "collectors"}},
       {"node", {"id", "address", "zone", "service", "weight"}},
       {"cluster",
@@ -112,6 +112,7 @@ const std::map<std::string, std::set<std::string>>& Schema() {
        {"token_file", "tls", "read_timeout", "idle_timeout", "max_connections",
         "max_request_bytes"}},
       {"http.tls", {"cert_file", "key_file", "client_ca_file"}},
+      {"locks", {"max", "default_ttl"}},
       {"log", {"level", "format"}},
   };
   return schema;
@@ -153,6 +154,7 @@ class Parser {
     if (auto* e = Find(top, "raft")) ParseRaft(*e, c.raft);
     if (auto* e = Find(top, "ring")) ParseRing(*e, c.ring);
     if (auto* e = Find(top, "http")) ParseHttp(*e, c.http);
+    if (auto* e = Find(top, "locks")) ParseLocks(*e, c.locks);
     if (auto* e = Find(top, "log")) ParseLog(*e, c.log);
     if (auto* e = Find(top, "collectors")) ParseCollectors(*e, c.collectors);
     CrossChecks(c);
@@ -551,6 +553,18 @@ class Parser {
     if (auto* e = Find(m, "max_connections")) Integer(*e, 1, 100000, &h.max_connections);
     if (auto* e = Find(m, "max_request_bytes"))
       Integer(*e, 1024, 64 * 1024 * 1024, &h.max_request_bytes);
+  }
+
+  void ParseLocks(const Entry& section, LocksConfig& l) {
+    auto m = Section(section);
+    if (auto* e = Find(m, "max")) Integer(*e, 1, 65536, &l.max);
+    if (auto* e = Find(m, "default_ttl")) {
+      if (DurationIn(*e, 0s, 24h, &l.default_ttl) && l.default_ttl > 0s && l.default_ttl < 1s)
+        Fail(e->where(), e->path,
+             "must be 0s (a lock lives as long as its member) or at least 1s, got " +
+                 core::FormatDuration(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(l.default_ttl)));
+    }
   }
 
   void ParseLog(const Entry& section, LogConfig& l) {

@@ -100,6 +100,44 @@ prometheus::Counter& PeerMetrics::dropped(std::string_view reason) {
   return *it->second;
 }
 
+LockMetrics::LockMetrics(prometheus::Registry& registry)
+    : held_(prometheus::BuildGauge()
+                .Name("ringwatch_locks_held")
+                .Help("Locks held in the committed lock table (cluster-wide; the same on every "
+                      "agent).")
+                .Register(registry)
+                .Add({})),
+      acquisitions_(prometheus::BuildCounter()
+                        .Name("ringwatch_lock_acquisitions_total")
+                        .Help("Lock acquisitions applied from the committed log (cluster-wide).")
+                        .Register(registry)
+                        .Add({})),
+      releases_(prometheus::BuildCounter()
+                    .Name("ringwatch_lock_releases_total")
+                    .Help("Lock releases applied from the committed log (cluster-wide), by "
+                          "reason: released, expired, member_dead, member_left, restarted.")
+                    .Register(registry)),
+      handover_(prometheus::BuildHistogram()
+                    .Name("ringwatch_lock_handover_seconds")
+                    .Help("From a lock's release to its acquisition by a holder that waited for "
+                          "it through this agent (the leader's clock, as the view records both).")
+                    .Register(registry)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                     0.25, 0.5, 1, 2.5, 5, 10})) {
+  for (uint8_t r = 1; r <= membership::kMaxLockReleaseReason; ++r)
+    releases_.Add(
+        {{"reason", membership::ToString(static_cast<membership::LockReleaseReason>(r))}});
+}
+
+void LockMetrics::Applied(const std::vector<membership::LockChange>& changes, std::size_t held) {
+  for (const membership::LockChange& c : changes) {
+    if (c.kind == membership::LockChange::Kind::kAcquired) acquisitions_.Increment();
+    if (c.kind == membership::LockChange::Kind::kReleased)
+      releases_.Add({{"reason", membership::ToString(c.reason)}}).Increment();
+  }
+  Held(held);
+}
+
 MembershipMetrics::MembershipMetrics(prometheus::Registry& registry)
     : members_(prometheus::BuildGauge()
                    .Name("ringwatch_members")

@@ -105,6 +105,26 @@ class MembershipMetrics {
   uint64_t counted_seq_ = 0;  // events up to this seq are counted
 };
 
+// The lock table (membership/locks.h). Cluster-wide values, the same on
+// every agent (each applies the same log): ringwatch_locks_held is the
+// table's size, the counters count what this agent applied since it
+// started (aggregate with max(), not sum()). ringwatch_lock_handover_seconds
+// is observed where the lock went: on the agent whose waiter took a lock
+// that was released while it waited (release to acquisition, view times).
+class LockMetrics {
+ public:
+  explicit LockMetrics(prometheus::Registry& registry);
+  void Applied(const std::vector<membership::LockChange>& changes, std::size_t held);
+  void Held(std::size_t held) { held_.Set(static_cast<double>(held)); }
+  void Handover(double seconds) { handover_.Observe(seconds); }
+
+ private:
+  prometheus::Gauge& held_;
+  prometheus::Counter& acquisitions_;
+  prometheus::Family<prometheus::Counter>& releases_;
+  prometheus::Histogram& handover_;
+};
+
 class RaftMetrics {
  public:
   explicit RaftMetrics(prometheus::Registry& registry);

@@ -1,5 +1,6 @@
 #include "membership/command.h"
 
+#include "membership/locks.h"
 #include "membership/wire.h"
 
 namespace ringwatch::membership {
@@ -53,6 +54,26 @@ std::string EncodeCommand(const Command& c) {
                    w.U64(x.incarnation);
                    w.U8(static_cast<uint8_t>(x.revision.cls));
                    wire::PutAccount(w, x.revision.account);
+                 },
+                 [&](const LockAcquire& x) {
+                   wire::PutString(w, x.name);
+                   wire::PutString(w, x.holder);
+                   wire::PutString(w, x.member);
+                   w.U64(x.incarnation);
+                   w.I64(x.ttl_ms);
+                   w.U32(x.max);
+                 },
+                 [&](const LockRenew& x) {
+                   wire::PutString(w, x.name);
+                   w.U64(x.token);
+                 },
+                 [&](const LockRelease& x) {
+                   wire::PutString(w, x.name);
+                   w.U64(x.token);
+                 },
+                 [&](const LockExpire& x) {
+                   wire::PutString(w, x.name);
+                   w.U64(x.token);
                  },
              },
              c.body);
@@ -127,6 +148,33 @@ std::optional<Command> DecodeCommand(std::string_view bytes) {
            cls <= kMaxDiagnosisClass && wire::GetAccount(r, &x.revision.account);
       x.revision.cls = static_cast<DiagnosisClass>(cls);
       c.body = std::move(x);
+      break;
+    }
+    case 10: {
+      if (version < 4) return std::nullopt;
+      LockAcquire x;
+      ok = wire::GetString(r, &x.name) && IsValidLockName(x.name) &&
+           wire::GetString(r, &x.holder) && IsValidHolder(x.holder) && wire::GetId(r, &x.member) &&
+           r.U64(&x.incarnation) && r.I64(&x.ttl_ms) &&
+           (x.ttl_ms == 0 || (x.ttl_ms >= kMinLockTtlMs && x.ttl_ms <= kMaxLockTtlMs)) &&
+           r.U32(&x.max);
+      c.body = std::move(x);
+      break;
+    }
+    case 11:
+    case 12:
+    case 13: {
+      if (version < 4) return std::nullopt;
+      std::string name;
+      uint64_t token = 0;
+      ok = wire::GetString(r, &name) && IsValidLockName(name) && r.U64(&token);
+      if (tag == 11) {
+        c.body = LockRenew{std::move(name), token};
+      } else if (tag == 12) {
+        c.body = LockRelease{std::move(name), token};
+      } else {
+        c.body = LockExpire{std::move(name), token};
+      }
       break;
     }
     default:

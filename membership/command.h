@@ -61,8 +61,37 @@ struct LeaderElected {
   bool operator==(const LeaderElected&) const = default;
 };
 
-using CommandBody = std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember,
-                                 LeaderElected, Restarting, Revise>;
+// Locks (membership/locks.h): proposed by the agent the lock is taken
+// through (acquire, expire) or by any agent a client asks with the lock's
+// token (renew, release).
+struct LockAcquire {
+  std::string name;
+  std::string holder;
+  std::string member;  // the member it is taken through, in `incarnation`
+  uint64_t incarnation = 0;
+  int64_t ttl_ms = 0;  // 0 or kMinLockTtlMs..kMaxLockTtlMs
+  uint32_t max = 0;    // locks.max of the proposing agent: refused when the table is full
+  bool operator==(const LockAcquire&) const = default;
+};
+struct LockRenew {
+  std::string name;
+  uint64_t token = 0;
+  bool operator==(const LockRenew&) const = default;
+};
+struct LockRelease {
+  std::string name;
+  uint64_t token = 0;
+  bool operator==(const LockRelease&) const = default;
+};
+struct LockExpire {  // its TTL passed without renewal (the holding member's agent saw it)
+  std::string name;
+  uint64_t token = 0;
+  bool operator==(const LockExpire&) const = default;
+};
+
+using CommandBody =
+    std::variant<AddMember, MarkDead, MarkAlive, Leave, Remove, UpdateMember, LeaderElected,
+                 Restarting, Revise, LockAcquire, LockRenew, LockRelease, LockExpire>;
 
 struct Command {
   int64_t time_ms = 0;

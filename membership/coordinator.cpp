@@ -65,7 +65,9 @@ bool Coordinator::Apply(const raft::Entry& entry) {
       return false;
     case raft::EntryType::kNormal:
       if (auto command = DecodeCommand(entry.data)) {
-        if (view_.Apply(*command).member_changed) {
+        View::Change change = view_.Apply(*command, entry.index.value);
+        lock_changes_.insert(lock_changes_.end(), change.locks.begin(), change.locks.end());
+        if (change.member_changed) {
           Recompute();
           return true;
         }

@@ -93,6 +93,8 @@ class Coordinator {
   // A snapshot replaced the state (at start, or from the leader).
   bool Restore(const raft::Snapshot& snapshot);
   std::string SnapshotData() const { return view_.Encode(); }
+  // What the entries applied since the last call did to the lock table.
+  std::vector<LockChange> TakeLockChanges() { return std::exchange(lock_changes_, {}); }
 
   // What this member says about the time it was away, should it find
   // itself dead (the embedding's detectors and stall detector know);
@@ -183,6 +185,7 @@ class Coordinator {
   // did not live through (it restarted).
   uint64_t start_incarnation_ = options_.self.incarnation;
   Account account_;  // what this member would say if it found itself dead
+  std::vector<LockChange> lock_changes_;
   std::optional<core::Instant> leaderless_since_;  // no leader known since
 };
 

@@ -180,7 +180,9 @@ const std::string* Subject(const Command& c) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, AddMember> || std::is_same_v<T, UpdateMember>) {
           return &body.info.id;
-        } else if constexpr (std::is_same_v<T, LeaderElected>) {
+        } else if constexpr (std::is_same_v<T, LeaderElected> || std::is_same_v<T, LockAcquire> ||
+                             std::is_same_v<T, LockRenew> || std::is_same_v<T, LockRelease> ||
+                             std::is_same_v<T, LockExpire>) {
           return nullptr;
         } else {
           return &body.id;
@@ -201,17 +203,23 @@ std::optional<std::tuple<std::string, std::string, uint32_t>> RingPart(const Vie
 
 }  // namespace
 
-View::Change View::Apply(const Command& c) {
+View::Change View::Apply(const Command& c, uint64_t index) {
   const std::string* subject = Subject(c);
   const std::string id = subject ? *subject : std::string();
   const auto before = RingPart(*this, subject ? &id : nullptr);
-  Change change = ApplyBody(c);
+  Change change = ApplyBody(c, index);
   if (change.member_changed && RingPart(*this, subject ? &id : nullptr) != before)
     ring_version_ = version_;
   return change;
 }
 
-View::Change View::ApplyBody(const Command& c) {
+void View::ReleaseLocks(const std::string& member, LockReleaseReason reason, int64_t now_ms,
+                        Change& change) {
+  auto released = locks_.ReleaseMember(member, reason, now_ms);
+  change.locks.insert(change.locks.end(), released.begin(), released.end());
+}
+
+View::Change View::ApplyBody(const Command& c, uint64_t index) {
   // Time never runs backwards in the view, even if the leaders' clocks do.
   const int64_t now = std::max(c.time_ms, last_time_ms_);
   last_time_ms_ = now;
@@ -233,7 +241,9 @@ View::Change View::ApplyBody(const Command& c) {
       // Restarted before anyone noticed: the new incarnation replaces the old.
       m.info = a->info;
       ++version_;
-      return Change{true, std::nullopt};
+      Change change{true, std::nullopt, {}};
+      ReleaseLocks(a->info.id, LockReleaseReason::kRestarted, now, change);
+      return change;
     }
     if (m.state == MemberState::kRestarting) {
       // Back from a planned restart within the grace: alive at once, no
@@ -258,7 +268,9 @@ View::Change View::ApplyBody(const Command& c) {
     m.state = MemberState::kDead;
     m.since_ms = now;
     m.diagnosis = d->diagnosis;
-    return Record(now, EventKind::kDead, d->id, d->diagnosis.cls, true);
+    Change change = Record(now, EventKind::kDead, d->id, d->diagnosis.cls, true);
+    ReleaseLocks(d->id, LockReleaseReason::kMemberDead, now, change);
+    return change;
   }
   if (const auto* a = std::get_if<MarkAlive>(&c.body)) {
     auto it = members_.find(a->id);
@@ -286,7 +298,9 @@ View::Change View::ApplyBody(const Command& c) {
     d.cls = DiagnosisClass::kLeft;
     d.decided_at_ms = now;
     m.diagnosis = d;
-    return Record(now, EventKind::kLeave, l->id, DiagnosisClass::kLeft, true);
+    Change change = Record(now, EventKind::kLeave, l->id, DiagnosisClass::kLeft, true);
+    ReleaseLocks(l->id, LockReleaseReason::kMemberLeft, now, change);
+    return change;
   }
   if (const auto* x = std::get_if<Restarting>(&c.body)) {
     auto it = members_.find(x->id);
@@ -295,7 +309,9 @@ View::Change View::ApplyBody(const Command& c) {
     if (m.state != MemberState::kAlive || x->incarnation != m.info.incarnation) return {};
     m.state = MemberState::kRestarting;
     m.since_ms = now;
-    return Record(now, EventKind::kRestarting, x->id, std::nullopt, true);
+    Change change = Record(now, EventKind::kRestarting, x->id, std::nullopt, true);
+    ReleaseLocks(x->id, LockReleaseReason::kRestarted, now, change);
+    return change;
   }
   if (const auto* r = std::get_if<Remove>(&c.body)) {
     auto it = members_.find(r->id);
@@ -338,6 +354,22 @@ View::Change View::ApplyBody(const Command& c) {
     m.diagnosis->revision->revised_at_ms = now;
     return Record(now, EventKind::kRevised, x->id, x->revision.cls, false);
   }
+  if (const auto* x = std::get_if<LockAcquire>(&c.body)) {
+    const Member* m = Find(x->member);
+    if (index == 0 || !m || m->state != MemberState::kAlive ||
+        m->info.incarnation != x->incarnation)
+      return {};
+    Lock request{x->name, x->holder, x->member, x->incarnation, 0, x->ttl_ms};
+    return Change{false, std::nullopt, locks_.Acquire(request, x->max, index, now)};
+  }
+  if (const auto* x = std::get_if<LockRenew>(&c.body))
+    return Change{false, std::nullopt, locks_.Renew(x->name, x->token, now)};
+  if (const auto* x = std::get_if<LockRelease>(&c.body))
+    return Change{false, std::nullopt,
+                  locks_.Release(x->name, x->token, LockReleaseReason::kReleased, now)};
+  if (const auto* x = std::get_if<LockExpire>(&c.body))
+    return Change{false, std::nullopt,
+                  locks_.Release(x->name, x->token, LockReleaseReason::kExpired, now)};
   return {};
 }
 
@@ -370,8 +402,8 @@ View::Change View::VoterRemoved(const std::string& id) {
 namespace {
 // 2: ring_version, removed ids; 3: identities; 4: diagnoses with
 // per-observer probes, the silent group and the revision; 5: and the
-// detection path.
-constexpr uint8_t kViewFormat = 5;
+// detection path; 6: the lock table.
+constexpr uint8_t kViewFormat = 6;
 uint8_t DiagnosisLayout(uint8_t format) {
   return format >= 5 ? 3 : format == 4 ? 2 : 1;
 }
@@ -410,6 +442,7 @@ std::string View::Encode(uint8_t format) const {
     wire::PutString(w, id);
     w.U64(version);
   }
+  if (format >= 6) locks_.Encode(w);
   return w.Take();
 }
 
@@ -466,6 +499,7 @@ std::optional<View> View::Decode(std::string_view bytes) {
         !v.removed_.emplace(std::move(id), version).second)
       return std::nullopt;
   }
+  if (format >= 6 && !v.locks_.Decode(r)) return std::nullopt;
   if (!r.ok() || r.remaining() != 0) return std::nullopt;
   return v;
 }

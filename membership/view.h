@@ -18,6 +18,11 @@
 //   Remove        dead or left → forgotten
 //   UpdateMember  alive, incarnation not lower → new address/zone/service/weight
 //   LeaderElected → an event
+//   Lock*         the lock table (membership/locks.h); LockAcquire only for a
+//                 member alive in that incarnation. A member's locks are
+//                 released when it is declared dead (member_dead), leaves
+//                 (member_left), announces a planned restart or comes back
+//                 as a new incarnation (restarted).
 // `version` counts the applied commands that changed a member; `ring_version`
 // is the version of the latest change to what the ring is built from (the
 // alive members' ids, services, zones and weights), so every agent gives the
@@ -34,6 +39,7 @@
 
 #include "core/ids.h"
 #include "membership/command.h"
+#include "membership/locks.h"
 #include "membership/types.h"
 
 namespace ringwatch::membership {
@@ -68,9 +74,13 @@ class View {
   struct Change {
     bool member_changed = false;
     std::optional<Event> event;
+    std::vector<LockChange> locks = {};  // what it did to the lock table
   };
 
-  Change Apply(const Command& command);
+  // `index`: the command's Raft index (a lock acquired by it takes it as
+  // its token; 0 — not from a log, as in tests of other commands — takes
+  // no lock).
+  Change Apply(const Command& command, uint64_t index = 0);
   // Raft configuration changes become events (voter_added / voter_removed),
   // stamped with the time of the latest applied command.
   Change VoterAdded(const std::string& id);
@@ -86,6 +96,7 @@ class View {
   const std::map<std::string, Member>& members() const { return members_; }
   const Member* Find(const std::string& id) const;
   const std::deque<Event>& events() const { return events_; }
+  const LockTable& locks() const { return locks_; }
   uint64_t next_event_seq() const { return next_seq_; }
   int64_t last_time_ms() const { return last_time_ms_; }
 
@@ -95,14 +106,17 @@ class View {
 
   // Deterministic encoding of the whole state (the Raft snapshot data).
   // `format`: 0 for the current one; an earlier one (1: no ring version and
-  // removed ids; 2: no identities) for the compatibility tests of Decode.
+  // removed ids; 2: no identities; ...; 5: no locks) for the compatibility
+  // tests of Decode.
   std::string Encode(uint8_t format = 0) const;
   static std::optional<View> Decode(std::string_view bytes);
 
   bool operator==(const View&) const = default;
 
  private:
-  Change ApplyBody(const Command& command);
+  Change ApplyBody(const Command& command, uint64_t index);
+  void ReleaseLocks(const std::string& member, LockReleaseReason reason, int64_t now_ms,
+                    Change& change);
   Change Record(int64_t time_ms, EventKind kind, const std::string& member,
                 std::optional<DiagnosisClass> diagnosis, bool member_changed);
 
@@ -113,6 +127,7 @@ class View {
   std::map<std::string, uint64_t> removed_;
   uint64_t next_seq_ = 1;
   int64_t last_time_ms_ = 0;
+  LockTable locks_;
 };
 
 }  // namespace ringwatch::membership

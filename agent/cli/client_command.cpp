@@ -31,15 +31,11 @@ using nlohmann::json;
 
 namespace {
 
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::string index;  // X-Ringwatch-Index, when the agent sent one
-};
+using Answer = ClientAnswer;
 
 // A usage problem (bad address, unreadable file): exit code 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
 };
 
 std::shared_ptr<ssl::context> ClientTls(const ClientOptions& o) {
@@ -339,18 +335,55 @@ bool ParseHttpAddress(const std::string& text, HttpAddress* out, std::string* er
   return true;
 }
 
+ClientAnswer SendRequest(const ClientOptions& o, const std::string& token,
+                         const std::string& method, const std::string& target,
+                         std::chrono::milliseconds timeout) {
+  const http::verb verb = method == "POST"     ? http::verb::post
+                          : method == "DELETE" ? http::verb::delete_
+                                               : http::verb::get;
+  return Request(o, token, verb, target, timeout);
+}
+
+bool ReadClientToken(const ClientOptions& o, std::string* token, std::string* error) {
+  token->clear();
+  if (o.token_file.empty()) return true;
+  std::string why;
+  const auto text = core::ReadFile(o.token_file, &why);
+  if (!text || core::Trim(*text).empty()) {
+    *error = "--token-file " + o.token_file + ": " + (text ? "the file is empty" : why);
+    return false;
+  }
+  *token = std::string(core::Trim(*text));
+  return true;
+}
+
+std::string ErrorOf(const ClientAnswer& a) {
+  try {
+    return json::parse(a.body).value("error", a.body);
+  } catch (const std::exception&) {
+    return a.body;
+  }
+}
+
+std::string FormatLocks(const json& j) {
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "HOLDER", "MEMBER", "TOKEN", "TTL", "ACQUIRED", "RENEWED"}};
+  for (const auto& l : j["locks"])
+    rows.push_back({Str(l["name"]), Str(l["holder"]), Str(l["member"]), Str(l["token"]),
+                    Str(l["ttl"]), Str(l["acquired_at"]), Str(l["renewed_at"])});
+  return Table(rows) + std::to_string(j["locks"].size()) + " lock(s) held, lock table version " +
+         Str(j["version"]) + "\n";
+}
+
 int RunClient(const std::string& command, const ClientOptions& o, std::ostream& out,
               std::ostream& err) {
   std::string token;
-  if (!o.token_file.empty()) {
+  {
     std::string why;
-    const auto text = core::ReadFile(o.token_file, &why);
-    if (!text || core::Trim(*text).empty()) {
-      err << "ringwatch " << command << ": --token-file " << o.token_file << ": "
-          << (text ? "the file is empty" : why) << "\n";
+    if (!ReadClientToken(o, &token, &why)) {
+      err << "ringwatch " << command << ": " << why << "\n";
       return 2;
     }
-    token = std::string(core::Trim(*text));
   }
   {
     HttpAddress address;
@@ -380,12 +413,7 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
       return false;
     }
     if (a->status >= 400) {
-      std::string message = a->body;
-      try {
-        message = json::parse(a->body).value("error", a->body);
-      } catch (const std::exception&) {
-      }
-      err << "ringwatch " << command << ": " << a->status << ": " << message << "\n";
+      err << "ringwatch " << command << ": " << a->status << ": " << ErrorOf(*a) << "\n";
       return false;
     }
     return true;
@@ -400,6 +428,11 @@ int RunClient(const std::string& command, const ClientOptions& o, std::ostream& 
         out << (command == "members" ? FormatMembers(json::parse(a.body))
                                      : FormatStatus(json::parse(a.body)));
       }
+      return 0;
+    }
+    if (command == "locks") {
+      if (!get("/v1/locks", &a)) return usage ? 2 : 1;
+      out << (o.json ? a.body : FormatLocks(json::parse(a.body)));
       return 0;
     }
     if (command == "ring") {

@@ -1,6 +1,7 @@
 #pragma once
 // The client commands of the CLI (CONTRACT.md "CLI"): `members`, `status`,
-// `ring`, `lookup KEY`, `events [--follow]`, `diagnose ID`, `leave`. Each talks to an agent's HTTP
+// `ring`, `lookup KEY`, `events [--follow]`, `diagnose ID`, `leave`, `locks`
+// (`lock NAME -- COMMAND` is agent/cli/lock_command.h). Each talks to an agent's HTTP
 // API at --http-addr (default 127.0.0.1:7421, or RINGWATCH_HTTP_ADDR) and
 // prints a table, or the JSON answer with --json. An https:// address speaks
 // TLS: the agent's certificate is checked against --ca-file (else the system's
@@ -34,12 +35,30 @@ struct ClientOptions {
 int RunClient(const std::string& command, const ClientOptions& options, std::ostream& out,
               std::ostream& err);
 
+// One request to the agent on a fresh connection: `method` GET, POST or
+// DELETE, the bearer token (empty: none). Throws std::exception when the
+// agent cannot be reached (or, for a bad address or unreadable TLS file, a
+// std::invalid_argument: a usage error).
+struct ClientAnswer {
+  int status = 0;
+  std::string body;
+  std::string index;  // X-Ringwatch-Index, when the agent sent one
+};
+ClientAnswer SendRequest(const ClientOptions& options, const std::string& token,
+                         const std::string& method, const std::string& target,
+                         std::chrono::milliseconds timeout);
+// The bearer token of --token-file ("" without one); false with `error`.
+bool ReadClientToken(const ClientOptions& options, std::string* token, std::string* error);
+// The "error" of an error answer (its body when it has none).
+std::string ErrorOf(const ClientAnswer& answer);
+
 std::string FormatMembers(const nlohmann::json& members);
 std::string FormatStatus(const nlohmann::json& status);
 std::string FormatEvents(const nlohmann::json& events);
 std::string FormatDiagnosis(const nlohmann::json& diagnosis);
 std::string FormatRing(const nlohmann::json& ring);
 std::string FormatLookup(const nlohmann::json& lookup);
+std::string FormatLocks(const nlohmann::json& locks);
 // Where --http-addr points: "[http://|https://]HOST[:PORT][/]" (port 7421 by
 // default; IPv6 hosts in brackets). False with `error` set when it cannot be
 // read.

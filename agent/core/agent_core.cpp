@@ -219,9 +219,10 @@ Refusal AgentCore::StepRaft(const PeerOrigin& from, raft::Message message) {
 }
 
 bool AgentCore::ProposalAllowed(const std::string& from, const raft::Entry& entry) const {
-  // What followers propose (AgentCore::StepStop, Remove): their own Leave
-  // and restart notice, and operator removals of members out of the ring.
-  // Everything else is the leader's to propose itself.
+  // What followers propose (AgentCore::StepStop, Remove, the lock
+  // requests): their own Leave and restart notice, operator removals of
+  // members out of the ring, and lock commands (below). Everything else is
+  // the leader's to propose itself.
   auto c = membership::DecodeCommand(entry.data);
   if (!c) return false;
   if (const auto* l = std::get_if<membership::Leave>(&c->body)) return l->id == from;
@@ -230,7 +231,16 @@ bool AgentCore::ProposalAllowed(const std::string& from, const raft::Entry& entr
     const membership::Member* m = view().Find(r->id);
     return m && !membership::InRing(m->state);
   }
-  return false;
+  // Locks: taken only through the proposing member, expired only by it;
+  // renewed or released through any member by a client with the token
+  // (the table checks it).
+  if (const auto* x = std::get_if<membership::LockAcquire>(&c->body)) return x->member == from;
+  if (const auto* x = std::get_if<membership::LockExpire>(&c->body)) {
+    const membership::Lock* l = view().locks().Find(x->name);
+    return l && l->member == from;
+  }
+  return std::holds_alternative<membership::LockRenew>(c->body) ||
+         std::holds_alternative<membership::LockRelease>(c->body);
 }
 
 CoreEffects AgentCore::Flush(CoreTime t) {
@@ -243,7 +253,7 @@ void AgentCore::Unreachable(const core::MemberId& peer) {
   if (!fatal_ && node_) node_->ReportUnreachable(raft::NodeId{peer.value});
 }
 
-void AgentCore::Process(CoreTime t) {
+void AgentCore::Process(CoreTime t, bool again) {
   while (!fatal_ && !persisting_ && node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
     if (rd.hard_state || rd.snapshot || !rd.entries.empty() || rd.quarantined) {
@@ -266,6 +276,9 @@ void AgentCore::Process(CoreTime t) {
   if (fatal_) return;
   NoteRaftChanges();
   CheckProgress(t);
+  // Proposals CheckProgress made (a lock freed for a waiter here) leave
+  // now, not at the next input.
+  if (!fatal_ && !persisting_ && node_->HasReady() && !again) Process(t, true);
 }
 
 CoreEffects AgentCore::OnPersisted(std::optional<std::string> error, CoreTime t) {
@@ -292,6 +305,7 @@ void AgentCore::FinishReady(raft::Ready& rd, CoreTime t) {
     if (!coordinator_.Restore(*rd.snapshot))
       log::Error("membership", "snapshot does not decode; keeping the current view",
                  {{"index", std::to_string(rd.snapshot->index.value)}});
+    locks_.Restored(view(), self(), t.now);
     watch_dirty_ = true;
     fx_.view_changed = true;
     SyncAddresses();
@@ -309,7 +323,12 @@ void AgentCore::FinishReady(raft::Ready& rd, CoreTime t) {
 
 void AgentCore::Apply(const raft::Entry& e, CoreTime t) {
   const bool unknown = node_->quarantined() && !view().Find(options_.self.id);
-  if (coordinator_.Apply(e)) {
+  const bool changed = coordinator_.Apply(e);
+  if (auto locks = coordinator_.TakeLockChanges(); !locks.empty()) {
+    locks_.Applied(locks, self(), t.now);
+    fx_.lock_changes.insert(fx_.lock_changes.end(), locks.begin(), locks.end());
+  }
+  if (changed) {
     if (unknown && coordinator_.Alive()) {
       // Admitted as a member the committed view never had: there is no old
       // Raft identity to replace (a bootstrap voter of a new cluster that
@@ -1063,6 +1082,44 @@ CoreEffects AgentCore::Remove(const core::MemberId& member, uint64_t token, Core
   return Take();
 }
 
+CoreEffects AgentCore::AcquireLock(const LockRequest& request, uint64_t token, CoreTime t) {
+  if (fatal_ || !node_) return {};
+  LockRequests::Output out;
+  locks_.Acquire(request, token, view(), self(), coordinator_.Alive() && !stop_, !leader().empty(),
+                 t.now, t.wall_ms, out);
+  Perform(std::move(out), t);
+  Process(t);
+  return Take();
+}
+
+CoreEffects AgentCore::RenewLock(const std::string& name, uint64_t lock_token, uint64_t token,
+                                 CoreTime t) {
+  if (fatal_ || !node_) return {};
+  LockRequests::Output out;
+  locks_.Renew(name, lock_token, token, view(), !leader().empty(), t.now, t.wall_ms, out);
+  Perform(std::move(out), t);
+  Process(t);
+  return Take();
+}
+
+CoreEffects AgentCore::ReleaseLock(const std::string& name, uint64_t lock_token, uint64_t token,
+                                   CoreTime t) {
+  if (fatal_ || !node_) return {};
+  LockRequests::Output out;
+  locks_.Release(name, lock_token, token, view(), !leader().empty(), t.now, t.wall_ms, out);
+  Perform(std::move(out), t);
+  Process(t);
+  return Take();
+}
+
+void AgentCore::Perform(LockRequests::Output out, CoreTime t) {
+  for (const membership::Command& c : out.proposals)
+    Propose(c, t);
+  for (Completion& c : out.completions)
+    fx_.completions.push_back(std::move(c));
+  fx_.lock_handovers.insert(fx_.lock_handovers.end(), out.handovers.begin(), out.handovers.end());
+}
+
 void AgentCore::CheckProgress(CoreTime t) {
   for (auto it = removals_.begin(); it != removals_.end();) {
     if (!view().Find(it->id)) {
@@ -1077,6 +1134,11 @@ void AgentCore::CheckProgress(CoreTime t) {
     it = removals_.erase(it);
   }
   if (stop_ && stop_->phase == StopPhase::kAnnounce) StepStop(t);
+  if (locks_.pending() || !view().locks().locks().empty()) {
+    LockRequests::Output out;
+    locks_.Check(view(), self(), coordinator_.Alive(), t.now, t.wall_ms, out);
+    Perform(std::move(out), t);
+  }
   if (!ready_notified_ && !stop_) {
     if (coordinator_.Alive()) {
       ready_notified_ = true;

@@ -38,7 +38,9 @@
 #include <variant>
 #include <vector>
 
+#include "agent/core/completion.h"
 #include "agent/core/heartbeat_codec.h"
+#include "agent/core/lock_requests.h"
 #include "agent/core/peer_origin.h"
 #include "agent/core/watch_policy.h"
 #include "core/clock.h"
@@ -98,6 +100,7 @@ struct CoreOptions {
   core::Duration restart_grace = std::chrono::seconds(30);
   // An operator removal waits this long for its commit.
   core::Duration remove_timeout = std::chrono::seconds(5);
+  LockOptions locks;
 };
 
 struct CoreTime {
@@ -151,13 +154,6 @@ struct ProbeRequest {
   std::string address;  // TCP connect to this peer address
 };
 
-// The outcome of a request that carried a token (operator actions).
-struct Completion {
-  uint64_t token = 0;
-  int status = 200;  // HTTP-style: 200, 404, 409, 503, 504
-  std::string message;
-};
-
 enum class ReadyNotice { kMember, kStillJoining };
 
 // How an agent stops (AgentCore::Stop).
@@ -186,9 +182,11 @@ struct CoreEffects {
   bool leader_changed = false;            // a new non-empty leader
   std::vector<double> commit_seconds;     // proposal -> commit, of this leader's proposals
   std::vector<Completion> completions;
-  std::optional<ReadyNotice> ready;  // notify systemd once
-  bool stopped = false;              // the stop sequence is done: shut down
-  std::optional<std::string> fatal;  // storage failed: stop, exit 1
+  std::vector<membership::LockChange> lock_changes;  // applied to the lock table
+  std::vector<double> lock_handovers;                // LockRequests::Output::handovers
+  std::optional<ReadyNotice> ready;                  // notify systemd once
+  bool stopped = false;                              // the stop sequence is done: shut down
+  std::optional<std::string> fatal;                  // storage failed: stop, exit 1
 };
 
 class AgentCore {
@@ -282,6 +280,11 @@ class AgentCore {
   CoreEffects Stop(StopMode mode, uint64_t token, CoreTime t);
   // Operator removal of a dead or left member; answered by a Completion.
   CoreEffects Remove(const core::MemberId& id, uint64_t token, CoreTime t);
+  // Lock requests (LockRequests), each answered by a Completion carrying
+  // the lock.
+  CoreEffects AcquireLock(const LockRequest& request, uint64_t token, CoreTime t);
+  CoreEffects RenewLock(const std::string& name, uint64_t lock_token, uint64_t token, CoreTime t);
+  CoreEffects ReleaseLock(const std::string& name, uint64_t lock_token, uint64_t token, CoreTime t);
 
   // --- reads ---
   const membership::View& view() const { return coordinator_.view(); }
@@ -361,7 +364,7 @@ class AgentCore {
   raft::Options RaftOptions() const;
   void RaftTick(CoreTime t);
   void DetectorTick(CoreTime t);
-  void Process(CoreTime t);
+  void Process(CoreTime t, bool again = false);
   void FinishReady(raft::Ready& rd, CoreTime t);
   void Apply(const raft::Entry& entry, CoreTime t);
   void Execute(membership::Effects fx, CoreTime t);
@@ -450,6 +453,8 @@ class AgentCore {
   bool ready_notified_ = false;
   std::optional<StopState> stop_;
   std::vector<PendingRemoval> removals_;
+  LockRequests locks_{options_.locks};
+  void Perform(LockRequests::Output out, CoreTime t);
 };
 
 }  // namespace ringwatch::agent

@@ -33,9 +33,10 @@ struct HttpRequest {
 // A Consul-style blocking query: answer once the index exceeds `index`, or
 // when `wait` has passed, whichever comes first (the server re-routes then).
 struct BlockUntil {
+  enum class Index : uint8_t { kView, kRing, kLocks };
   uint64_t index = 0;
   std::chrono::milliseconds wait{0};
-  bool ring = false;  // the index is the ring version, not the view version
+  Index of = Index::kView;  // the view version, the ring version or the lock table's
 };
 
 struct HttpResponse {
@@ -53,6 +54,9 @@ struct HttpResponse {
   // within HttpServerOptions::deferred_timeout: the client gets 504.
   using Reply = std::function<void(HttpResponse)>;
   std::function<void(Reply)> deferred;
+  // The deferred answer may take this much longer than the server's
+  // deferred_timeout (a lock acquisition that waits).
+  std::chrono::milliseconds deferred_for{0};
   // Why a request was refused for its credentials or origin ("missing_token",
   // "bad_token", "not_loopback", "foreign_origin"); counted by the server in
   // ringwatch_http_refused_total{reason}. Empty otherwise.

@@ -91,6 +91,37 @@ std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+nlohmann::json LockJson(const membership::Lock& l) {
+  using nlohmann::json;
+  return {{"name", l.name},
+          {"holder", l.holder},
+          {"member", l.member},
+          {"token", l.token},
+          {"acquired_at", Rfc3339(l.acquired_at_ms)},
+          {"ttl", l.ttl_ms ? json(core::FormatDuration(std::chrono::milliseconds(l.ttl_ms)))
+                           : json(nullptr)},
+          {"renewed_at", Rfc3339(l.renewed_at_ms)},
+          {"renewals", l.renewals}};
+}
+
+// A lock request's answer: the lock (200), or the error with its holder.
+HttpResponse LockAnswer(const Completion& c) {
+  HttpResponse r;
+  r.status = c.status;
+  if (c.status == 200 && c.lock) {
+    r.body = Dump(LockJson(*c.lock));
+    return r;
+  }
+  if (c.status == 200) {
+    r.body = Dump(nlohmann::json{{"result", c.message}});
+    return r;
+  }
+  nlohmann::json body{{"error", c.message}};
+  if (c.lock) body["held_by"] = LockJson(*c.lock);
+  r.body = Dump(body);
+  return r;
+}
+
 }  // namespace
 
 std::vector<std::string> Split(const std::string& path) {
@@ -162,6 +193,26 @@ HttpRouter::HttpRouter(RouterSources sources) : sources_(std::move(sources)) {
          if (auto denied = Authorize(r)) return *denied;
          return Remove(p.at("id"));
        }},
+      {Split("/v1/locks"),
+       "locks",
+       {"GET"},
+       [this](const HttpRequest&, const Params&) { return Locks(); }},
+      {Split("/v1/locks/{name}"),
+       "lock",
+       {"GET", "POST", "DELETE"},
+       [this](const HttpRequest& r, const Params& p) {
+         if (r.method == "GET" || r.method == "HEAD") return LockOf(p.at("name"));
+         if (auto denied = Authorize(r)) return *denied;
+         if (r.method == "POST") return AcquireLock(r, p.at("name"));
+         return UpdateLock(r, p.at("name"), true);
+       }},
+      {Split("/v1/locks/{name}/renew"),
+       "lock_renew",
+       {"POST"},
+       [this](const HttpRequest& r, const Params& p) {
+         if (auto denied = Authorize(r)) return *denied;
+         return UpdateLock(r, p.at("name"), false);
+       }},
       {Split("/v1/peers/{id}/arrivals"),
        "arrivals",
        {"GET"},
@@ -194,8 +245,21 @@ uint64_t HttpRouter::RingIndex() const {
   return s && s->ring ? s->ring->version.value : 0;
 }
 
+uint64_t HttpRouter::LocksIndex() const {
+  const auto s = sources_.snapshot();
+  return s && s->view ? s->view->locks().version() : 0;
+}
+
 uint64_t HttpRouter::CurrentIndex(const BlockUntil& block) const {
-  return block.ring ? RingIndex() : ViewIndex();
+  switch (block.of) {
+    case BlockUntil::Index::kRing:
+      return RingIndex();
+    case BlockUntil::Index::kLocks:
+      return LocksIndex();
+    case BlockUntil::Index::kView:
+      break;
+  }
+  return ViewIndex();
 }
 
 namespace {
@@ -205,9 +269,14 @@ bool RingRoute(const std::string& route) {
   return route == "ring" || route == "ring_lookup" || route == "ring_moves";
 }
 
+bool LockRoute(const std::string& route) {
+  return route == "locks" || route == "lock";
+}
+
 // Routes that answer Consul-style blocking queries (?index=V&wait=D).
 bool Blocking(const std::string& route) {
-  return route == "status" || route == "members" || route == "events" || RingRoute(route);
+  return route == "status" || route == "members" || route == "events" || RingRoute(route) ||
+         LockRoute(route);
 }
 
 constexpr std::chrono::minutes kMaxWait{10};
@@ -217,17 +286,23 @@ constexpr std::chrono::minutes kDefaultWait{5};
 
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   HttpResponse response = RouteOnce(request);
-  if (!Blocking(response.route) || response.status != 200) return response;
+  if (!Blocking(response.route) || response.status != 200 ||
+      (request.method != "GET" && request.method != "HEAD"))
+    return response;
   const bool ring = RingRoute(response.route);
-  const uint64_t current = ring ? RingIndex() : ViewIndex();
+  const BlockUntil::Index of = ring                        ? BlockUntil::Index::kRing
+                               : LockRoute(response.route) ? BlockUntil::Index::kLocks
+                                                           : BlockUntil::Index::kView;
+  const uint64_t current = CurrentIndex(BlockUntil{0, {}, of});
   response.headers.emplace_back("X-Ringwatch-Index", std::to_string(current));
   const auto query = request.Query();
   auto it = query.find("index");
   if (it == query.end()) return response;
   uint64_t index = 0;
   if (!ParseUnsigned(it->second, &index)) {
-    HttpResponse bad = JsonError(400, std::string("index must be a ") + (ring ? "ring" : "view") +
-                                          " version, got \"" + it->second + "\"");
+    const char* what = ring ? "ring" : of == BlockUntil::Index::kLocks ? "lock table" : "view";
+    HttpResponse bad = JsonError(
+        400, std::string("index must be a ") + what + " version, got \"" + it->second + "\"");
     bad.route = response.route;
     return bad;
   }
@@ -244,7 +319,7 @@ HttpResponse HttpRouter::Route(const HttpRequest& request) const {
     wait = std::min<std::chrono::milliseconds>(
         std::chrono::duration_cast<std::chrono::milliseconds>(*d), kMaxWait);
   }
-  if (current <= index && wait.count() > 0) response.block = BlockUntil{index, wait, ring};
+  if (current <= index && wait.count() > 0) response.block = BlockUntil{index, wait, of};
   return response;
 }
 
@@ -293,6 +368,7 @@ HttpResponse HttpRouter::Index() const {
       "<li><a href=\"/v1/ring\">/v1/ring</a> the consistent-hash ring and its owners</li>\n"
       "<li><a href=\"/v1/ring/moves\">/v1/ring/moves</a> what the latest ring change "
       "moved</li>\n"
+      "<li><a href=\"/v1/locks\">/v1/locks</a> locks held, with their fencing tokens</li>\n"
       "</ul>\n</body></html>\n";
   return r;
 }
@@ -433,8 +509,9 @@ std::optional<HttpResponse> HttpRouter::Authorize(const HttpRequest& request) co
   const std::string token = sources_.token ? sources_.token() : std::string();
   if (token.empty()) {
     if (request.from_loopback) return std::nullopt;
-    HttpResponse r = JsonError(
-        403, "POST endpoints accept only loopback clients while http.token_file is not set");
+    HttpResponse r = JsonError(403,
+                               "write endpoints (POST, DELETE) accept only loopback clients while "
+                               "http.token_file is not set");
     r.refusal = "not_loopback";
     return r;
   }
@@ -523,6 +600,102 @@ HttpResponse HttpRouter::Remove(const std::string& id) const {
   HttpResponse r;
   r.deferred = [remove = sources_.remove, id](HttpResponse::Reply reply) {
     remove(id, [reply = std::move(reply)](ActionResult result) { reply(Action(result)); });
+  };
+  return r;
+}
+
+HttpResponse HttpRouter::Locks() const {
+  const auto s = sources_.snapshot();
+  nlohmann::json locks = nlohmann::json::array();
+  uint64_t version = 0;
+  if (s->view) {
+    version = s->view->locks().version();
+    for (const auto& [name, l] : s->view->locks().locks())
+      locks.push_back(LockJson(l));
+  }
+  HttpResponse r;
+  r.body = Dump(nlohmann::json{{"version", version}, {"locks", std::move(locks)}});
+  return r;
+}
+
+HttpResponse HttpRouter::LockOf(const std::string& name) const {
+  const auto s = sources_.snapshot();
+  const membership::Lock* l = s->view ? s->view->locks().Find(name) : nullptr;
+  if (!l) return JsonError(404, "lock " + name + " is not held");
+  HttpResponse r;
+  r.body = Dump(LockJson(*l));
+  return r;
+}
+
+namespace {
+
+// A duration query parameter ("30s"); `error` set when it is not one.
+std::optional<std::chrono::milliseconds> DurationParam(const std::map<std::string, std::string>& q,
+                                                       const std::string& name,
+                                                       std::string* error) {
+  auto it = q.find(name);
+  if (it == q.end()) return std::nullopt;
+  core::DurationParseError e;
+  auto d = core::ParseDuration(it->second, &e);
+  if (!d || *d < core::Duration::zero()) {
+    *error = name + " must be a duration such as 30s, got \"" + it->second + "\"";
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+}  // namespace
+
+HttpResponse HttpRouter::AcquireLock(const HttpRequest& request, const std::string& name) const {
+  if (!sources_.acquire_lock) return JsonError(503, "locks are not available");
+  const auto q = request.Query();
+  LockRequest lr;
+  lr.name = name;
+  if (!membership::IsValidLockName(name))
+    return JsonError(400, "lock names are 1-" + std::to_string(membership::kMaxLockNameLength) +
+                              " characters of [A-Za-z0-9._-]");
+  auto holder = q.find("holder");
+  if (holder == q.end() || !membership::IsValidHolder(holder->second))
+    return JsonError(400, "holder is required: 1-" + std::to_string(membership::kMaxHolderLength) +
+                              " printable characters, no spaces (who takes the lock)");
+  lr.holder = holder->second;
+  std::string error;
+  auto ttl = DurationParam(q, "ttl", &error);
+  auto wait = DurationParam(q, "wait", &error);
+  if (!error.empty()) return JsonError(400, error);
+  const std::chrono::milliseconds t = ttl ? *ttl : sources_.lock_default_ttl;
+  if (t.count() != 0 &&
+      (t.count() < membership::kMinLockTtlMs || t.count() > membership::kMaxLockTtlMs))
+    return JsonError(400, "ttl must be 0 (none) or between 1s and 24h");
+  lr.ttl_ms = t.count();
+  constexpr std::chrono::minutes kMaxLockWait{10};
+  if (wait && *wait > kMaxLockWait) return JsonError(400, "wait must be at most 10m");
+  if (wait) lr.wait = *wait;
+  HttpResponse r;
+  r.deferred_for = wait ? *wait : std::chrono::milliseconds(0);
+  r.deferred = [acquire = sources_.acquire_lock, lr](HttpResponse::Reply reply) {
+    acquire(lr, [reply = std::move(reply)](Completion c) { reply(LockAnswer(c)); });
+  };
+  return r;
+}
+
+HttpResponse HttpRouter::UpdateLock(const HttpRequest& request, const std::string& name,
+                                    bool release) const {
+  const auto& source = release ? sources_.release_lock : sources_.renew_lock;
+  if (!source) return JsonError(503, "locks are not available");
+  if (!membership::IsValidLockName(name))
+    return JsonError(400, "lock names are 1-" + std::to_string(membership::kMaxLockNameLength) +
+                              " characters of [A-Za-z0-9._-]");
+  const auto q = request.Query();
+  uint64_t token = 0;
+  auto it = q.find("token");
+  if (it == q.end() || !ParseUnsigned(it->second, &token) || token == 0)
+    return JsonError(400,
+                     "token is required: the lock's fencing token, as its acquisition "
+                     "answered");
+  HttpResponse r;
+  r.deferred = [source, name, token](HttpResponse::Reply reply) {
+    source(name, token, [reply = std::move(reply)](Completion c) { reply(LockAnswer(c)); });
   };
   return r;
 }

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/completion.h"
+#include "agent/core/lock_requests.h"
 #include "agent/http/http_message.h"
 #include "agent/status_snapshot.h"
 
@@ -39,6 +41,14 @@ struct RouterSources {
   using ActionDone = std::function<void(ActionResult)>;
   std::function<void(ActionDone done)> leave;
   std::function<void(const std::string& id, ActionDone done)> remove;
+  // Lock requests, carried out by the core (AgentCore::AcquireLock, ...);
+  // each calls `done` once, from any thread.
+  using LockDone = std::function<void(Completion)>;
+  std::function<void(const LockRequest& request, LockDone done)> acquire_lock;
+  std::function<void(const std::string& name, uint64_t token, LockDone done)> renew_lock;
+  std::function<void(const std::string& name, uint64_t token, LockDone done)> release_lock;
+  // locks.default_ttl: the TTL of an acquisition that names none.
+  std::chrono::milliseconds lock_default_ttl{0};
   // The bearer token the POST endpoints require (http.token_file), read
   // anew for every request so that a reload takes effect at once. Unset or
   // empty: they are accepted from loopback clients only.
@@ -56,10 +66,12 @@ class HttpRouter {
   HttpResponse Route(const HttpRequest& request) const;
   // One routing pass, without the blocking-query handling.
   HttpResponse RouteOnce(const HttpRequest& request) const;
-  // The indexes blocking queries wait on: the committed view's version, and
-  // the ring's version for the ring endpoints.
+  // The indexes blocking queries wait on: the committed view's version,
+  // the ring's version for the ring endpoints, the lock table's version for
+  // the lock endpoints.
   uint64_t ViewIndex() const;
   uint64_t RingIndex() const;
+  uint64_t LocksIndex() const;
   uint64_t CurrentIndex(const BlockUntil& block) const;
   // The most owners /v1/ring/lookup returns (?replicas=N).
   static constexpr uint64_t kMaxReplicas = 64;
@@ -95,6 +107,10 @@ class HttpRouter {
   HttpResponse Arrivals(const std::string& id) const;
   HttpResponse Leave() const;
   HttpResponse Remove(const std::string& id) const;
+  HttpResponse Locks() const;
+  HttpResponse LockOf(const std::string& name) const;
+  HttpResponse AcquireLock(const HttpRequest& request, const std::string& name) const;
+  HttpResponse UpdateLock(const HttpRequest& request, const std::string& name, bool release) const;
 
   RouterSources sources_;
   std::vector<RouteEntry> routes_;

@@ -374,7 +374,7 @@ class Session : public SessionBase {
     }
     if (response.deferred) {
       w.route = response.route;
-      return Defer(std::move(response.deferred), std::move(w));
+      return Defer(std::move(response.deferred), response.deferred_for, std::move(w));
     }
     Write(std::move(response), w);
   }
@@ -456,14 +456,15 @@ class Session : public SessionBase {
 
   // A deferred answer: the handler's callback brings it (from any thread)
   // onto this session's strand; the timer gives up after deferred_timeout.
-  void Defer(std::function<void(HttpResponse::Reply)> start, Waiting w) {
+  void Defer(std::function<void(HttpResponse::Reply)> start, std::chrono::milliseconds extra,
+             Waiting w) {
     const uint64_t seq = ++deferred_seq_;
     deferred_ = std::move(w);
-    wait_timer_.expires_after(shared_->options.deferred_timeout);
-    wait_timer_.async_wait([self = Self(), seq](beast::error_code ec) {
+    wait_timer_.expires_after(shared_->options.deferred_timeout + extra);
+    wait_timer_.async_wait([self = Self(), seq, extra](beast::error_code ec) {
       if (ec || !self->deferred_ || self->deferred_seq_ != seq) return;
       const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
-          self->shared_->options.deferred_timeout);
+          self->shared_->options.deferred_timeout + extra);
       HttpResponse late =
           JsonError(504, "the operation did not complete within " + core::FormatDuration(limit));
       self->AnswerDeferred(std::move(late));

@@ -300,8 +300,7 @@ const std::vector<BadCase>& BadCases() {
   static const std::vector<BadCase> cases = {
       {"unknown_top_level_key", "node:\n  id: a\nbogus: 1\n", 3, 1, "bogus",
        "unknown key \"bogus\" (valid keys: cluster, collectors, data_dir, detector, http, listen, "
-       "log, node, "
-       "raft, ring)"},
+       "locks, log, node, raft, ring)"},
       {"unknown_key_with_suggestion", "node:\n  id: a\ndetector:\n  heartbeat_intrval: 1s\n", 4, 3,
        "detector.heartbeat_intrval",
        "unknown key \"heartbeat_intrval\" (did you mean \"heartbeat_interval\"?)"},

@@ -612,14 +612,14 @@ TEST_F(RouterTest, RingQueriesBlockOnTheRingVersion) {
   EXPECT_FALSE(Call("GET", "/v1/ring?index=6").block);
   auto waiting = Call("GET", "/v1/ring/moves?index=7&wait=2s");
   ASSERT_TRUE(waiting.block);
-  EXPECT_TRUE(waiting.block->ring);
+  EXPECT_EQ(waiting.block->of, BlockUntil::Index::kRing);
   EXPECT_EQ(router_.CurrentIndex(*waiting.block), 7u);
   auto lookup = Call("GET", "/v1/ring/lookup?key=k&index=7&wait=2s");
   ASSERT_TRUE(lookup.block);
-  EXPECT_TRUE(lookup.block->ring);
+  EXPECT_EQ(lookup.block->of, BlockUntil::Index::kRing);
   auto view = Call("GET", "/v1/members?index=3&wait=2s");
   ASSERT_TRUE(view.block);
-  EXPECT_FALSE(view.block->ring);
+  EXPECT_EQ(view.block->of, BlockUntil::Index::kView);
   EXPECT_EQ(router_.CurrentIndex(*view.block), 3u);
 }
 
