@@ -199,8 +199,10 @@ void LockRequests::Check(const membership::View& view, const membership::MemberI
       }
     }
     if (!done && now >= p.deadline) {
-      // A proposal still in flight may yet commit: wait for its timeout.
-      const bool in_flight = !lock && p.proposed && now - *p.proposed < options_.timeout;
+      // A waiter's proposal still in flight may yet commit: wait for its
+      // timeout (without a wait, the deadline is that timeout already).
+      const bool in_flight = p.request.wait > core::Duration::zero() && !lock && p.proposed &&
+                             now - *p.proposed < options_.timeout;
       if (lock) {
         done = HeldByOther(p.token, *lock, "not acquired within the wait");
       } else if (!in_flight) {

@@ -322,9 +322,13 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
   for (int i = 1; i <= c.size(); ++i)
     if (std::find(victims.begin(), victims.end(), i) == victims.end()) others.push_back(i);
   auto await_dead = [&](const std::string& state) {
-    if (!AllSee(survivors, f.victims, state, 50ms, kDetect))
+    if (!AllSee(survivors, f.victims, state, 50ms, kDetect)) {
       f.violations.push_back("the survivors did not see " + f.victims[0] + " " + state +
                              " within 20 s");
+    } else if (f.detect_seconds == 0) {
+      f.detect_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     // The outage goes on for a while after the verdict, as real ones do.
     std::this_thread::sleep_until(t0 + o.outage);
   };
@@ -430,8 +434,10 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
     f.violations.push_back("no event history from " + f.victims[0] + "'s survivors");
   }
   for (const auto& id : f.victims) {
-    if (f.revision[id].empty()) continue;
+    if (f.verdict[id] == "none") continue;
     const auto d = GetJson(*survivors[0], "/v1/diagnosis/" + id);
+    if (d.is_object() && d["path"].is_string()) f.path[id] = d["path"].get<std::string>();
+    if (f.revision[id].empty()) continue;
     if (d.is_object() && d["revision"].is_object() && d["revision"]["heard"].is_array())
       f.heard[id] = d["revision"]["heard"].get<std::vector<std::string>>();
   }
@@ -448,13 +454,21 @@ ChaosFault Inject(Cluster& c, const std::string& kind, const std::vector<int>& v
   log << (f.correct ? "ok    " : "WRONG ") << kind << " on " << c.Ids(victims)[0]
       << (victims.size() > 1 ? "+" + c.Ids(victims)[1] : "") << ": verdict";
   for (const auto& id : f.victims) {
-    log << " " << f.verdict[id] << (f.revision[id].empty() ? "" : " -> " + f.revision[id]);
+    log << " " << f.verdict[id];
+    if (const auto p = f.path.find(id); p != f.path.end() && p->second != "none")
+      log << " by " << p->second;
+    log << (f.revision[id].empty() ? "" : " -> " + f.revision[id]);
     if (const auto h = f.heard.find(id); h != f.heard.end() && !h->second.empty()) {
       log << " (heard";
       for (const auto& x : h->second)
         log << " " << x;
       log << ")";
     }
+  }
+  if (f.detect_seconds > 0) {
+    char detect[32];
+    std::snprintf(detect, sizeof detect, "%.2f", f.detect_seconds);
+    log << " (dead everywhere in " << detect << " s)";
   }
   log << " (" << static_cast<int>(f.seconds) << " s)";
   for (const auto& x : f.violations)
@@ -528,6 +542,8 @@ json ChaosReport::ToJson() const {
                            {"verdict", f.verdict},
                            {"revision", f.revision},
                            {"heard", f.heard},
+                           {"path", f.path},
+                           {"detect_seconds", f.detect_seconds},
                            {"expected", f.expected},
                            {"correct", f.correct},
                            {"violations", f.violations},

@@ -48,6 +48,11 @@ struct ChaosFault {
   std::map<std::string, std::string> revision;
   // Per victim with a revision: whom its account says it kept hearing.
   std::map<std::string, std::vector<std::string>> heard;
+  // Per victim declared dead: the detector path that decided (fast, phi,
+  // timeout), and the time from injection until every survivor saw it dead
+  // (polled every 50 ms; 0 when it was not declared dead).
+  std::map<std::string, std::string> path;
+  double detect_seconds = 0;
   std::string label;     // the final class: a revision, else the verdict, else "none"
   std::string expected;  // what was accepted, for the report
   bool correct = false;

@@ -77,6 +77,7 @@ void AgentSim::Start(const std::string& id, std::vector<std::string> seeds) {
   for (const auto& v : bootstrap_.voters)
     o.bootstrap_voters.push_back(v.value);
   o.restart_grace = options_.restart_grace;
+  o.rejoin_probation = options_.rejoin_probation;
   o.random_seed = seed_ * 7919 + static_cast<uint64_t>(step_) + std::hash<std::string>{}(id);
   a.core = std::make_unique<AgentCore>(o, *a.storage);
   auto started = a.core->Start(Time());
@@ -161,6 +162,23 @@ void AgentSim::CheckHistory() {
 void AgentSim::Stop(const std::string& id, StopMode mode) {
   SimAgent& a = agents_.at(id);
   Perform(a, a.core->Stop(mode, 1, Time()));
+}
+
+void AgentSim::AcquireLock(const std::string& id, const LockRequest& request, uint64_t token) {
+  SimAgent& a = agents_.at(id);
+  Perform(a, a.core->AcquireLock(request, token, Time()));
+}
+
+void AgentSim::RenewLock(const std::string& id, const std::string& name, uint64_t lock_token,
+                         uint64_t token) {
+  SimAgent& a = agents_.at(id);
+  Perform(a, a.core->RenewLock(name, lock_token, token, Time()));
+}
+
+void AgentSim::ReleaseLock(const std::string& id, const std::string& name, uint64_t lock_token,
+                           uint64_t token) {
+  SimAgent& a = agents_.at(id);
+  Perform(a, a.core->ReleaseLock(name, lock_token, token, Time()));
 }
 
 int AgentSim::Uniform(int lo, int hi) {

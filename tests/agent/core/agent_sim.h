@@ -81,6 +81,9 @@ struct SimOptions {
   // Agents started at construction (ids); nullopt: all.
   std::optional<std::vector<std::string>> start;
   core::Duration restart_grace = std::chrono::seconds(30);
+  // detector.rejoin_probation: doubled for each recent death of the member
+  // (a test that kills the same members many times wants it short).
+  core::Duration rejoin_probation = std::chrono::seconds(2);
 };
 
 class AgentSim {
@@ -127,6 +130,13 @@ class AgentSim {
   bool CrashAndAwaitDeath(const std::string& id);
   // Graceful stop: kRestart is SIGTERM, kLeave is POST /v1/leave.
   void Stop(const std::string& id, StopMode mode);
+  // Lock requests through `id` (its HTTP API); the answer lands in its
+  // `completions` with `token`.
+  void AcquireLock(const std::string& id, const LockRequest& request, uint64_t token);
+  void RenewLock(const std::string& id, const std::string& name, uint64_t lock_token,
+                 uint64_t token);
+  void ReleaseLock(const std::string& id, const std::string& name, uint64_t lock_token,
+                   uint64_t token);
 
   core::Instant Now() const;
   int64_t NowMs() const { return step_ * kStep.count(); }
