@@ -181,4 +181,18 @@ std::optional<RawResponse> AgentProcess::Get(const std::string& path) {
   return r.response;
 }
 
+std::optional<RawResponse> AgentProcess::Request(const std::string& method, const std::string& path,
+                                                 std::chrono::milliseconds deadline) {
+  NetnsScope in(network_.netns);
+  try {
+    return Exchange(http_port_,
+                    method + " " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: "
+                        "close\r\n\r\n",
+                    deadline);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace ringwatch::testing

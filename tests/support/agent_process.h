@@ -47,6 +47,11 @@ class AgentProcess {
   // GET `path` from this agent's HTTP port (over TLS when set_https), from
   // its network namespace; nullopt when it does not answer. Never throws.
   std::optional<RawResponse> Get(const std::string& path);
+  // `method` (POST, DELETE, ...) `path` with no body, from its network
+  // namespace, plain HTTP; nullopt when it does not answer within
+  // `deadline`. Never throws.
+  std::optional<RawResponse> Request(const std::string& method, const std::string& path,
+                                     std::chrono::milliseconds deadline = std::chrono::seconds(15));
 
   uint16_t http_port() const { return http_port_; }
   // The namespace HTTP requests to this agent must be made from ("": here).

@@ -625,3 +625,185 @@ TEST_F(RouterTest, RingQueriesBlockOnTheRingVersion) {
 
 }  // namespace
 }  // namespace ringwatch::agent
+
+namespace ringwatch::agent {
+namespace {
+
+// The lock endpoints: reads from the snapshot's lock table (blocking on its
+// version), writes handed to the core's sources with what the query says.
+class LockRouterTest : public ::testing::Test {
+ protected:
+  LockRouterTest() {
+    auto snap = std::make_shared<StatusSnapshot>();
+    membership::View v;
+    uint64_t index = 0;
+    v.Apply({100, membership::AddMember{membership::MemberInfo{"a", "a:7420", "", "", 1, 1}}},
+            ++index);
+    v.Apply({1'700'000'000'000, membership::LockAcquire{"db", "alice", "a", 1, 5000, 1024}},
+            ++index);
+    snap->view = std::make_shared<const membership::View>(v);
+    snapshot_ = snap;
+    RouterSources s;
+    s.snapshot = [this] { return snapshot_; };
+    s.metrics = [] { return std::string(); };
+    s.lock_default_ttl = std::chrono::seconds(30);
+    s.acquire_lock = [this](const LockRequest& r, RouterSources::LockDone done) {
+      acquired_.push_back(r);
+      const membership::Lock* held = snapshot_->view->locks().Find(r.name);
+      if (held) return done(Completion{0, 409, "not acquired: held", *held});
+      done(Completion{0, 200, "", membership::Lock{r.name, r.holder, "a", 1, 9, r.ttl_ms}});
+    };
+    s.renew_lock = [this](const std::string& name, uint64_t token, RouterSources::LockDone done) {
+      renewed_.emplace_back(name, token);
+      done(Completion{0, 409, "token does not hold it"});
+    };
+    s.release_lock = [this](const std::string& name, uint64_t token, RouterSources::LockDone done) {
+      released_.emplace_back(name, token);
+      done(Completion{0, 200, "released " + name});
+    };
+    router_ = std::make_unique<HttpRouter>(std::move(s));
+  }
+  HttpResponse Call(const std::string& method, const std::string& target) {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    r.from_loopback = true;
+    return Settle(router_->Route(r));
+  }
+  static std::string Header(const HttpResponse& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers)
+      if (k == name) return v;
+    return "";
+  }
+
+  std::shared_ptr<const StatusSnapshot> snapshot_;
+  std::unique_ptr<HttpRouter> router_;
+  std::vector<LockRequest> acquired_;
+  std::vector<std::pair<std::string, uint64_t>> renewed_, released_;
+};
+
+TEST_F(LockRouterTest, TheTableAndOneLockWithTheirVersion) {
+  auto all = Call("GET", "/v1/locks");
+  ASSERT_EQ(all.status, 200);
+  auto j = nlohmann::json::parse(all.body);
+  EXPECT_EQ(j["version"], 1);
+  ASSERT_EQ(j["locks"].size(), 1u);
+  EXPECT_EQ(j["locks"][0]["name"], "db");
+  EXPECT_EQ(j["locks"][0]["holder"], "alice");
+  EXPECT_EQ(j["locks"][0]["member"], "a");
+  EXPECT_EQ(j["locks"][0]["token"], 2);
+  EXPECT_EQ(j["locks"][0]["ttl"], "5s");
+  EXPECT_EQ(j["locks"][0]["acquired_at"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(Header(all, "X-Ringwatch-Index"), "1");
+  auto one = Call("GET", "/v1/locks/db");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(one.body)["token"], 2);
+  EXPECT_EQ(Call("GET", "/v1/locks/nope").status, 404);
+}
+
+TEST_F(LockRouterTest, ReadsBlockOnTheLockTableVersion) {
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/v1/locks?index=1&wait=2s";
+  auto waiting = router_->Route(r);
+  ASSERT_TRUE(waiting.block);
+  EXPECT_EQ(waiting.block->of, BlockUntil::Index::kLocks);
+  EXPECT_EQ(router_->CurrentIndex(*waiting.block), 1u);
+  r.target = "/v1/locks/db?index=0&wait=2s";
+  EXPECT_FALSE(router_->Route(r).block) << "the table is past version 0";
+  r.target = "/v1/locks?index=x";
+  EXPECT_EQ(router_->Route(r).status, 400);
+}
+
+TEST_F(LockRouterTest, AnAcquisitionCarriesItsQueryToTheCore) {
+  auto r = Call("POST", "/v1/locks/jobs.nightly?holder=worker%401&ttl=10s&wait=1m");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(acquired_.size(), 1u);
+  EXPECT_EQ(acquired_[0].name, "jobs.nightly");
+  EXPECT_EQ(acquired_[0].holder, "worker@1");
+  EXPECT_EQ(acquired_[0].ttl_ms, 10'000);
+  EXPECT_EQ(acquired_[0].wait, std::chrono::minutes(1));
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["token"], 9);
+  EXPECT_EQ(j["holder"], "worker@1");
+  // No ttl: the configured default.
+  Call("POST", "/v1/locks/x?holder=h");
+  EXPECT_EQ(acquired_.back().ttl_ms, 30'000);
+  EXPECT_EQ(acquired_.back().wait, core::Duration::zero());
+  Call("POST", "/v1/locks/x?holder=h&ttl=0s");
+  EXPECT_EQ(acquired_.back().ttl_ms, 0);
+}
+
+TEST_F(LockRouterTest, AHeldLockIs409WithItsHolder) {
+  auto r = Call("POST", "/v1/locks/db?holder=bob");
+  EXPECT_EQ(r.status, 409);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_FALSE(j["error"].get<std::string>().empty());
+  EXPECT_EQ(j["held_by"]["holder"], "alice");
+  EXPECT_EQ(j["held_by"]["token"], 2);
+}
+
+TEST_F(LockRouterTest, BadRequestsNeverReachTheCore) {
+  for (const char* bad : {"/v1/locks/db", "/v1/locks/db?holder=", "/v1/locks/db?holder=a%20b",
+                          "/v1/locks/a%2Fb?holder=h", "/v1/locks/db?holder=h&ttl=500ms",
+                          "/v1/locks/db?holder=h&ttl=25h", "/v1/locks/db?holder=h&ttl=x",
+                          "/v1/locks/db?holder=h&wait=11m", "/v1/locks/db?holder=h&wait=-1s"}) {
+    EXPECT_EQ(Call("POST", bad).status, 400) << bad;
+  }
+  std::string long_name(membership::kMaxLockNameLength + 1, 'n');
+  EXPECT_EQ(Call("POST", "/v1/locks/" + long_name + "?holder=h").status, 400);
+  for (const char* bad : {"/v1/locks/db/renew", "/v1/locks/db/renew?token=0",
+                          "/v1/locks/db/renew?token=-3", "/v1/locks/db/renew?token=7x"})
+    EXPECT_EQ(Call("POST", bad).status, 400) << bad;
+  EXPECT_EQ(Call("DELETE", "/v1/locks/db").status, 400);
+  EXPECT_TRUE(acquired_.empty());
+  EXPECT_TRUE(renewed_.empty());
+  EXPECT_TRUE(released_.empty());
+  EXPECT_EQ(Call("PUT", "/v1/locks/db").status, 405);
+  EXPECT_EQ(Call("GET", "/v1/locks/db/renew").status, 405);
+}
+
+TEST_F(LockRouterTest, RenewAndReleaseTakeTheToken) {
+  auto renew = Call("POST", "/v1/locks/db/renew?token=77");
+  EXPECT_EQ(renew.status, 409);
+  EXPECT_EQ(renewed_, (std::vector<std::pair<std::string, uint64_t>>{{"db", 77}}));
+  auto release = Call("DELETE", "/v1/locks/db?token=2");
+  EXPECT_EQ(release.status, 200);
+  EXPECT_EQ(released_, (std::vector<std::pair<std::string, uint64_t>>{{"db", 2}}));
+}
+
+TEST_F(LockRouterTest, WritesNeedTheBearerTokenLikeEveryPost) {
+  RouterSources s;
+  s.snapshot = [this] { return snapshot_; };
+  s.token = [] { return std::string("s3cret"); };
+  bool called = false;
+  s.acquire_lock = [&](const LockRequest&, RouterSources::LockDone done) {
+    called = true;
+    done(Completion{0, 200, ""});
+  };
+  s.release_lock = [&](const std::string&, uint64_t, RouterSources::LockDone done) {
+    called = true;
+    done(Completion{0, 200, ""});
+  };
+  HttpRouter locked(std::move(s));
+  HttpRequest r;
+  r.from_loopback = true;
+  r.method = "POST";
+  r.target = "/v1/locks/db?holder=h";
+  EXPECT_EQ(locked.Route(r).status, 401);
+  r.method = "DELETE";
+  r.target = "/v1/locks/db?token=2";
+  EXPECT_EQ(locked.Route(r).status, 401);
+  EXPECT_FALSE(called);
+  r.method = "GET";
+  r.target = "/v1/locks";
+  EXPECT_EQ(locked.Route(r).status, 200) << "reads need no token";
+  r.method = "DELETE";
+  r.target = "/v1/locks/db?token=2";
+  r.headers["authorization"] = "Bearer s3cret";
+  EXPECT_EQ(Settle(locked.Route(r)).status, 200);
+  EXPECT_TRUE(called);
+}
+
+}  // namespace
+}  // namespace ringwatch::agent
