@@ -65,6 +65,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     s.remove = [](const std::string&, RouterSources::ActionDone done) {
       done({404, "no such member"});
     };
+    // Lock requests are parsed in full before they reach these.
+    s.acquire_lock = [](const LockRequest& r, RouterSources::LockDone done) {
+      if (!membership::IsValidLockName(r.name) || !membership::IsValidHolder(r.holder))
+        std::abort();
+      done(Completion{0, 409, "held", membership::Lock{r.name, "other", "node-2", 1, 7, r.ttl_ms}});
+    };
+    s.renew_lock = [](const std::string& name, uint64_t token, RouterSources::LockDone done) {
+      if (!membership::IsValidLockName(name) || token == 0) std::abort();
+      done(Completion{0, 409, "not held"});
+    };
+    s.release_lock = s.renew_lock;
     s.token = [] { return std::string("fuzz-token"); };
     s.own_hosts = {"node-1.example"};
     return s;

@@ -80,10 +80,18 @@ int main(int argc, char** argv) {
     Write(out / "raft_codec", "message-" + std::to_string(i), raft::EncodeMessage(messages[i]));
 
   const std::vector<membership::Command> commands{
-      {1, membership::AddMember{Info("a")}},  {2, membership::MarkDead{"a", 5, {}}},
-      {3, membership::MarkAlive{"a", 6}},     {4, membership::Leave{"a"}},
-      {5, membership::Remove{"c"}},           {6, membership::UpdateMember{Info("d")}},
-      {7, membership::LeaderElected{"a", 3}}, {8, membership::Restarting{"a", 1}},
+      {1, membership::AddMember{Info("a")}},
+      {2, membership::MarkDead{"a", 5, {}}},
+      {3, membership::MarkAlive{"a", 6}},
+      {4, membership::Leave{"a"}},
+      {5, membership::Remove{"c"}},
+      {6, membership::UpdateMember{Info("d")}},
+      {7, membership::LeaderElected{"a", 3}},
+      {8, membership::Restarting{"a", 1}},
+      {9, membership::LockAcquire{"db", "worker@1", "d", 1, 5000, 1024}},
+      {10, membership::LockRenew{"db", 8}},
+      {11, membership::LockRelease{"db", 8}},
+      {12, membership::LockExpire{"db", 8}},
   };
   for (std::size_t i = 0; i < commands.size(); ++i)
     Write(out / "membership", "command-" + std::to_string(i),
@@ -101,11 +109,12 @@ int main(int argc, char** argv) {
           membership::EncodePeerMessage(requests[i]));
 
   membership::View view;
+  uint64_t index = 0;
   for (const auto& c : commands)
-    view.Apply(c);
+    view.Apply(c, ++index);
   view.Apply({9, membership::AddMember{Info("b")}});
   view.Apply({10, membership::MarkDead{"b", 5, {}}});
-  for (uint8_t format : {1, 2, 3})
+  for (uint8_t format : {1, 2, 3, 6})
     Write(out / "view", "format-" + std::to_string(format), view.Encode(format));
 
   const agent::FrameSender sender{"node-1", 7, core::SigningKey::Generate()};
@@ -143,7 +152,14 @@ int main(int argc, char** argv) {
            {"diagnosis", "GET" + nul + "/v1/diagnosis/b"},
            {"remove", "POST" + nul + "/v1/members/b/remove" + nul +
                           "authorization: Bearer fuzz-token" + nul + "L"},
-           {"leave", "POST" + nul + "/v1/leave" + nul + "origin: http://evil" + nul}}) {
+           {"leave", "POST" + nul + "/v1/leave" + nul + "origin: http://evil" + nul},
+           {"locks", "GET" + nul + "/v1/locks?index=2&wait=1s"},
+           {"lock_acquire", "POST" + nul + "/v1/locks/db?holder=w%401&ttl=10s&wait=5s" + nul +
+                                "authorization: Bearer fuzz-token" + nul + "L"},
+           {"lock_renew", "POST" + nul + "/v1/locks/db/renew?token=7" + nul +
+                              "authorization: Bearer fuzz-token" + nul + "L"},
+           {"lock_release", "DELETE" + nul + "/v1/locks/db?token=7" + nul +
+                                "authorization: Bearer fuzz-token" + nul + "L"}}) {
     Write(out / "http", name, request);
   }
   std::cout << "corpus written under " << out << "\n";

@@ -29,6 +29,7 @@ View Sample() {
   v.Apply({5, MarkDead{"b", 1, d}});
   v.Apply({6, Leave{"c"}});
   v.Apply({7, Restarting{"d", 1}});
+  v.Apply({8, LockAcquire{"db", "holder", "a", 1, 5000, 1024}}, 8);
   return v;
 }
 
@@ -44,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   if (auto c = DecodeCommand(bytes)) {
     View v = sample;
-    v.Apply(*c);
+    v.Apply(*c, 100);  // a lock it acquires gets token 100
     const std::string encoded = v.Encode();
     auto back = View::Decode(encoded);
     if (!back || back->Encode() != encoded) std::abort();
