@@ -363,6 +363,7 @@ void AgentCore::NoteRaftChanges() {
   const raft::NodeId& leader = node_->leader();
   if (leader != last_leader_ && !leader.empty()) {
     fx_.leader_changed = true;
+    locks_.LeaderChanged();
     log::Info("raft", "leader",
               {{"leader", leader.value}, {"term", std::to_string(node_->term().value)}});
   }

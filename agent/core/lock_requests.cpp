@@ -159,6 +159,19 @@ void LockRequests::Applied(const std::vector<membership::LockChange>& changes,
   }
 }
 
+void LockRequests::LeaderChanged() {
+  // What was forwarded to the previous leader may be lost with it: ask the
+  // new one now rather than after `retry` (a duplicate is harmless: an
+  // acquisition by the holder that has the lock, a second renewal, a
+  // release of a lock already free change nothing that matters).
+  for (PendingAcquire& p : acquires_)
+    p.proposed.reset();
+  for (PendingUpdate& u : updates_)
+    u.proposed = core::Instant{};
+  for (auto& [name, e] : expiries_)
+    e.proposed.reset();
+}
+
 void LockRequests::Restored(const membership::View& view, const membership::MemberInfo& self,
                             core::Instant now) {
   // What the snapshot skipped is unknown: a lock of ours gets a full TTL
@@ -192,6 +205,11 @@ void LockRequests::Check(const membership::View& view, const membership::MemberI
                             p.request.name + " not acquired"};
     } else if (lock && p.request.wait <= core::Duration::zero() && p.proposed) {
       done = HeldByOther(p.token, *lock, "not acquired (another holder came first)");
+    } else if (lock) {
+      // Held by another: a proposal made before is refused (or, should the
+      // lock be freed before it commits, takes it — as a new one would).
+      // Once the lock is free again, propose at once.
+      p.proposed.reset();
     } else if (!lock && (!p.proposed || now - *p.proposed >= options_.retry)) {
       if (table.size() < options_.max) {
         out.proposals.push_back(AcquireCommand(p.request, self, wall_ms));

@@ -87,6 +87,8 @@ class LockRequests {
                const membership::MemberInfo& self, core::Instant now);
   void Restored(const membership::View& view, const membership::MemberInfo& self,
                 core::Instant now);
+  // A new leader is known: proposals not yet committed are made again.
+  void LeaderChanged();
   // Answers what the table decided, retries, expiries. Cheap when idle.
   void Check(const membership::View& view, const membership::MemberInfo& self, bool alive,
              core::Instant now, int64_t wall_ms, Output& out);

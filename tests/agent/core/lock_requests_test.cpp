@@ -129,6 +129,35 @@ TEST_F(LockRequestsTest, AWaiterTakesTheLockWhenItIsReleasedAndReportsTheHandove
   EXPECT_DOUBLE_EQ(done.handovers[0], 0.030);
 }
 
+// The waiter's request arrived before its agent applied another holder's
+// acquisition: its first proposal is refused by the table. When the lock
+// is freed it proposes at once, not a retry period after the first one.
+TEST_F(LockRequestsTest, AWaiterWhoseFirstProposalWasRefusedProposesAtOnceWhenFreed) {
+  auto out = Acquire("db", "alice", 30s);
+  ASSERT_EQ(out.proposals.size(), 1u);
+  Commit({100, membership::LockAcquire{"db", "bob", "b", 1, 0, 1024}});
+  CommitAll(out);  // refused: bob holds it
+  Advance(100ms);
+  EXPECT_TRUE(Check().proposals.empty());
+  Commit({wall_, membership::LockRelease{"db", view_.locks().Find("db")->token}});
+  Advance(25ms);
+  auto freed = Check();
+  ASSERT_EQ(freed.proposals.size(), 1u) << "at once";
+  CommitAll(freed);
+  EXPECT_EQ(Check().completions.at(0).status, 200);
+}
+
+// A proposal forwarded to a leader that died with it is made again to the
+// next leader at once.
+TEST_F(LockRequestsTest, ANewLeaderGetsTheProposalsNotCommittedYet) {
+  auto out = Acquire("db", "alice");
+  ASSERT_EQ(out.proposals.size(), 1u);  // lost with the old leader
+  Advance(100ms);
+  EXPECT_TRUE(Check().proposals.empty());
+  requests_.LeaderChanged();
+  EXPECT_EQ(Check().proposals.size(), 1u);
+}
+
 TEST_F(LockRequestsTest, AWaitThatEndsWhileHeldIs409) {
   Commit({100, membership::LockAcquire{"db", "bob", "b", 1, 0, 1024}});
   Acquire("db", "alice", 2s);

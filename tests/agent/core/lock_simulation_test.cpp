@@ -286,6 +286,32 @@ TEST(LockSimulation, AWaiterGetsTheLockWhenItsHoldersAgentCrashes) {
   }
 }
 
+// The same when the holder's agent is the leader, and the waiter's a
+// learner: a new leader is elected, commits the old one's death, and the
+// learner's acquisition is committed and learned within a few round trips —
+// not at the next learner keepalive.
+TEST(LockSimulation, AWaiterOnALearnerGetsTheLockWhenTheLeaderHoldingItCrashes) {
+  for (uint64_t seed : SeedList()) {
+    AgentSim sim(seed, {});
+    LockChecker checker;
+    ASSERT_TRUE(sim.AwaitAllAlive(30s)) << Rerun(seed);
+    const std::string leader = sim.Leader();
+    ASSERT_FALSE(leader.empty()) << Rerun(seed);
+    sim.AcquireLock(leader, {"db", "alice", 0, 0s}, 1001);
+    auto first = AwaitAnswer(sim, checker, leader, 1001, 2s);
+    ASSERT_TRUE(first && first->status == 200) << Rerun(seed);
+    sim.AcquireLock("n5", {"db", "bob", 0, 30s}, 1002);
+    Checked(sim, checker, 1s);
+    const int64_t crashed_at = sim.NowMs();
+    sim.Crash(leader);
+    auto second = AwaitAnswer(sim, checker, "n5", 1002, 5s);
+    ASSERT_TRUE(second && second->status == 200) << Rerun(seed);
+    EXPECT_GT(second->lock->token, first->lock->token);
+    EXPECT_LT(sim.NowMs() - crashed_at, 400) << Rerun(seed);
+    EXPECT_EQ(checker.violation(), "") << Rerun(seed);
+  }
+}
+
 // A holder cut off alone keeps its lock in its own (stale) view; the
 // majority declares it dead and gives the lock to a waiter with a larger
 // token — which is what a resource that keeps the largest token uses to
