@@ -1,4 +1,5 @@
 #include "agent/cli/client_command.h"
+#include "agent/cli/lock_command.h"
 
 #include <gtest/gtest.h>
 
@@ -96,6 +97,41 @@ TEST(ClientFormat, RingAndLookup) {
   EXPECT_NE(FormatStatus(status).find("ring      version 12, 320 points"), std::string::npos);
 
   EXPECT_EQ(UrlEncode("user:1 a/b&c=d~_.-"), "user%3A1%20a%2Fb%26c%3Dd~_.-");
+}
+
+TEST(ClientFormat, LocksTable) {
+  auto locks = nlohmann::json::parse(R"({"version":7,"locks":[
+    {"name":"db","holder":"alice@h1:42","member":"n2","token":118,"ttl":null,
+     "acquired_at":"2026-12-02T10:00:00.000Z","renewed_at":"2026-12-02T10:00:00.000Z","renewals":0},
+    {"name":"nightly","holder":"cron","member":"n4","token":131,"ttl":"30s",
+     "acquired_at":"2026-12-02T10:01:00.000Z","renewed_at":"2026-12-02T10:01:20.000Z","renewals":2}]})");
+  const std::string t = FormatLocks(locks);
+  EXPECT_NE(t.find("NAME     HOLDER       MEMBER  TOKEN  TTL  ACQUIRED"), std::string::npos) << t;
+  EXPECT_NE(t.find("db       alice@h1:42  n2      118    -    2026-12-02T10:00:00.000Z"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("nightly  cron         n4      131    30s"), std::string::npos) << t;
+  EXPECT_NE(t.find("2 lock(s) held, lock table version 7"), std::string::npos) << t;
+}
+
+// `ringwatch lock` refuses what it cannot do before it takes anything.
+TEST(LockCommand, UsageProblemsAndAnUnreachableAgent) {
+  std::ostringstream out, err;
+  ClientOptions o;
+  o.http_addr = "127.0.0.1:9";
+  o.timeout = std::chrono::milliseconds(2000);
+  LockCommandOptions l;
+  l.name = "db";
+  EXPECT_EQ(RunLock(o, l, out, err), 2) << "no command";
+  EXPECT_NE(err.str().find("no COMMAND"), std::string::npos) << err.str();
+  l.command = {"true"};
+  o.token_file = "/nonexistent/token";
+  EXPECT_EQ(RunLock(o, l, out, err), 2);
+  o.token_file = "";
+  err.str("");
+  EXPECT_EQ(RunLock(o, l, out, err), 1);
+  EXPECT_NE(err.str().find("cannot reach the agent at 127.0.0.1:9"), std::string::npos)
+      << err.str();
 }
 
 TEST(ClientCommand, UnreachableAgentIsExit1WithTheAddress) {
