@@ -188,9 +188,14 @@ int RunLock(const ClientOptions& client, const LockCommandOptions& o, std::ostre
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  // Released either way (a lost lock's release is refused, harmlessly).
+  // Released either way (a lost lock's release is refused, harmlessly; one
+  // lost for want of renewals may still be held, slowly — but its agent may
+  // be cut off: wait for that answer only briefly).
   try {
-    const ClientAnswer r = SendRequest(client, bearer, "DELETE", release, client.timeout);
+    const auto release_timeout =
+        lost.empty() ? client.timeout
+                     : std::min<std::chrono::milliseconds>(client.timeout, std::chrono::seconds(2));
+    const ClientAnswer r = SendRequest(client, bearer, "DELETE", release, release_timeout);
     if (r.status != 200 && lost.empty())
       err << "ringwatch lock: release failed: " << r.status << ": " << ErrorOf(r) << "\n";
   } catch (const std::exception& e) {

@@ -176,6 +176,72 @@ TEST_F(LockProcess, RingwatchLockRunsTheCommandWithTheTokenAndReleasesAfter) {
   EXPECT_FALSE(core::ReadFile(marker)) << "the command did not run";
 }
 
+TEST_F(LockProcess, ATtlLockIsExpiredByItsAgentWithoutRenewals) {
+  auto r = Node(3).Request("POST", "/v1/locks/lease?holder=h&ttl=1s");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["ttl"], "1s");
+  ASSERT_TRUE(AllHold(all_, "lease", "", 0)) << "expired everywhere";
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        return testing::MetricSample(Node(1),
+                                     "ringwatch_lock_releases_total{reason=\"expired\"}") == 1;
+      },
+      kDeadline, 50ms));
+  auto late = Node(3).Request(
+      "POST", "/v1/locks/lease/renew?token=" + std::to_string(Body(r)["token"].get<uint64_t>()));
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 409) << late->body;
+}
+
+// The lock table is part of the Raft snapshot: a member that was away while
+// the log was compacted past what it has catches up from the leader's
+// snapshot and answers the same table as everyone.
+TEST(LockSnapshotProcess, AMemberCatchingUpFromASnapshotHasTheSameTable) {
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  std::string error;
+  ASSERT_TRUE(testing::StartSeededCluster(5, &agents, &error,
+                                          "  bootstrap_voters: [node-1, node-2, node-3]\n"
+                                          "raft:\n  snapshot_entries: 10\n"))
+      << error;
+  std::vector<AgentProcess*> all;
+  for (auto& a : agents)
+    all.push_back(a.get());
+  ASSERT_TRUE(AllSee(all, {"node-1", "node-2", "node-3", "node-4", "node-5"}, "alive"));
+  AgentProcess& away = *all[4];
+  ASSERT_TRUE(away.process().Signal(SIGKILL));
+  ASSERT_EQ(away.process().Wait(kDeadline), 128 + SIGKILL);
+  const auto rest = testing::AllBut(all, &away);
+  ASSERT_TRUE(AllSee(rest, {"node-5"}, "dead"));
+  std::vector<uint64_t> tokens;
+  for (int i = 0; i < 14; ++i) {
+    AgentProcess& through = *rest[i % rest.size()];
+    auto r = through.Request("POST", "/v1/locks/lock-" + std::to_string(i) + "?holder=h" +
+                                         std::to_string(i) + (i % 3 ? "" : "&ttl=1h"));
+    ASSERT_TRUE(r && r->status == 200) << i << (r ? r->body : " no answer");
+    tokens.push_back(Body(r)["token"].get<uint64_t>());
+  }
+  for (int i : {1, 5}) {
+    auto r = rest[0]->Request(
+        "DELETE", "/v1/locks/lock-" + std::to_string(i) + "?token=" + std::to_string(tokens[i]));
+    ASSERT_TRUE(r && r->status == 200) << i;
+  }
+  ASSERT_TRUE(away.Start(&error)) << error;
+  ASSERT_TRUE(AllSee(all, {"node-1", "node-2", "node-3", "node-4", "node-5"}, "alive"));
+  nlohmann::json expected;
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        expected = GetJson(*rest[0], "/v1/locks");
+        return !expected.is_null() && GetJson(away, "/v1/locks") == expected;
+      },
+      kDeadline, 50ms))
+      << "node-5: " << GetJson(away, "/v1/locks").dump() << "\nnode-1: " << expected.dump();
+  EXPECT_EQ(expected["locks"].size(), 12u);
+  auto status = GetJson(away, "/v1/status");
+  EXPECT_GE(status["raft"]["snapshot_index"].get<uint64_t>(), 10u)
+      << "it caught up from a snapshot: " << status.dump();
+}
+
 class LockNetnsProcess : public ::testing::Test {
  protected:
   void SetUp() override {
