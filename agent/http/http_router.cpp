@@ -286,7 +286,10 @@ constexpr std::chrono::minutes kDefaultWait{5};
 
 HttpResponse HttpRouter::Route(const HttpRequest& request) const {
   HttpResponse response = RouteOnce(request);
-  if (!Blocking(response.route) || response.status != 200 ||
+  // A lock not held (404) blocks too: a watcher waits for it to be taken.
+  const bool answered =
+      response.status == 200 || (response.route == "lock" && response.status == 404);
+  if (!Blocking(response.route) || !answered ||
       (request.method != "GET" && request.method != "HEAD"))
     return response;
   const bool ring = RingRoute(response.route);

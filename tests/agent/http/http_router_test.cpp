@@ -711,6 +711,14 @@ TEST_F(LockRouterTest, ReadsBlockOnTheLockTableVersion) {
   EXPECT_EQ(router_->CurrentIndex(*waiting.block), 1u);
   r.target = "/v1/locks/db?index=0&wait=2s";
   EXPECT_FALSE(router_->Route(r).block) << "the table is past version 0";
+  // A lock not held blocks as well, until the table moves (it may be taken).
+  r.target = "/v1/locks/free?index=1&wait=2s";
+  auto missing = router_->Route(r);
+  EXPECT_EQ(missing.status, 404);
+  ASSERT_TRUE(missing.block);
+  EXPECT_EQ(missing.block->of, BlockUntil::Index::kLocks);
+  r.target = "/v1/locks/free";
+  EXPECT_EQ(Header(router_->Route(r), "X-Ringwatch-Index"), "1");
   r.target = "/v1/locks?index=x";
   EXPECT_EQ(router_->Route(r).status, 400);
 }
