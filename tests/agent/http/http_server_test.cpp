@@ -462,6 +462,55 @@ TEST_F(DeferredTest, AnActionThatNeverAnswersGets504AndItsLateAnswerIsDropped) {
   EXPECT_EQ(r[0].status, 409);
 }
 
+// A lock acquisition that waits may take its `wait` beyond the server's
+// deferred timeout; one that does not wait may not.
+class LockWaitTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    customize_ = [this](RouterSources& s) {
+      s.acquire_lock = [this](const LockRequest&, RouterSources::LockDone done) {
+        std::lock_guard lock(mu_);
+        pending_.push_back(std::move(done));
+        cv_.notify_all();
+      };
+    };
+  }
+  RouterSources::LockDone Started(std::size_t n) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, kDeadline, [&] { return pending_.size() >= n; })) return nullptr;
+    return pending_.back();
+  }
+  static std::string Post(const std::string& target) {
+    return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<RouterSources::LockDone> pending_;
+};
+
+TEST_F(LockWaitTest, AWaitingAcquisitionOutlastsTheDeferredTimeoutByItsWait) {
+  HttpServerOptions o;
+  o.deferred_timeout = 200ms;
+  Start(o);
+  RawConnection waiting(port_);
+  ASSERT_TRUE(waiting.Send(Post("/v1/locks/db?holder=h&wait=5s")));
+  auto done = Started(1);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(waiting.Read(1, 600ms).empty()) << "answered (504?) before its wait ended";
+  done(Completion{0, 200, "", membership::Lock{"db", "h", "n1", 1, 42, 0}});
+  auto r = waiting.Read(1, kDeadline);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r[0].body)["token"], 42);
+
+  RawConnection at_once(port_);
+  ASSERT_TRUE(at_once.Send(Post("/v1/locks/db?holder=h")));
+  ASSERT_TRUE(Started(2));
+  auto late = at_once.Read(1, kDeadline);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].status, 504) << "no wait: the server's own timeout";
+}
+
 TEST_F(DeferredTest, AnAnswerAfterTheClientLeftOrTheServerStoppedIsHarmless) {
   Start({});
   {
