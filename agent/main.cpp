@@ -172,11 +172,13 @@ int main(int argc, char** argv) {
   }
 
   if (lock->parsed()) {
+    if (!lock_ttl.empty()) lock_options.ttl.emplace();
+    std::chrono::milliseconds unused{0};
     struct {
       const char* flag;
       const std::string* text;
       std::chrono::milliseconds* out;
-    } durations[] = {{"--ttl", &lock_ttl, &lock_options.ttl},
+    } durations[] = {{"--ttl", &lock_ttl, lock_options.ttl ? &*lock_options.ttl : &unused},
                      {"--wait", &lock_wait, &lock_options.wait},
                      {"--lease", &lock_lease, &lock_options.lease},
                      {"--kill-after", &lock_kill_after, &lock_options.kill_after}};

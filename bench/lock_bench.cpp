@@ -61,18 +61,16 @@ int main(int argc, char** argv) {
   const int trials = argc > 1 ? std::atoi(argv[1]) : 20;
   std::vector<double> holds[2], dead[2];  // [0] follower holders, [1] leader holders
   for (int t = 0; t < trials; ++t) {
-    const auto ports = ringwatch::testing::FreeLoopbackPorts(5);
-    const std::string yaml = "cluster:\n  seeds: " + ringwatch::testing::SeedList(ports) +
-                             "\n  bootstrap_voters: [node-1, node-2, node-3]\n";
     std::vector<std::unique_ptr<AgentProcess>> agents;
+    std::string error;
+    if (!ringwatch::testing::StartSeededCluster(5, &agents, &error,
+                                                "  bootstrap_voters: [node-1, node-2, node-3]\n"))
+      Fail(error);
     std::vector<AgentProcess*> all;
     std::vector<std::string> ids;
-    std::string error;
-    for (int i = 0; i < 5; ++i) {
-      ids.push_back("node-" + std::to_string(i + 1));
-      agents.push_back(std::make_unique<AgentProcess>(ids.back(), yaml, ports[i]));
-      if (!agents.back()->Start(&error)) Fail(error);
-      all.push_back(agents.back().get());
+    for (auto& a : agents) {
+      all.push_back(a.get());
+      ids.push_back("node-" + std::to_string(all.size()));
     }
     if (!AllSee(all, ids, "alive", 20ms) ||
         !ringwatch::testing::PollUntil(

@@ -82,7 +82,7 @@ int RunLock(const ClientOptions& client, const LockCommandOptions& o, std::ostre
   const std::string holder = o.holder.empty() ? DefaultHolder() : o.holder;
   const std::string path = "/v1/locks/" + UrlEncode(o.name);
   std::string target = path + "?holder=" + UrlEncode(holder);
-  if (o.ttl.count() > 0) target += "&ttl=" + Duration(o.ttl);
+  if (o.ttl) target += "&ttl=" + Duration(*o.ttl);
   if (o.wait.count() > 0) target += "&wait=" + Duration(o.wait);
 
   ClientAnswer a;

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,9 @@ namespace ringwatch::agent {
 
 struct LockCommandOptions {
   std::string name;
-  std::string holder;                     // default: "<hostname>:<pid>"
-  std::chrono::milliseconds ttl{0};       // 0: the agent's locks.default_ttl
+  std::string holder;  // default: "<hostname>:<pid>"
+  // Unset: the agent's locks.default_ttl; 0: none (as long as the member).
+  std::optional<std::chrono::milliseconds> ttl;
   std::chrono::milliseconds wait{0};      // 0: fail at once when it is held
   std::chrono::milliseconds lease{5000};  // without a TTL: renewals must succeed this often
   std::chrono::milliseconds kill_after{10000};

@@ -101,47 +101,43 @@ void LockRequests::Acquire(const LockRequest& r, uint64_t token, const membershi
 void LockRequests::Renew(const std::string& name, uint64_t lock_token, uint64_t token,
                          const membership::View& view, bool leader_known, core::Instant now,
                          int64_t wall_ms, Output& out) {
-  const Lock* lock = view.locks().Find(name);
-  if (!lock || lock->token != lock_token) {
-    if (lock) {
-      out.completions.push_back(
-          HeldByOther(token, *lock, "token " + std::to_string(lock_token) + " does not hold it"));
-    } else {
-      out.completions.push_back({token, 409,
-                                 "token " + std::to_string(lock_token) + " does not hold lock " +
-                                     name + ": it is not held"});
-    }
-    return;
-  }
-  if (!leader_known) {
-    out.completions.push_back(NoLeader(token));
-    return;
-  }
-  out.proposals.push_back({wall_ms, membership::LockRenew{name, lock_token}});
-  updates_.push_back({false, name, lock_token, lock->renewals, token, now + options_.timeout, now});
+  Update(false, name, lock_token, token, view, leader_known, now, wall_ms, out);
 }
 
 void LockRequests::Release(const std::string& name, uint64_t lock_token, uint64_t token,
                            const membership::View& view, bool leader_known, core::Instant now,
                            int64_t wall_ms, Output& out) {
+  Update(true, name, lock_token, token, view, leader_known, now, wall_ms, out);
+}
+
+membership::Command LockRequests::UpdateCommand(bool release, const std::string& name,
+                                                uint64_t lock_token, int64_t wall_ms) {
+  if (release) return {wall_ms, membership::LockRelease{name, lock_token}};
+  return {wall_ms, membership::LockRenew{name, lock_token}};
+}
+
+void LockRequests::Update(bool release, const std::string& name, uint64_t lock_token,
+                          uint64_t token, const membership::View& view, bool leader_known,
+                          core::Instant now, int64_t wall_ms, Output& out) {
   const Lock* lock = view.locks().Find(name);
-  if (!lock || lock->token != lock_token) {
-    if (lock) {
-      out.completions.push_back(
-          HeldByOther(token, *lock, "token " + std::to_string(lock_token) + " does not hold it"));
-    } else {
-      out.completions.push_back({token, 409,
-                                 "token " + std::to_string(lock_token) + " does not hold lock " +
-                                     name + ": it is not held"});
-    }
+  if (lock && lock->token != lock_token) {
+    out.completions.push_back(
+        HeldByOther(token, *lock, "token " + std::to_string(lock_token) + " does not hold it"));
+    return;
+  }
+  if (!lock) {
+    out.completions.push_back({token, 409,
+                               "token " + std::to_string(lock_token) + " does not hold lock " +
+                                   name + ": it is not held"});
     return;
   }
   if (!leader_known) {
     out.completions.push_back(NoLeader(token));
     return;
   }
-  out.proposals.push_back({wall_ms, membership::LockRelease{name, lock_token}});
-  updates_.push_back({true, name, lock_token, 0, token, now + options_.timeout, now});
+  out.proposals.push_back(UpdateCommand(release, name, lock_token, wall_ms));
+  updates_.push_back({release, name, lock_token, release ? 0 : lock->renewals, token,
+                      now + options_.timeout, now});
 }
 
 void LockRequests::Applied(const std::vector<membership::LockChange>& changes,
@@ -255,10 +251,7 @@ void LockRequests::Check(const membership::View& view, const membership::MemberI
                         std::string("the ") + (it->release ? "release" : "renewal") + " of lock " +
                             it->name + " was not committed in time (no quorum?)"};
     } else if (now - it->proposed >= options_.retry) {
-      out.proposals.push_back(
-          it->release
-              ? membership::Command{wall_ms, membership::LockRelease{it->name, it->lock_token}}
-              : membership::Command{wall_ms, membership::LockRenew{it->name, it->lock_token}});
+      out.proposals.push_back(UpdateCommand(it->release, it->name, it->lock_token, wall_ms));
       it->proposed = now;
     }
     if (!done) {

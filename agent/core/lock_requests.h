@@ -120,6 +120,12 @@ class LockRequests {
   };
   membership::Command AcquireCommand(const LockRequest& r, const membership::MemberInfo& self,
                                      int64_t wall_ms) const;
+  // A renewal or a release (`release`) of the lock `lock_token` holds.
+  void Update(bool release, const std::string& name, uint64_t lock_token, uint64_t token,
+              const membership::View& view, bool leader_known, core::Instant now, int64_t wall_ms,
+              Output& out);
+  static membership::Command UpdateCommand(bool release, const std::string& name,
+                                           uint64_t lock_token, int64_t wall_ms);
   static Completion Held(uint64_t token, const membership::Lock& lock);
   static Completion HeldByOther(uint64_t token, const membership::Lock& lock,
                                 const std::string& why);
