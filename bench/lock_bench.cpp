@@ -22,6 +22,7 @@
 #include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -41,9 +42,10 @@ double Percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-void Fail(const std::string& why) {
-  std::cerr << why << "\n";
-  std::exit(1);
+// Ends the run: unwinding stops the agents (their destructors), which
+// std::exit would leave running.
+[[noreturn]] void Fail(const std::string& why) {
+  throw std::runtime_error(why);
 }
 
 uint64_t TokenOf(const std::optional<ringwatch::testing::RawResponse>& r) {
@@ -57,7 +59,7 @@ uint64_t TokenOf(const std::optional<ringwatch::testing::RawResponse>& r) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const int trials = argc > 1 ? std::atoi(argv[1]) : 20;
   std::vector<double> holds[2], dead[2];  // [0] follower holders, [1] leader holders
   for (int t = 0; t < trials; ++t) {
@@ -137,4 +139,7 @@ int main(int argc, char** argv) {
   std::printf("all %zu trials: waiter holds p50 %.3f s p99 %.3f s\n", every.size(),
               Percentile(every, 0.5), Percentile(every, 0.99));
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << e.what() << "\n";
+  return 1;
 }

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -46,14 +47,15 @@ void Dump(const std::vector<AgentProcess*>& who) {
   }
 }
 
-void Fail(const std::string& why) {
-  std::cerr << why << "\n";
-  std::exit(1);
+// Ends the run: unwinding stops the agents (their destructors), which
+// std::exit would leave running.
+[[noreturn]] void Fail(const std::string& why) {
+  throw std::runtime_error(why);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const int trials = argc > 1 ? std::atoi(argv[1]) : 20;
   std::vector<double> follower_dead, leader_new, leader_dead;
   for (int t = 0; t < 2 * trials; ++t) {
@@ -135,4 +137,7 @@ int main(int argc, char** argv) {
   std::printf("  leader SIGKILL -> old leader dead:       median %.3f s, p99 %.3f s\n",
               Percentile(leader_dead, 0.5), Percentile(leader_dead, 0.99));
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << e.what() << "\n";
+  return 1;
 }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <vector>
 
 #include "tests/support/agent_process.h"
@@ -47,8 +48,7 @@ std::vector<double> Run(bool fast, int rounds) {
     agents.push_back(
         std::make_unique<AgentProcess>("node-" + std::to_string(i + 1), yaml, ports[i]));
     if (!agents.back()->Start(&error)) {
-      std::cerr << error << "\n";
-      std::exit(1);
+      throw std::runtime_error(error);
     }
     all.push_back(agents.back().get());
   }
@@ -59,8 +59,7 @@ std::vector<double> Run(bool fast, int rounds) {
                                        30s) ||
         !ringwatch::testing::PollUntil(
             [&] { return ringwatch::testing::EveryWatchedMemberHeard(all); }, 30s)) {
-      std::cerr << "cluster did not settle\n";
-      std::exit(1);
+      throw std::runtime_error("cluster did not settle");
     }
     AgentProcess& victim = *all[std::stoi(leader.substr(5)) - 1];
     std::vector<AgentProcess*> rest;
@@ -74,15 +73,13 @@ std::vector<double> Run(bool fast, int rounds) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     victim.process().Wait(10s);
     if (!ok) {
-      std::cerr << "no new leader within 30 s\n";
-      std::exit(1);
+      throw std::runtime_error("no new leader within 30 s");
     }
     times.push_back(s);
     std::printf("  %s round %d: %s killed, %s leads after %.3f s\n", fast ? "fast" : "textbook",
                 round + 1, leader.c_str(), next.c_str(), s);
     if (!victim.Start(&error)) {
-      std::cerr << error << "\n";
-      std::exit(1);
+      throw std::runtime_error(error);
     }
   }
   return times;
@@ -90,7 +87,9 @@ std::vector<double> Run(bool fast, int rounds) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A failure throws: unwinding stops the agents (their destructors), which
+// std::exit would leave running.
+int main(int argc, char** argv) try {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 10;
   std::vector<double> fast = Run(true, rounds);
   std::vector<double> slow = Run(false, rounds);
@@ -102,4 +101,7 @@ int main(int argc, char** argv) {
               Median(slow), *std::min_element(slow.begin(), slow.end()),
               *std::max_element(slow.begin(), slow.end()), rounds);
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << e.what() << "\n";
+  return 1;
 }
