@@ -26,27 +26,19 @@
 #include <thread>
 #include <vector>
 
+#include "bench/trials.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
 
 using namespace std::chrono_literals;
+using ringwatch::bench::Fail;
+using ringwatch::bench::Percentile;
 using ringwatch::testing::AgentProcess;
 using ringwatch::testing::AgreedLeader;
 using ringwatch::testing::AllSee;
 
 namespace {
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
-}
-
-// Ends the run: unwinding stops the agents (their destructors), which
-// std::exit would leave running.
-[[noreturn]] void Fail(const std::string& why) {
-  throw std::runtime_error(why);
-}
 
 uint64_t TokenOf(const std::optional<ringwatch::testing::RawResponse>& r) {
   if (!r || r->status != 200) return 0;

@@ -20,22 +20,20 @@
 #include <thread>
 #include <vector>
 
+#include "bench/trials.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/cluster_status.h"
 #include "tests/support/poll.h"
 #include "tests/support/raw_http.h"
 
 using namespace std::chrono_literals;
+using ringwatch::bench::Fail;
+using ringwatch::bench::Percentile;
 using ringwatch::testing::AgentProcess;
 using ringwatch::testing::AgreedLeader;
 using ringwatch::testing::AllSee;
 
 namespace {
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
-}
 
 void Dump(const std::vector<AgentProcess*>& who) {
   for (AgentProcess* a : who) {
@@ -45,12 +43,6 @@ void Dump(const std::vector<AgentProcess*>& who) {
     const std::string err = a->process().Stderr();
     std::cerr << err.substr(err.size() > 4000 ? err.size() - 4000 : 0) << "\n";
   }
-}
-
-// Ends the run: unwinding stops the agents (their destructors), which
-// std::exit would leave running.
-[[noreturn]] void Fail(const std::string& why) {
-  throw std::runtime_error(why);
 }
 
 }  // namespace
