@@ -1,4 +1,4 @@
-// ringwatch: one binary, subcommands (CONTRACT.md "CLI").
+// ringwatch: one binary, subcommands (docs/contract.md "CLI").
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 
 #include <CLI/CLI.hpp>

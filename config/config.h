@@ -1,6 +1,6 @@
 #pragma once
 // The agent's configuration as plain typed structs, one per YAML section of
-// CONTRACT.md, with the documented defaults as member initializers. Produced
+// docs/contract.md, with the documented defaults as member initializers. Produced
 // once by config/loader.h; cores receive the section they need (DetectorConfig,
 // RaftConfig, RingConfig) and never a YAML node. Plain values; copyable.
 
@@ -94,7 +94,7 @@ struct TlsConfig {
 struct HttpConfig {
   std::string token_file;
   TlsConfig tls;
-  // Limits of the HTTP server (ringwatch additions to CONTRACT.md's keys).
+  // Limits of the HTTP server (ringwatch additions to docs/contract.md's keys).
   Duration read_timeout = 10s;             // a request must arrive whole within this
   Duration idle_timeout = 60s;             // keep-alive connections idle longer are closed
   uint32_t max_connections = 256;          // further connections get 503 and are closed

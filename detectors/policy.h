@@ -20,7 +20,7 @@
 namespace ringwatch::detectors {
 
 // The detector parameters (config `detector` section; agent/ maps it). The
-// defaults are CONTRACT.md's.
+// defaults are docs/contract.md's.
 struct PolicyOptions {
   Duration heartbeat_interval = std::chrono::milliseconds(100);
   double phi_threshold = 8.0;

@@ -1,5 +1,5 @@
 #pragma once
-// The agent's ringwatch_* metric families (CONTRACT.md "Metrics"), declared
+// The agent's ringwatch_* metric families (docs/contract.md "Metrics"), declared
 // in one place. Each group is registered once, on the registry it is given,
 // and updated by the part of agent/ that observes it:
 //   PeerMetrics        ringwatch_peer_*{peer}, heartbeats sent/received,

@@ -1,5 +1,5 @@
 #pragma once
-// Aggregator: the leader's side of a death decision (DESIGN.md "How a failure
+// Aggregator: the leader's side of a death decision (docs/architecture.md "How a failure
 // becomes a new ring"). Observers send a report about each member they watch
 // while they suspect it (and once when they stop), with their evidence. The
 // leader declares a member dead when enough of its live observers suspect it
@@ -41,7 +41,7 @@ struct Decision {
   Diagnosis diagnosis;
 };
 
-// The classification of DESIGN.md, from the fresh reports about one member
+// The classification of docs/architecture.md, from the fresh reports about one member
 // (some suspecting, maybe some not), in order: a refused probe is
 // process_down; an observer that still hears it, a group that went silent
 // with it (`in_group`), or probes that connect for some observers and time

@@ -1,5 +1,5 @@
 #pragma once
-// membership::LockTable — the replicated table of named locks (DESIGN.md
+// membership::LockTable — the replicated table of named locks (docs/architecture.md
 // "Locks with fencing tokens"), part of the View: applied from the same
 // committed entries in the same order on every agent, encoded in the same
 // snapshot, so every agent holds a byte-identical table.

@@ -16,7 +16,7 @@ namespace ringwatch::membership {
 enum class MemberState : uint8_t { kAlive = 1, kDead = 2, kLeft = 3, kRestarting = 4 };
 const char* ToString(MemberState state);
 
-// DESIGN.md "Diagnosis". The first seven are verdicts (what the survivors
+// docs/architecture.md "Diagnosis". The first seven are verdicts (what the survivors
 // saw when they declared the member dead); the last three only revisions
 // (what the member itself said when it came back), with kPartition.
 enum class DiagnosisClass : uint8_t {
@@ -38,7 +38,7 @@ const char* ToString(DiagnosisClass c);
 enum class ProbeResult : uint8_t { kNone = 0, kRefused = 1, kTimeout = 2, kConnected = 3 };
 const char* ToString(ProbeResult p);
 
-// Which detector path made an observer suspect the member (DESIGN.md
+// Which detector path made an observer suspect the member (docs/architecture.md
 // "Fast path"): the connection it holds to the member closed and its port
 // refused a connect (kFast), phi crossed its threshold (kPhi), or a member
 // never heard outlived the heartbeat timeout (kTimeout).
@@ -67,7 +67,7 @@ struct ObserverEvidence {
 };
 
 // What a member declared dead says about the time it was away, when it
-// comes back (DESIGN.md "Diagnosis").
+// comes back (docs/architecture.md "Diagnosis").
 struct Account {
   bool restarted = false;  // it came back as a new process
   // The members it watches that it kept hearing while it could not hear

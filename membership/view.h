@@ -51,7 +51,7 @@ inline bool InRing(MemberState s) {
 }
 
 // Verdict classes (what observers conclude) and revision classes (what a
-// returning member's account shows): DESIGN.md "Diagnosis".
+// returning member's account shows): docs/architecture.md "Diagnosis".
 bool IsVerdict(DiagnosisClass c);
 bool IsRevision(DiagnosisClass c);
 

@@ -1,5 +1,5 @@
 #pragma once
-// The client commands of the CLI (CONTRACT.md "CLI"): `members`, `status`,
+// The client commands of the CLI (docs/contract.md "CLI"): `members`, `status`,
 // `ring`, `lookup KEY`, `events [--follow]`, `diagnose ID`, `leave`, `locks`
 // (`lock NAME -- COMMAND` is agent/cli/lock_command.h). Each talks to an agent's HTTP
 // API at --http-addr (default 127.0.0.1:7421, or RINGWATCH_HTTP_ADDR) and

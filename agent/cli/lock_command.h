@@ -1,6 +1,6 @@
 #pragma once
 // `ringwatch lock NAME [--ttl D] [--wait D] [--holder H] -- COMMAND...`
-// (CONTRACT.md "CLI", docs/locks.md), as `consul lock`: takes lock NAME
+// (docs/contract.md "CLI", docs/locks.md), as `consul lock`: takes lock NAME
 // through the agent at --http-addr, runs COMMAND with RINGWATCH_LOCK_NAME and
 // RINGWATCH_LOCK_TOKEN (the fencing token) in its environment, renews the
 // lock while COMMAND runs, and releases it when COMMAND exits.

@@ -1,5 +1,5 @@
 #pragma once
-// AgentCore — every decision one agent makes, sans I/O (DESIGN.md "One core
+// AgentCore — every decision one agent makes, sans I/O (docs/architecture.md "One core
 // for the runtime and the simulation"). It owns the Raft node (its state
 // loaded from a raft::Storage at start, saved through CoreEffects::persist),
 // the membership coordinator, a detector policy
@@ -255,7 +255,7 @@ class AgentCore {
   // An ack of one of our heartbeats.
   AckReceipt OnAck(const HeartbeatAck& ack, CoreTime t);
   CoreEffects OnProbeResult(const core::MemberId& id, membership::ProbeResult result, CoreTime t);
-  // The fast path (DESIGN.md "Fast path"): the connection this agent holds
+  // The fast path (docs/architecture.md "Fast path"): the connection this agent holds
   // to `id` (HeldConnections) was closed by the other end or reset. Not
   // evidence by itself: it probes the member's port, and only a refused
   // connect makes it suspect the member at once — reported at once, and on
@@ -386,7 +386,7 @@ class AgentCore {
   std::unique_ptr<raft::Node> node_;
   membership::Coordinator coordinator_;
   detectors::StallDetector stall_;
-  // This member's own account (DESIGN.md "Diagnosis"), kept for a minute.
+  // This member's own account (docs/architecture.md "Diagnosis"), kept for a minute.
   static constexpr int64_t kAccountWindowMs = 60'000;
   static constexpr std::size_t kMaxPauses = 32;
   static constexpr std::size_t kMaxEpisodes = 8;

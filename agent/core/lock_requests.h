@@ -1,5 +1,5 @@
 #pragma once
-// LockRequests — this agent's side of the replicated lock table (DESIGN.md
+// LockRequests — this agent's side of the replicated lock table (docs/architecture.md
 // "Locks with fencing tokens"), sans I/O: the HTTP requests it carries out
 // (acquire, with or without a wait; renew; release) and the TTLs of the
 // locks held through this member, whose expiry it proposes.
